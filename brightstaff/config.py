@@ -1,0 +1,544 @@
+"""Load and validate a Plano-compatible config.yaml into frozen dataclasses; every error names its field.
+
+Invariant: a `Config` that exists is valid. Nothing downstream re-checks shapes; nothing here does I/O
+beyond reading the file and the environment passed in (so tests hand in a plain dict as `env`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+
+from brightstaff.providers.catalog import KNOWN_VENDORS, default_base_url
+
+DEFAULT_SESSION_TTL_SECONDS = 600
+DEFAULT_SESSION_MAX_ENTRIES = 10_000
+DEFAULT_AFFINITY_HEADER = "x-model-affinity"
+# Agent conversations grow: 16 MiB holds ~4M tokens of text, far past any model's context window.
+DEFAULT_MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024
+
+# Top-level keys Plano accepts that brightstaff does not act on: tolerated with a note, never an error.
+PLANO_ONLY_KEYS = frozenset(
+    {
+        "endpoints",
+        "prompt_targets",
+        "prompt_guards",
+        "system_prompt",
+        "tracing",
+        "ratelimits",
+        "agents",
+        "filters",
+        "model_aliases",
+        "mode",
+        "overrides",
+        "state_storage",
+    }
+)
+OUR_TOP_LEVEL_KEYS = frozenset({"version", "listeners", "model_providers", "llm_providers", "routing", "brightstaff"})
+
+
+class ConfigError(ValueError):
+    """A config problem, located by a field path such as `model_providers[1].model`."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class Secret:
+    """A credential: usable by `reveal()`, never by `repr`/`str`, so it cannot leak into logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class RoutingPreference:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One `model_providers` entry: where a model lives and how to reach it."""
+
+    name: str  # unique id used in headers, pins and logs, e.g. "openai/gpt-4o"
+    vendor: str  # "openai", "anthropic", ... (the part before the slash)
+    model: str  # the model id the upstream expects, e.g. "gpt-4o"
+    base_url: str
+    access_key: Secret | None
+    access_key_source: str | None  # "$OPENAI_API_KEY" as written, for messages that must not show the key
+    default: bool
+    passthrough_auth: bool
+    routing_preferences: tuple[RoutingPreference, ...]
+    cluster: str  # the Envoy cluster serving this provider
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.base_url).scheme
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.base_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def path_prefix(self) -> str:
+        """The base URL's path without the trailing slash, e.g. "/v1"."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    address: str
+    port: int
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class SessionCache:
+    type: Literal["memory", "redis"] = "memory"
+    url: str | None = None
+    key_prefix: str = "brightstaff:pin:"
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    session_ttl_seconds: int = DEFAULT_SESSION_TTL_SECONDS
+    session_max_entries: int = DEFAULT_SESSION_MAX_ENTRIES
+    # sliding: every hit restarts the TTL, so an agent run longer than the TTL keeps its pin while active.
+    session_ttl_mode: Literal["sliding", "fixed"] = "sliding"
+    tenant_header: str | None = None
+    session_cache: SessionCache = field(default_factory=SessionCache)
+    # Below this score the embedded router picks the default model instead of a weak match.
+    min_match_score: float = 0.2
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """brightstaff's own knobs (top-level `brightstaff:` key); none of them exists in Plano."""
+
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 18080
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 19090
+    envoy_admin_port: int = 9901
+    failure_mode: Literal["closed", "open"] = "closed"
+    message_timeout_ms: int = 2000
+    max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    affinity_header: str = DEFAULT_AFFINITY_HEADER
+    affinity_id_max_length: int = 128
+
+
+@dataclass(frozen=True)
+class Config:
+    version: str
+    listener: Listener
+    providers: tuple[Provider, ...]
+    routing: RoutingSettings
+    server: ServerSettings
+    notes: tuple[str, ...] = ()  # tolerated keys and missing credentials, for check-config and start-up logs
+
+    @property
+    def default_provider(self) -> Provider:
+        return next(p for p in self.providers if p.default)
+
+    def provider(self, name: str) -> Provider | None:
+        return next((p for p in self.providers if p.name == name), None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing helpers: each takes the field path so that every error names where it happened.
+
+
+def _expect_mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _check_keys(data: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
+    for key in data:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            where = f"{path}.{key}" if path else str(key)
+            raise ConfigError(where, f"unknown key{suggestion}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _str(data: Mapping[str, Any], key: str, path: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if value is None:
+        raise ConfigError(f"{path}.{key}" if path else key, "required")
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}.{key}" if path else key, "expected a non-empty string")
+    return value.strip()
+
+
+def _int(data: Mapping[str, Any], key: str, path: str, default: int, lo: int, hi: int) -> int:
+    value = data.get(key, default)
+    where = f"{path}.{key}" if path else key
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(where, f"expected an integer, got {value!r}")
+    if not lo <= value <= hi:
+        raise ConfigError(where, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
+    return value
+
+
+def _choice(data: Mapping[str, Any], key: str, path: str, default: str, choices: tuple[str, ...]) -> str:
+    value = data.get(key, default)
+    if value not in choices:
+        raise ConfigError(f"{path}.{key}", f"expected one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
+
+
+def _duration_seconds(value: Any, where: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ConfigError(where, f"expected a duration such as 30s or 500ms, got {value!r}")
+        number, unit = float(match.group(1)), match.group(2) or "s"
+        seconds = number / 1000 if unit == "ms" else number * 60 if unit == "m" else number
+    if seconds <= 0:
+        raise ConfigError(where, "must be positive")
+    return seconds
+
+
+_HEADER_NAME = re.compile(r"^[a-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+def _header_name(value: str, where: str) -> str:
+    lowered = value.lower()
+    if not _HEADER_NAME.match(lowered):
+        raise ConfigError(where, f"not a valid HTTP header name: {value!r}")
+    return lowered
+
+
+_ENV_REF = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+_CLUSTER_UNSAFE = re.compile(r"[^a-z0-9_.-]+")
+
+
+def _cluster_name(provider_name: str) -> str:
+    return "provider_" + _CLUSTER_UNSAFE.sub("_", provider_name.lower())
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+_PROVIDER_KEYS = frozenset(
+    {
+        "model",
+        "name",
+        "access_key",
+        "default",
+        "base_url",
+        "routing_preferences",
+        "passthrough_auth",
+        "provider_interface",
+        # Plano keys brightstaff tolerates without acting on them
+        "usage",
+        "cluster_name",
+        "rate_limits",
+        "headers",
+    }
+)
+
+
+def _parse_provider(raw: Any, path: str, env: Mapping[str, str], notes: list[str]) -> Provider:
+    data = _expect_mapping(raw, path)
+    _check_keys(data, _PROVIDER_KEYS, path)
+    model_field = _str(data, "model", path)
+    vendor_given = data.get("provider_interface")
+    if "/" in model_field:
+        vendor, model = model_field.split("/", 1)
+    elif isinstance(vendor_given, str):
+        vendor, model = vendor_given, model_field
+    else:
+        raise ConfigError(f"{path}.model", f"expected 'provider/model' such as 'openai/gpt-4o', got {model_field!r}")
+    vendor = vendor.strip().lower()
+    if not model.strip():
+        raise ConfigError(f"{path}.model", "the model name after the provider prefix is empty")
+    base_url_raw = data.get("base_url")
+    if base_url_raw is None:
+        base_url = default_base_url(vendor)
+        if base_url is None:
+            raise ConfigError(
+                f"{path}.base_url",
+                f"required for provider '{vendor}' (known providers without base_url: {', '.join(KNOWN_VENDORS)})",
+            )
+    else:
+        base_url = _str(data, "base_url", path)
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{path}.base_url", f"expected an http(s) URL, got {base_url!r}")
+        if parts.query or parts.fragment:
+            raise ConfigError(f"{path}.base_url", "must not carry a query or fragment")
+
+    access_key: Secret | None = None
+    key_source: str | None = None
+    raw_key = data.get("access_key")
+    if raw_key is not None:
+        if not isinstance(raw_key, str):
+            raise ConfigError(f"{path}.access_key", "expected a string such as $OPENAI_API_KEY")
+        ref = _ENV_REF.match(raw_key.strip())
+        if ref:
+            key_source = f"${ref.group(1)}"
+            value = env.get(ref.group(1))
+            if value:
+                access_key = Secret(value)
+            else:
+                notes.append(f"{path}.access_key: {key_source} is not set; requests go out without credentials")
+        else:
+            key_source = "(inline value)"
+            access_key = Secret(raw_key.strip())
+
+    prefs_raw = data.get("routing_preferences", [])
+    if not isinstance(prefs_raw, list):
+        raise ConfigError(f"{path}.routing_preferences", "expected a list")
+    prefs = []
+    for j, pref in enumerate(prefs_raw):
+        ppath = f"{path}.routing_preferences[{j}]"
+        pdata = _expect_mapping(pref, ppath)
+        _check_keys(pdata, frozenset({"name", "description"}), ppath)
+        prefs.append(RoutingPreference(name=_str(pdata, "name", ppath), description=_str(pdata, "description", ppath)))
+
+    name = data.get("name", f"{vendor}/{model.strip()}")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{path}.name", "expected a non-empty string")
+    return Provider(
+        name=name.strip(),
+        vendor=vendor,
+        model=model.strip(),
+        base_url=base_url.rstrip("/"),
+        access_key=access_key,
+        access_key_source=key_source,
+        default=_bool(data, "default", path, False),
+        passthrough_auth=_bool(data, "passthrough_auth", path, False),
+        routing_preferences=tuple(prefs),
+        cluster=_cluster_name(name.strip()),
+    )
+
+
+def _parse_listener(raw: Any, notes: list[str]) -> Listener:
+    if raw is None:
+        return Listener(name="model_listener", address="127.0.0.1", port=12000, timeout_seconds=300.0)
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("listeners", "expected a non-empty list")
+    chosen: Listener | None = None
+    for i, item in enumerate(raw):
+        path = f"listeners[{i}]"
+        data = _expect_mapping(item, path)
+        _check_keys(data, frozenset({"type", "name", "port", "address", "timeout", "router"}), path)
+        kind = data.get("type", "model")
+        if kind != "model":
+            notes.append(f"{path}: listener type {kind!r} is not served by brightstaff (only 'model')")
+            continue
+        if chosen is not None:
+            raise ConfigError(path, "only one listener of type 'model' is supported")
+        chosen = Listener(
+            name=_str(data, "name", path, default="model_listener"),
+            address=_str(data, "address", path, default="127.0.0.1"),
+            port=_int(data, "port", path, 12000, 1, 65535),
+            timeout_seconds=_duration_seconds(data.get("timeout", "300s"), f"{path}.timeout"),
+        )
+    if chosen is None:
+        raise ConfigError("listeners", "no listener of type 'model'")
+    return chosen
+
+
+_ROUTING_KEYS = frozenset(
+    {
+        "session_ttl_seconds",
+        "session_max_entries",
+        "session_ttl_mode",
+        "tenant_header",
+        "session_cache",
+        "min_match_score",
+        # Plano's router settings; the LLM router is configured under `router` in brightstaff
+        "model",
+        "llm_provider",
+        "router",
+    }
+)
+
+
+def _parse_routing(raw: Any, notes: list[str]) -> RoutingSettings:
+    if raw is None:
+        return RoutingSettings()
+    data = _expect_mapping(raw, "routing")
+    _check_keys(data, _ROUTING_KEYS, "routing")
+    for key in ("model", "llm_provider", "router"):
+        if key in data:
+            notes.append(f"routing.{key}: the LLM router is not available yet; the embedded router is used")
+    tenant = data.get("tenant_header")
+    cache_raw = data.get("session_cache", {"type": "memory"})
+    cache_data = _expect_mapping(cache_raw, "routing.session_cache")
+    _check_keys(cache_data, frozenset({"type", "url", "key_prefix", "tenant_header"}), "routing.session_cache")
+    cache_type = _choice(cache_data, "type", "routing.session_cache", "memory", ("memory", "redis"))
+    if cache_type == "redis":
+        raise ConfigError("routing.session_cache.type", "the redis pin store is not available in this version")
+    if tenant is None and "tenant_header" in cache_data:
+        tenant = cache_data["tenant_header"]
+    score = data.get("min_match_score", 0.2)
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        raise ConfigError("routing.min_match_score", f"expected a number between 0 and 1, got {score!r}")
+    return RoutingSettings(
+        session_ttl_seconds=_int(data, "session_ttl_seconds", "routing", DEFAULT_SESSION_TTL_SECONDS, 1, 30 * 86400),
+        session_max_entries=_int(data, "session_max_entries", "routing", DEFAULT_SESSION_MAX_ENTRIES, 1, 100_000_000),
+        session_ttl_mode="fixed"
+        if _choice(data, "session_ttl_mode", "routing", "sliding", ("sliding", "fixed")) == "fixed"
+        else "sliding",
+        tenant_header=_header_name(str(tenant), "routing.tenant_header") if tenant is not None else None,
+        session_cache=SessionCache(
+            type="memory", key_prefix=str(cache_data.get("key_prefix", "brightstaff:pin:"))
+        ),
+        min_match_score=float(score),
+    )
+
+
+_SERVER_KEYS = frozenset(
+    {
+        "grpc_host",
+        "grpc_port",
+        "admin_host",
+        "admin_port",
+        "envoy_admin_port",
+        "failure_mode",
+        "message_timeout_ms",
+        "max_request_body_bytes",
+        "affinity_header",
+        "affinity_id_max_length",
+    }
+)
+
+
+def _parse_server(raw: Any) -> ServerSettings:
+    if raw is None:
+        return ServerSettings()
+    data = _expect_mapping(raw, "brightstaff")
+    _check_keys(data, _SERVER_KEYS, "brightstaff")
+    d = ServerSettings()
+    return ServerSettings(
+        grpc_host=_str(data, "grpc_host", "brightstaff", default=d.grpc_host),
+        grpc_port=_int(data, "grpc_port", "brightstaff", d.grpc_port, 1, 65535),
+        admin_host=_str(data, "admin_host", "brightstaff", default=d.admin_host),
+        admin_port=_int(data, "admin_port", "brightstaff", d.admin_port, 0, 65535),
+        envoy_admin_port=_int(data, "envoy_admin_port", "brightstaff", d.envoy_admin_port, 0, 65535),
+        failure_mode="open"
+        if _choice(data, "failure_mode", "brightstaff", d.failure_mode, ("closed", "open")) == "open"
+        else "closed",
+        message_timeout_ms=_int(data, "message_timeout_ms", "brightstaff", d.message_timeout_ms, 50, 60_000),
+        max_request_body_bytes=_int(
+            data, "max_request_body_bytes", "brightstaff", d.max_request_body_bytes, 1024, 256 * 1024 * 1024
+        ),
+        affinity_header=_header_name(
+            _str(data, "affinity_header", "brightstaff", default=d.affinity_header), "brightstaff.affinity_header"
+        ),
+        affinity_id_max_length=_int(data, "affinity_id_max_length", "brightstaff", d.affinity_id_max_length, 8, 1024),
+    )
+
+
+def parse_config(data: Any, env: Mapping[str, str]) -> Config:
+    """Validate an already-parsed YAML document. `env` resolves `$VAR` credentials."""
+    top = _expect_mapping(data, "")
+    notes: list[str] = []
+    for key in top:
+        if key in PLANO_ONLY_KEYS:
+            notes.append(f"{key}: accepted for Plano compatibility; brightstaff does not use it")
+    _check_keys(top, OUR_TOP_LEVEL_KEYS | PLANO_ONLY_KEYS, "")
+    version = str(top.get("version", "v0.3.0"))
+    if "model_providers" in top and "llm_providers" in top:
+        raise ConfigError("llm_providers", "give either model_providers or its older name llm_providers, not both")
+    key = "model_providers" if "model_providers" in top else "llm_providers"
+    raw_providers = top.get(key)
+    if not isinstance(raw_providers, list) or not raw_providers:
+        raise ConfigError(key, "required: a non-empty list of providers")
+    providers = [_parse_provider(p, f"{key}[{i}]", env, notes) for i, p in enumerate(raw_providers)]
+
+    seen: dict[str, int] = {}
+    for i, p in enumerate(providers):
+        if p.name in seen:
+            raise ConfigError(f"{key}[{i}].model", f"duplicate provider {p.name!r} (also {key}[{seen[p.name]}])")
+        seen[p.name] = i
+    defaults = [i for i, p in enumerate(providers) if p.default]
+    if len(defaults) > 1:
+        raise ConfigError(f"{key}[{defaults[1]}].default", "only one provider may be the default")
+    if not defaults:
+        notes.append(f"{key}: no provider has default: true; {providers[0].name} is the default")
+        first = providers[0]
+        providers[0] = Provider(**{**first.__dict__, "default": True})
+    pref_owner: dict[str, str] = {}
+    for i, p in enumerate(providers):
+        for j, pref in enumerate(p.routing_preferences):
+            if pref.name in pref_owner:
+                raise ConfigError(
+                    f"{key}[{i}].routing_preferences[{j}].name",
+                    f"preference {pref.name!r} is already routed to {pref_owner[pref.name]}",
+                )
+            pref_owner[pref.name] = p.name
+
+    return Config(
+        version=version,
+        listener=_parse_listener(top.get("listeners"), notes),
+        providers=tuple(providers),
+        routing=_parse_routing(top.get("routing"), notes),
+        server=_parse_server(top.get("brightstaff")),
+        notes=tuple(notes),
+    )
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; `env` defaults to the process environment."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError("", f"{path} is not valid YAML{where}") from None
+    return parse_config(data, os.environ if env is None else env)

@@ -1,0 +1,45 @@
+"""Affinity ids: validation and the pin key they map to (scoped by tenant when one is configured).
+
+Invariant: a key returned here contains only the characters `_ID_CHARS` allows plus one '|' between
+tenant and id, so keys from different tenants can never collide and are safe in logs and Redis.
+"""
+
+from __future__ import annotations
+
+import re
+
+from brightstaff.errors import invalid_affinity_id, invalid_tenant
+
+# UUIDs, ULIDs, "run-42", "team/agent:7", base64url tokens: all fit; spaces, quotes and control bytes do not.
+_ID_CHARS = re.compile(r"^[A-Za-z0-9._:/+=@-]+$")
+
+
+def _check(value: str, max_length: int) -> str | None:
+    """Return why `value` is not a valid id, or None when it is."""
+    if not value:
+        return "must not be empty"
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters, got {len(value)}"
+    if not _ID_CHARS.match(value):
+        return "may contain only letters, digits and . _ : / + = @ -"
+    return None
+
+
+def pin_key(affinity: str | None, tenant: str | None, *, header: str, tenant_header: str | None, max_length: int) -> str | None:
+    """Validate the affinity id (and tenant) and return the pin key, or None when no affinity was asked.
+
+    Raises ClientError (400) for an id or tenant that does not validate.
+    """
+    if affinity is None:
+        return None
+    value = affinity.strip()
+    reason = _check(value, max_length)
+    if reason:
+        raise invalid_affinity_id(header, reason)
+    if tenant is None:
+        return value
+    scope = tenant.strip()
+    reason = _check(scope, max_length)
+    if reason:
+        raise invalid_tenant(tenant_header or "tenant", reason)
+    return f"{scope}|{value}"

@@ -1,0 +1,21 @@
+"""Names of the headers brightstaff reads and writes, in one table."""
+
+from __future__ import annotations
+
+# Set on the upstream request; Envoy's routes match it. Clients' copies are stripped before ext_proc.
+PROVIDER_HEADER = "x-brightstaff-provider"
+
+# Added to the client's response (via Envoy dynamic metadata, namespace METADATA_NAMESPACE).
+METADATA_NAMESPACE = "brightstaff"
+RESPONSE_HEADERS = {
+    "x-brightstaff-model": "model",
+    "x-brightstaff-provider": "provider",
+    "x-brightstaff-affinity": "affinity",
+    "x-brightstaff-route": "route",
+}
+
+# Client credentials that are replaced by the provider's own unless the provider passes them through.
+CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key")
+
+# Internal headers a client must never be able to set (Envoy strips them before the ext_proc filter).
+INTERNAL_REQUEST_HEADERS = (PROVIDER_HEADER,)

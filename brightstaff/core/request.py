@@ -1,0 +1,22 @@
+"""What brightstaff knows about a request before it reads the body: plain data, no protobuf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """The request line and the few headers brightstaff acts on (values as the client sent them)."""
+
+    method: str
+    path: str
+    affinity: str | None = None  # raw X-Model-Affinity value, None when absent
+    tenant: str | None = None  # raw tenant header value, None when absent or not configured
+    has_body: bool = True
+    request_id: str = "-"  # Envoy's x-request-id, for log lines
+
+    @property
+    def route_path(self) -> str:
+        """The path without its query string."""
+        return self.path.split("?", 1)[0]

@@ -1,0 +1,1 @@
+"""Pin stores: where affinity decisions live (memory, Redis), behind one small interface."""

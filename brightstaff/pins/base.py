@@ -1,0 +1,37 @@
+"""The PinStore interface and the Pin it stores; every backend passes tests/pins/contract.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """The decision pinned under an affinity key."""
+
+    provider: str  # configured provider name, e.g. "anthropic/claude-sonnet-4-20250514"
+    route: str | None  # the routing preference that chose it, None for the default model
+    pinned_at: float  # wall-clock seconds, for operators
+
+
+class PinStore(Protocol):
+    """Affinity pins with a bounded lifetime.
+
+    - `get` returns the live pin or None. In sliding mode a hit restarts the TTL.
+    - `claim` stores `pin` only if the key holds no live pin, and returns the pin that holds afterwards:
+      the caller's on success, the earlier writer's otherwise. This makes the first pin race-safe.
+    - `replace` overwrites unconditionally (used when a pinned provider left the config).
+    """
+
+    async def get(self, key: str) -> Pin | None: ...
+
+    async def claim(self, key: str, pin: Pin) -> Pin: ...
+
+    async def replace(self, key: str, pin: Pin) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def size(self) -> int: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Pure per-provider knowledge: default endpoints, credentials and request rewrites."""

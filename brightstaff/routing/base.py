@@ -1,0 +1,30 @@
+"""The Router interface every routing strategy implements, and the choice it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from brightstaff.core.chat import ChatRequest
+
+
+@dataclass(frozen=True, slots=True)
+class RouteChoice:
+    """Where a router sends a conversation.
+
+    `reason` is "preference" when a routing preference matched, "default" when none matched well
+    enough, and "fallback" when the router itself failed (a fallback choice is never pinned).
+    """
+
+    provider: str  # a configured provider name
+    route: str | None  # the matched routing preference, None for the default
+    reason: Literal["preference", "default", "fallback"]
+    score: float = 0.0
+
+
+class Router(Protocol):
+    """Picks a provider for a chat request. Implementations must not raise for a well-formed request."""
+
+    name: str
+
+    async def route(self, request: ChatRequest) -> RouteChoice: ...
