@@ -431,9 +431,7 @@ def _parse_routing(raw: Any, notes: list[str]) -> RoutingSettings:
         if _choice(data, "session_ttl_mode", "routing", "sliding", ("sliding", "fixed")) == "fixed"
         else "sliding",
         tenant_header=_header_name(str(tenant), "routing.tenant_header") if tenant is not None else None,
-        session_cache=SessionCache(
-            type="memory", key_prefix=str(cache_data.get("key_prefix", "brightstaff:pin:"))
-        ),
+        session_cache=SessionCache(type="memory", key_prefix=str(cache_data.get("key_prefix", "brightstaff:pin:"))),
         min_match_score=float(score),
     )
 
@@ -474,7 +472,8 @@ def _parse_server(raw: Any) -> ServerSettings:
             data, "max_request_body_bytes", "brightstaff", d.max_request_body_bytes, 1024, 256 * 1024 * 1024
         ),
         affinity_header=_header_name(
-            _str(data, "affinity_header", "brightstaff", default=d.affinity_header), "brightstaff.affinity_header"
+            _str(data, "affinity_header", "brightstaff", default=d.affinity_header),
+            "brightstaff.affinity_header",
         ),
         affinity_id_max_length=_int(data, "affinity_id_max_length", "brightstaff", d.affinity_id_max_length, 8, 1024),
     )

@@ -76,8 +76,7 @@ class RequestHandler:
                 {
                     "object": "list",
                     "data": [
-                        {"id": p.name, "object": "model", "created": 0, "owned_by": p.vendor}
-                        for p in config.providers
+                        {"id": p.name, "object": "model", "created": 0, "owned_by": p.vendor} for p in config.providers
                     ],
                 }
             ),

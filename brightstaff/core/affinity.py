@@ -25,7 +25,9 @@ def _check(value: str, max_length: int) -> str | None:
     return None
 
 
-def pin_key(affinity: str | None, tenant: str | None, *, header: str, tenant_header: str | None, max_length: int) -> str | None:
+def pin_key(
+    affinity: str | None, tenant: str | None, *, header: str, tenant_header: str | None, max_length: int
+) -> str | None:
     """Validate the affinity id (and tenant) and return the pin key, or None when no affinity was asked.
 
     Raises ClientError (400) for an id or tenant that does not validate.

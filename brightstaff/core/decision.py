@@ -43,7 +43,12 @@ def from_choice(choice: RouteChoice, config: Config, affinity: Affinity) -> Deci
     """A router's choice as a decision; an unknown provider name falls back to the default model."""
     provider = config.provider(choice.provider)
     if provider is None:
-        return Decision(config.default_provider, None, Affinity.UNPINNED if affinity != Affinity.NONE else affinity, "fallback")
+        return Decision(
+            config.default_provider,
+            None,
+            Affinity.UNPINNED if affinity != Affinity.NONE else affinity,
+            "fallback",
+        )
     if choice.reason == "fallback" and affinity != Affinity.NONE:
         affinity = Affinity.UNPINNED
     return Decision(provider=provider, route=choice.route, affinity=affinity, reason=choice.reason)

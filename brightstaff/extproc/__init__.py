@@ -1,0 +1,1 @@
+"""The ext_proc transport: the only package that touches protobuf and gRPC."""

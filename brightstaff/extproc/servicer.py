@@ -1,0 +1,74 @@
+"""The ExternalProcessor.Process stream handler: one gRPC stream per HTTP request.
+
+Envoy sends the request headers, then (BUFFERED) the whole body in one message. brightstaff answers the
+headers with a constant "continue" and decides on the body; a request without a body is decided on
+its headers. Every message gets exactly one reply, so Envoy never waits for its message_timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+
+from brightstaff._generated import ext_proc_pb2 as pb
+from brightstaff.core.request import RequestFacts
+from brightstaff.core.rewrite import Outcome, Reply
+from brightstaff.errors import internal_error
+from brightstaff.extproc import codec
+from brightstaff.handler import RequestHandler
+
+log = logging.getLogger("brightstaff.extproc")
+
+SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
+
+
+class ExtProcServicer:
+    def __init__(self, handler: RequestHandler) -> None:
+        self._handler = handler
+        self._affinity_header = handler.config.server.affinity_header
+        self._tenant_header = handler.config.routing.tenant_header
+
+    async def process(
+        self,
+        requests: AsyncIterator[pb.ProcessingRequest],
+        context: grpc.aio.ServicerContext[pb.ProcessingRequest, bytes],
+    ) -> AsyncIterator[bytes]:
+        facts: RequestFacts | None = None
+        async for request in requests:
+            kind = request.WhichOneof("request")
+            if kind == "request_headers":
+                headers = request.request_headers
+                facts = codec.facts_from_headers(
+                    headers, affinity_header=self._affinity_header, tenant_header=self._tenant_header
+                )
+                if headers.end_of_stream:
+                    decided = await self._handler.handle(facts, None)
+                    yield codec.encode_headers_outcome(decided).SerializeToString()
+                else:
+                    yield codec.HEADERS_CONTINUE
+            elif kind == "request_body":
+                if facts is None:
+                    # Envoy skips request headers (request_header_mode: SKIP): nothing to route on.
+                    log.error("request body arrived without request headers; set request_header_mode: SEND")
+                    outcome: Outcome = Reply.from_error(internal_error())
+                else:
+                    outcome = await self._handler.handle(facts, request.request_body.body)
+                yield codec.encode_body_outcome(outcome).SerializeToString()
+            else:
+                yield codec.passthrough(kind)
+
+
+def generic_handler(servicer: ExtProcServicer) -> grpc.GenericRpcHandler[pb.ProcessingRequest, bytes]:
+    """Register `Process` without generated gRPC stubs; replies are pre-serialized bytes."""
+    return grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Process": grpc.stream_stream_rpc_method_handler(
+                servicer.process,
+                request_deserializer=pb.ProcessingRequest.FromString,
+                response_serializer=None,  # the servicer yields bytes
+            )
+        },
+    )
