@@ -1,0 +1,65 @@
+"""Chat body parsing, the model rewrite and message text extraction."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from brightstaff.core.chat import content_text, parse_chat, with_model
+from brightstaff.errors import ClientError
+
+
+def test_parse_keeps_everything_and_reads_model_and_stream() -> None:
+    body = b'{"model":" gpt-4o-mini ","messages":[{"role":"user","content":"hi"}],"stream":true,"temperature":0.2}'
+    chat = parse_chat(body)
+    assert chat.model == "gpt-4o-mini"
+    assert chat.stream is True
+    assert chat.messages == [{"role": "user", "content": "hi"}]
+    assert chat.document["temperature"] == 0.2
+
+
+def test_rewrite_replaces_only_the_model() -> None:
+    chat = parse_chat(b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"model: keep me"}],"n":1}')
+    out = orjson.loads(with_model(chat, "claude-sonnet-4-20250514"))
+    assert out == {
+        "model": "claude-sonnet-4-20250514",
+        "messages": [{"role": "user", "content": "model: keep me"}],
+        "n": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "status"),
+    [
+        (b"", "invalid_request_body", 400),
+        (b"   ", "invalid_request_body", 400),
+        (b"{bad json", "invalid_json", 400),
+        (b"[1,2]", "invalid_request_body", 400),
+        (b'{"messages":[]}', "missing_required_parameter", 400),
+        (b'{"model":42,"messages":[]}', "invalid_request_body", 400),
+        (b'{"model":"","messages":[]}', "invalid_request_body", 400),
+        (b'{"model":"m","messages":"hi"}', "invalid_request_body", 400),
+        (b"\xff\xfe", "invalid_json", 400),
+    ],
+)
+def test_bad_bodies_are_client_errors(body: bytes, code: str, status: int) -> None:
+    with pytest.raises(ClientError) as info:
+        parse_chat(body)
+    assert info.value.code == code
+    assert info.value.status == status
+    payload = orjson.loads(info.value.to_json())
+    assert payload["error"]["code"] == code
+    assert payload["error"]["type"] == "invalid_request_error"
+
+
+def test_missing_model_names_the_param() -> None:
+    with pytest.raises(ClientError) as info:
+        parse_chat(b'{"messages":[]}')
+    assert info.value.param == "model"
+
+
+def test_content_text_handles_strings_parts_and_junk() -> None:
+    assert content_text("plain") == "plain"
+    assert content_text([{"type": "text", "text": "a"}, {"type": "image_url"}, {"type": "text", "text": "b"}]) == "a\nb"
+    assert content_text(None) == ""
+    assert content_text(7) == ""

@@ -1,0 +1,251 @@
+"""The request handler with in-memory collaborators: affinity outcomes, race-safe first pins, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+from conftest import SEED_ENV, seed_config_data
+
+from brightstaff.config import Config, parse_config
+from brightstaff.core.chat import ChatRequest
+from brightstaff.core.request import RequestFacts
+from brightstaff.core.rewrite import Forward, Outcome, Reply
+from brightstaff.handler import RequestHandler
+from brightstaff.metrics import Metrics
+from brightstaff.pins.base import Pin
+from brightstaff.pins.memory import MemoryPinStore
+from brightstaff.routing.base import RouteChoice
+
+
+class ScriptedRouter:
+    """Routes by a keyword in the last message; counts calls; can be slowed down or made to fail."""
+
+    name = "scripted"
+
+    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+        self.calls = 0
+        self.delay = delay
+        self.fail = fail
+
+    async def route(self, request: ChatRequest) -> RouteChoice:
+        self.calls += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("router exploded")
+        text = str(request.messages[-1].get("content", "")) if request.messages else ""
+        if "code" in text:
+            return RouteChoice("anthropic/claude-sonnet-4-20250514", "code_generation", "preference", 0.9)
+        if "analy" in text:
+            return RouteChoice("openai/gpt-4o", "complex_reasoning", "preference", 0.8)
+        return RouteChoice("openai/gpt-4o-mini", None, "default", 0.0)
+
+
+def make_handler(config: Config | None = None, router: Any = None) -> tuple[RequestHandler, Any, MemoryPinStore]:
+    config = config or parse_config(seed_config_data(), SEED_ENV)
+    router = router or ScriptedRouter()
+    store = MemoryPinStore(max_entries=100, ttl_seconds=600)
+    return RequestHandler(config, store, router, Metrics()), router, store
+
+
+def body(text: str, model: str = "gpt-4o-mini", **extra: Any) -> bytes:
+    return orjson.dumps({"model": model, "messages": [{"role": "user", "content": text}], **extra})
+
+
+def facts(affinity: str | None = None, path: str = "/v1/chat/completions", method: str = "POST") -> RequestFacts:
+    return RequestFacts(method=method, path=path, affinity=affinity)
+
+
+def fwd(outcome: Outcome) -> Forward:
+    assert isinstance(outcome, Forward), outcome
+    return outcome
+
+
+def meta(outcome: Outcome) -> dict[str, str]:
+    return dict(fwd(outcome).metadata)
+
+
+def headers(outcome: Outcome) -> dict[str, str]:
+    return dict(fwd(outcome).set_headers)
+
+
+def test_no_affinity_routes_every_request_fresh() -> None:
+    handler, router, _ = make_handler()
+    first = asyncio.run(handler.handle(facts(), body("write code")))
+    second = asyncio.run(handler.handle(facts(), body("analyze this")))
+    assert meta(first)["model"] == "claude-sonnet-4-20250514"
+    assert meta(second)["model"] == "gpt-4o"
+    assert meta(first)["affinity"] == meta(second)["affinity"] == "none"
+    assert router.calls == 2
+
+
+def test_affinity_pins_the_first_decision_and_skips_the_router() -> None:
+    handler, router, _ = make_handler()
+
+    async def scenario() -> list[Outcome]:
+        return [
+            await handler.handle(facts("run-1"), body("write code")),
+            await handler.handle(facts("run-1"), body("analyze the results")),
+            await handler.handle(facts("run-1"), body("small talk")),
+        ]
+
+    outcomes = asyncio.run(scenario())
+    assert [meta(o)["model"] for o in outcomes] == ["claude-sonnet-4-20250514"] * 3
+    assert [meta(o)["affinity"] for o in outcomes] == ["new", "pinned", "pinned"]
+    assert [meta(o)["route"] for o in outcomes] == ["code_generation"] * 3
+    assert router.calls == 1
+
+
+def test_rewrite_sets_model_path_credentials_and_length() -> None:
+    handler, _, _ = make_handler()
+    outcome = fwd(asyncio.run(handler.handle(facts(path="/v1/chat/completions?x=1"), body("write code"))))
+    assert outcome.body is not None
+    assert orjson.loads(outcome.body)["model"] == "claude-sonnet-4-20250514"
+    h = dict(outcome.set_headers)
+    assert h["content-length"] == str(len(outcome.body))
+    assert h["authorization"] == "Bearer sk-test-anthropic-0000"
+    assert h[":path"] == "/v1/chat/completions?x=1"
+    assert h["x-brightstaff-provider"] == "provider_anthropic_claude-sonnet-4-20250514"
+    assert "x-api-key" in outcome.remove_headers
+
+
+def test_provider_without_key_strips_client_credentials() -> None:
+    handler, _, _ = make_handler(parse_config(seed_config_data(), {}))
+    outcome = fwd(asyncio.run(handler.handle(facts(), body("write code"))))
+    assert "authorization" not in dict(outcome.set_headers)
+    assert set(outcome.remove_headers) == {"authorization", "x-api-key", "api-key"}
+
+
+def test_passthrough_auth_keeps_client_credentials() -> None:
+    data = seed_config_data()
+    data["model_providers"][2]["passthrough_auth"] = True
+    handler, _, _ = make_handler(parse_config(data, SEED_ENV))
+    outcome = fwd(asyncio.run(handler.handle(facts(), body("write code"))))
+    assert "authorization" not in dict(outcome.set_headers)
+    assert outcome.remove_headers == ()
+
+
+def test_concurrent_first_requests_run_the_router_once_and_agree() -> None:
+    handler, router, _ = make_handler(router=ScriptedRouter(delay=0.05))
+
+    async def scenario() -> list[Outcome]:
+        prompts = ["write code", "analyze", "small talk", "write code", "analyze"] * 4
+        return await asyncio.gather(*(handler.handle(facts("burst"), body(p)) for p in prompts))
+
+    outcomes = asyncio.run(scenario())
+    assert router.calls == 1
+    assert len({meta(o)["model"] for o in outcomes}) == 1
+    affinities = sorted(meta(o)["affinity"] for o in outcomes)
+    assert affinities.count("new") == 1
+    assert affinities.count("pinned") == 19
+
+
+def test_a_pin_written_elsewhere_wins_the_race() -> None:
+    """Another replica pinned the id between this one's miss and its claim: follow the winner."""
+    handler, _, store = make_handler()
+
+    class RacingRouter(ScriptedRouter):
+        async def route(self, request: ChatRequest) -> RouteChoice:
+            await store.claim("race", Pin("openai/gpt-4o", "complex_reasoning", 1.0))
+            return await super().route(request)
+
+    handler.router = RacingRouter()
+    outcome = asyncio.run(handler.handle(facts("race"), body("write code")))
+    assert meta(outcome)["model"] == "gpt-4o"
+    assert meta(outcome)["affinity"] == "pinned"
+    assert handler.metrics.get("brightstaff_pin_races_total") == 1
+
+
+def test_router_failure_serves_the_default_and_does_not_pin() -> None:
+    handler, router, store = make_handler(router=ScriptedRouter(fail=True))
+    outcome = asyncio.run(handler.handle(facts("s"), body("write code")))
+    assert meta(outcome)["model"] == "gpt-4o-mini"
+    assert meta(outcome)["affinity"] == "unpinned"
+    assert meta(outcome)["route"] == "fallback"
+    assert asyncio.run(store.get("s")) is None
+    router.fail = False
+    again = asyncio.run(handler.handle(facts("s"), body("write code")))
+    assert meta(again)["affinity"] == "new"
+    assert meta(again)["model"] == "claude-sonnet-4-20250514"
+    assert handler.metrics.get("brightstaff_router_failures_total", router="scripted") == 1
+
+
+def test_pinned_provider_removed_from_config_is_repinned() -> None:
+    handler, router, store = make_handler()
+    asyncio.run(store.claim("old", Pin("openai/gpt-3.5-turbo", None, 1.0)))
+    outcome = asyncio.run(handler.handle(facts("old"), body("analyze")))
+    assert meta(outcome)["affinity"] == "repinned"
+    assert meta(outcome)["model"] == "gpt-4o"
+    pinned = asyncio.run(store.get("old"))
+    assert pinned is not None and pinned.provider == "openai/gpt-4o"
+
+
+def test_explicit_provider_model_bypasses_routing() -> None:
+    handler, router, _ = make_handler()
+    outcome = asyncio.run(handler.handle(facts("e"), body("write code", model="openai/gpt-4o")))
+    assert meta(outcome)["model"] == "gpt-4o"
+    assert meta(outcome)["route"] == "explicit"
+    assert router.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("request_facts", "payload", "status", "code"),
+    [
+        (facts(), b"{nope", 400, "invalid_json"),
+        (facts(), b'{"messages":[]}', 400, "missing_required_parameter"),
+        (facts("bad id!"), body("hi"), 400, "invalid_affinity_id"),
+        (facts(), body("hi", model="acme/unknown"), 404, "model_not_found"),
+        (facts(path="/v1/embeddings"), body("hi"), 404, "not_found"),
+        (facts(method="GET"), None, 405, "method_not_allowed"),
+        (facts(), None, 400, "invalid_request_body"),
+    ],
+)
+def test_bad_requests_get_json_errors(
+    request_facts: RequestFacts, payload: bytes | None, status: int, code: str
+) -> None:
+    handler, _, _ = make_handler()
+    outcome = asyncio.run(handler.handle(request_facts, payload))
+    assert isinstance(outcome, Reply)
+    assert outcome.status == status
+    assert orjson.loads(outcome.body)["error"]["code"] == code
+    # the handler keeps serving afterwards
+    assert isinstance(asyncio.run(handler.handle(facts(), body("hi"))), Forward)
+
+
+def test_body_over_the_limit_is_413() -> None:
+    handler, _, _ = make_handler(parse_config(seed_config_data(max_request_body_bytes=2048), SEED_ENV))
+    outcome = asyncio.run(handler.handle(facts(), body("x" * 4000)))
+    assert isinstance(outcome, Reply) and outcome.status == 413
+
+
+def test_models_endpoint_lists_configured_providers() -> None:
+    handler, _, _ = make_handler()
+    outcome = asyncio.run(handler.handle(facts(method="GET", path="/v1/models"), None))
+    assert isinstance(outcome, Reply) and outcome.status == 200
+    ids = [m["id"] for m in orjson.loads(outcome.body)["data"]]
+    assert ids == ["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-sonnet-4-20250514"]
+
+
+def test_failing_store_degrades_to_routing() -> None:
+    class BrokenStore(MemoryPinStore):
+        async def get(self, key: str) -> Pin | None:
+            raise RuntimeError("store unavailable")
+
+    config = parse_config(seed_config_data(), SEED_ENV)
+    handler = RequestHandler(config, BrokenStore(max_entries=5, ttl_seconds=5), ScriptedRouter(), Metrics())
+    outcome = asyncio.run(handler.handle(facts("s"), body("write code")))
+    # a failing store degrades to routing without affinity rather than failing the request
+    assert meta(outcome)["model"] == "claude-sonnet-4-20250514"
+    assert handler.metrics.get("brightstaff_pin_store_errors_total", op="get") == 1
+
+
+def test_decision_log_line_has_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    handler, _, _ = make_handler()
+    with caplog.at_level("INFO", logger="brightstaff.decision"):
+        asyncio.run(handler.handle(facts("log-me"), body("write code")))
+    text = caplog.text
+    assert "affinity=new key=log-me provider=anthropic/claude-sonnet-4-20250514" in text
+    assert "sk-test" not in text
