@@ -174,7 +174,7 @@ def test_router_failure_serves_the_default_and_does_not_pin() -> None:
 
 
 def test_pinned_provider_removed_from_config_is_repinned() -> None:
-    handler, router, store = make_handler()
+    handler, _router, store = make_handler()
     asyncio.run(store.claim("old", Pin("openai/gpt-3.5-turbo", None, 1.0)))
     outcome = asyncio.run(handler.handle(facts("old"), body("analyze")))
     assert meta(outcome)["affinity"] == "repinned"
