@@ -1,0 +1,120 @@
+"""The rendered Envoy bootstrap: accepted by the real Envoy's validator, and shaped as the design needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import SEED_ENV, seed_config_data
+
+from brightstaff.config import parse_config
+from brightstaff.envoyconf import EXTPROC_CLUSTER, render_envoy
+from brightstaff.launcher import validate_envoy_config
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "config.yaml"
+
+
+def hcm(bootstrap: dict[str, Any]) -> dict[str, Any]:
+    listener = bootstrap["static_resources"]["listeners"][0]
+    typed: dict[str, Any] = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    return typed
+
+
+def filters(bootstrap: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["name"]: f["typed_config"] for f in hcm(bootstrap)["http_filters"]}
+
+
+def clusters(bootstrap: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in bootstrap["static_resources"]["clusters"]}
+
+
+@pytest.mark.parametrize("failure_mode", ["closed", "open"])
+def test_envoy_accepts_the_rendered_config(tmp_path: Path, failure_mode: str) -> None:
+    bootstrap = render_envoy(parse_config(seed_config_data(failure_mode=failure_mode), SEED_ENV))
+    path = tmp_path / "envoy.yaml"
+    path.write_text(yaml.safe_dump(bootstrap), encoding="utf-8")
+    ok, output = validate_envoy_config(path)
+    assert ok, output
+
+
+def test_seed_config_with_https_providers_renders_tls_and_validates(tmp_path: Path) -> None:
+    from brightstaff.config import load_config
+
+    bootstrap = render_envoy(load_config(SEED, env=SEED_ENV))
+    anthropic = clusters(bootstrap)["provider_anthropic_claude-sonnet-4-20250514"]
+    tls = anthropic["transport_socket"]["typed_config"]
+    assert tls["sni"] == "api.anthropic.com"
+    assert Path(tls["common_tls_context"]["validation_context"]["trusted_ca"]["filename"]).is_file()
+    assert anthropic["type"] == "LOGICAL_DNS"
+    path = tmp_path / "envoy.yaml"
+    path.write_text(yaml.safe_dump(bootstrap), encoding="utf-8")
+    ok, output = validate_envoy_config(path)
+    assert ok, output
+
+
+def test_no_credential_is_ever_rendered() -> None:
+    text = yaml.safe_dump(render_envoy(parse_config(seed_config_data(), SEED_ENV)))
+    assert "sk-test" not in text
+
+
+def test_client_copies_of_the_provider_header_are_stripped_before_ext_proc() -> None:
+    names = [f["name"] for f in hcm(render_envoy(parse_config(seed_config_data(), SEED_ENV)))["http_filters"]]
+    assert names == ["envoy.filters.http.header_mutation", "envoy.filters.http.ext_proc", "envoy.filters.http.router"]
+    mutation = filters(render_envoy(parse_config(seed_config_data(), SEED_ENV)))["envoy.filters.http.header_mutation"]
+    assert mutation["mutations"]["request_mutations"] == [{"remove": "x-brightstaff-provider"}]
+
+
+def test_ext_proc_processing_mode_and_limits() -> None:
+    config = parse_config(seed_config_data(message_timeout_ms=1500, max_request_body_bytes=8 * 1024 * 1024), SEED_ENV)
+    bootstrap = render_envoy(config)
+    ext_proc = filters(bootstrap)["envoy.filters.http.ext_proc"]
+    mode = ext_proc["processing_mode"]
+    assert (mode["request_header_mode"], mode["request_body_mode"]) == ("SEND", "BUFFERED")
+    assert (mode["response_header_mode"], mode["response_body_mode"]) == ("SKIP", "NONE")
+    assert ext_proc["message_timeout"] == "1.5s"
+    assert ext_proc["failure_mode_allow"] is False
+    assert ext_proc["status_on_error"] == {"code": 503}
+    assert bootstrap["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"] == 8 * 1024 * 1024
+    extproc = clusters(bootstrap)[EXTPROC_CLUSTER]
+    http_options = extproc["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+    assert "http2_protocol_options" in http_options["explicit_http_config"]
+
+
+def test_one_route_per_provider_on_the_decision_header() -> None:
+    bootstrap = render_envoy(parse_config(seed_config_data(), SEED_ENV))
+    routes = hcm(bootstrap)["route_config"]["virtual_hosts"][0]["routes"]
+    by_cluster = {r["route"]["cluster"]: r for r in routes if "route" in r}
+    assert set(by_cluster) == {
+        "provider_openai_gpt-4o-mini",
+        "provider_openai_gpt-4o",
+        "provider_anthropic_claude-sonnet-4-20250514",
+    }
+    claude = by_cluster["provider_anthropic_claude-sonnet-4-20250514"]
+    assert claude["match"]["headers"][0] == {
+        "name": "x-brightstaff-provider",
+        "string_match": {"exact": "provider_anthropic_claude-sonnet-4-20250514"},
+    }
+    assert claude["route"]["host_rewrite_literal"] == "127.0.0.1:9002"
+    assert routes[-1]["name"] == "unrouted"
+    assert routes[-1]["direct_response"]["status"] == 503
+
+
+def test_fail_open_falls_back_to_the_default_provider() -> None:
+    bootstrap = render_envoy(parse_config(seed_config_data(failure_mode="open"), SEED_ENV))
+    routes = hcm(bootstrap)["route_config"]["virtual_hosts"][0]["routes"]
+    assert routes[-1]["name"] == "fail_open_default"
+    assert routes[-1]["route"]["cluster"] == "provider_openai_gpt-4o-mini"
+    assert filters(bootstrap)["envoy.filters.http.ext_proc"]["failure_mode_allow"] is True
+
+
+def test_overrides_for_tests_and_containers() -> None:
+    bootstrap = render_envoy(
+        parse_config(seed_config_data(), SEED_ENV), extproc_host="brightstaff", extproc_port=1234, listener_port=5555
+    )
+    endpoint = clusters(bootstrap)[EXTPROC_CLUSTER]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    assert endpoint["endpoint"]["address"]["socket_address"] == {"address": "brightstaff", "port_value": 1234}
+    assert clusters(bootstrap)[EXTPROC_CLUSTER]["type"] == "LOGICAL_DNS"
+    listener = bootstrap["static_resources"]["listeners"][0]
+    assert listener["address"]["socket_address"]["port_value"] == 5555
