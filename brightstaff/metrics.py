@@ -18,6 +18,11 @@ _HELP = {
     "brightstaff_pin_store_errors_total": "Pin store operations that failed (served without affinity).",
     "brightstaff_pin_races_total": "First pins lost to a concurrent writer (the request followed the winner).",
     "brightstaff_decision_ms": "Time from body received to decision, in milliseconds.",
+    "brightstaff_pin_store_short_circuits_total": "Pin store calls skipped without I/O because its circuit was open.",
+    "brightstaff_pin_store_circuit_opens_total": "Times the pin store's circuit opened (backend down or too slow).",
+    "brightstaff_pin_store_circuit_open": "1 while the pin store's circuit is open or probing, else 0.",
+    "brightstaff_pin_store_corrupt_total": "Stored pins that did not decode (treated as absent).",
+    "brightstaff_pins": "Pins held by the in-process store (absent for shared stores).",
 }
 
 
@@ -28,12 +33,16 @@ class Metrics:
         self._counters: defaultdict[tuple[str, Labels], float] = defaultdict(float)
         self._hist_counts: defaultdict[str, list[int]] = defaultdict(lambda: [0] * (len(_LATENCY_BUCKETS_MS) + 1))
         self._hist_sum: defaultdict[str, float] = defaultdict(float)
+        self._gauges: dict[str, float] = {}
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         self._counters[(name, tuple(sorted(labels.items())))] += amount
 
     def get(self, name: str, **labels: str) -> float:
         return self._counters.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    def set_gauge(self, name: str, value: float) -> None:
+        self._gauges[name] = value
 
     def observe_ms(self, name: str, value_ms: float) -> None:
         self._hist_counts[name][bisect_left(_LATENCY_BUCKETS_MS, value_ms)] += 1
@@ -60,7 +69,8 @@ class Metrics:
             lines.append(f'{name}_bucket{{le="+Inf"}} {cumulative}')
             lines.append(f"{name}_sum {self._hist_sum[name]:g}")
             lines.append(f"{name}_count {cumulative}")
-        for name, value in sorted((gauges or {}).items()):
+        for name, value in sorted({**self._gauges, **(gauges or {})}.items()):
+            lines.append(f"# HELP {name} {_HELP.get(name, name)}")
             lines.append(f"# TYPE {name} gauge")
             lines.append(f"{name} {value:g}")
         return "\n".join(lines) + "\n"

@@ -1,9 +1,9 @@
-"""The PinStore interface and the Pin it stores; every backend passes tests/pins/contract.py."""
+"""The PinStore interface, the Pin it stores and its errors; every backend passes tests/pins/pin_store_contract.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +15,14 @@ class Pin:
     pinned_at: float  # wall-clock seconds, for operators
 
 
+class PinStoreError(Exception):
+    """A pin store operation failed (backend down, slow or refusing). Callers serve without affinity."""
+
+
+class PinStoreUnavailable(PinStoreError):
+    """The backend is known to be down (circuit open): the call was refused without waiting on it."""
+
+
 class PinStore(Protocol):
     """Affinity pins with a bounded lifetime.
 
@@ -22,6 +30,8 @@ class PinStore(Protocol):
     - `claim` stores `pin` only if the key holds no live pin, and returns the pin that holds afterwards:
       the caller's on success, the earlier writer's otherwise. This makes the first pin race-safe.
     - `replace` overwrites unconditionally (used when a pinned provider left the config).
+    - `size` is the number of pins held, or -1 when the backend cannot count them cheaply (shared stores).
+    - Failures raise `PinStoreError` (remote backends); the memory store never fails.
     """
 
     async def get(self, key: str) -> Pin | None: ...
@@ -35,3 +45,10 @@ class PinStore(Protocol):
     async def size(self) -> int: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Probeable(Protocol):
+    """A remote store that can check its backend once at start-up (logs and counts; never raises)."""
+
+    async def probe(self) -> bool: ...
