@@ -1,12 +1,16 @@
 """The behaviour every PinStore backend must show; backends' test modules run `CONTRACT` against themselves.
 
 A backend test module provides a factory `make(max_entries, ttl_seconds, sliding, clock)` where `clock` is
-a `FakeClock` the store must use for expiry (backends with server-side expiry advance real time instead).
+a `FakeClock` the store must use for expiry. Backends that expire server-side (Redis) cannot read a fake
+clock: their factory sets `clock.scale`, builds the store with `ttl_seconds * scale`, and every
+`clock.advance(s)` then also lets `s * scale` seconds of real time pass. Time steps stay at least 10 TTL
+units (1/6 of the TTL) away from every expiry, so that scaled-down real time keeps a margin for round trips.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -16,12 +20,16 @@ from brightstaff.pins.base import Pin, PinStore
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
+        self.scale = 0.0  # real seconds per fake second, for backends that expire by the real clock
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+        if self.scale:
+            # Blocking on purpose: the scenario awaits nothing else meanwhile, and advance stays sync.
+            time.sleep(seconds * self.scale)
 
 
 class Factory(Protocol):
@@ -57,9 +65,9 @@ async def ttl_expires(make: Factory) -> None:
     clock = FakeClock()
     store = make(max_entries=10, ttl_seconds=60, sliding=False, clock=clock)
     await store.claim("k", pin())
-    clock.advance(59)
+    clock.advance(50)
     assert await store.get("k") == pin()
-    clock.advance(2)
+    clock.advance(20)
     assert await store.get("k") is None
     assert await store.claim("k", pin("p2")) == pin("p2")
 
@@ -68,10 +76,10 @@ async def sliding_ttl_refreshes_on_hit(make: Factory) -> None:
     clock = FakeClock()
     store = make(max_entries=10, ttl_seconds=60, sliding=True, clock=clock)
     await store.claim("k", pin())
-    for _ in range(5):  # an agent run of 250 s, one turn every 50 s, outlives a 60 s TTL
-        clock.advance(50)
+    for _ in range(4):  # an agent run of 160 s, one turn every 40 s, outlives a 60 s TTL
+        clock.advance(40)
         assert await store.get("k") == pin()
-    clock.advance(61)
+    clock.advance(70)
     assert await store.get("k") is None
 
 
@@ -79,9 +87,9 @@ async def fixed_ttl_does_not_refresh(make: Factory) -> None:
     clock = FakeClock()
     store = make(max_entries=10, ttl_seconds=60, sliding=False, clock=clock)
     await store.claim("k", pin())
-    clock.advance(50)
-    assert await store.get("k") == pin()
-    clock.advance(20)
+    clock.advance(40)
+    assert await store.get("k") == pin()  # sliding would now run to 100 s
+    clock.advance(30)
     assert await store.get("k") is None
 
 
@@ -92,6 +100,13 @@ async def replace_overwrites(make: Factory) -> None:
     assert await store.get("k") == pin("new")
     await store.delete("k")
     assert await store.get("k") is None
+
+
+async def pin_fields_round_trip(make: Factory) -> None:
+    store = make(max_entries=10, ttl_seconds=60, sliding=True, clock=FakeClock())
+    default_route = Pin(provider="anthropic/claude-sonnet-4-20250514", route=None, pinned_at=1763900000.123456)
+    assert await store.claim("team/agent:7", default_route) == default_route
+    assert await store.get("team/agent:7") == default_route
 
 
 async def tenants_do_not_collide(make: Factory) -> None:
@@ -113,6 +128,7 @@ CONTRACT: dict[str, Callable[[Factory], Awaitable[None]]] = {
         sliding_ttl_refreshes_on_hit,
         fixed_ttl_does_not_refresh,
         replace_overwrites,
+        pin_fields_round_trip,
         tenants_do_not_collide,
     )
 }
