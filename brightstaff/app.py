@@ -14,7 +14,7 @@ from brightstaff.extproc.server import start_grpc_server
 from brightstaff.extproc.servicer import ExtProcServicer
 from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
-from brightstaff.pins.base import PinStore
+from brightstaff.pins.base import PinStore, Probeable
 from brightstaff.pins.memory import MemoryPinStore
 from brightstaff.routing.base import Router
 from brightstaff.routing.embedded import EmbeddedRouter
@@ -22,13 +22,28 @@ from brightstaff.routing.embedded import EmbeddedRouter
 log = logging.getLogger("brightstaff")
 
 
-def build_store(config: Config) -> PinStore:
+def build_store(config: Config, metrics: Metrics | None = None) -> PinStore:
+    """The configured pin store. Builds clients only: no I/O, so a Redis that is down cannot stop start-up."""
     routing = config.routing
+    sliding = routing.session_ttl_mode == "sliding"
+    if routing.session_cache.type == "redis":
+        from brightstaff.pins.redis import RedisPinStore  # imported only when configured
+
+        return RedisPinStore.from_settings(
+            routing.session_cache, ttl_seconds=routing.session_ttl_seconds, sliding=sliding, metrics=metrics
+        )
     return MemoryPinStore(
         max_entries=routing.session_max_entries,
         ttl_seconds=routing.session_ttl_seconds,
-        sliding=routing.session_ttl_mode == "sliding",
+        sliding=sliding,
     )
+
+
+async def probe_store(store: PinStore) -> None:
+    """Check a remote store once at start-up. Its failure is logged and counted, never fatal: brightstaff
+    serves without affinity and the store's circuit picks the backend up when it answers."""
+    if isinstance(store, Probeable):
+        await store.probe()
 
 
 def build_router(config: Config) -> Router:
@@ -49,10 +64,12 @@ class App:
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def render_metrics(self) -> str:
-        return self.metrics.render({"brightstaff_pins": float(await self.store.size())})
+        size = await self.store.size()  # -1: a shared store that does not count its keys
+        return self.metrics.render({"brightstaff_pins": float(size)} if size >= 0 else {})
 
     async def start(self, *, grpc_port: int | None = None, admin_port: int | None = None) -> None:
         server = self.config.server
+        await probe_store(self.store)
         self.grpc_server, self.grpc_port = await start_grpc_server(
             ExtProcServicer(self.handler),
             server.grpc_host,
@@ -85,7 +102,7 @@ class App:
 
 def build_app(config: Config) -> App:
     metrics = Metrics()
-    store = build_store(config)
+    store = build_store(config, metrics)
     router = build_router(config)
     handler = RequestHandler(config, store, router, metrics)
     app = App(

@@ -125,11 +125,48 @@ class Listener:
     timeout_seconds: float
 
 
+DEFAULT_PIN_KEY_PREFIX = "brightstaff:pin:"
+
+
+@dataclass(frozen=True)
+class RedisTLS:
+    """TLS settings for a `rediss://` pin store; without files the system CA bundle verifies the server."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None  # client certificate, for Redis servers that require mutual TLS
+    key_file: str | None = None
+    verify: bool = True  # false skips certificate and hostname checks: for test servers only
+
+
 @dataclass(frozen=True)
 class SessionCache:
+    """Where pins live (`routing.session_cache`). `memory`: this process; `redis`: shared by every replica."""
+
     type: Literal["memory", "redis"] = "memory"
-    url: str | None = None
-    key_prefix: str = "brightstaff:pin:"
+    # The URL may carry a password: kept out of repr, logs use `display_url`.
+    url: str | None = field(default=None, repr=False)
+    key_prefix: str = DEFAULT_PIN_KEY_PREFIX
+    # Per-call bound on a Redis round trip (connect included); a pin lookup must never hold a request long.
+    timeout_ms: int = 100
+    # Consecutive failures that open the circuit, and how long it stays open before one probe call.
+    circuit_failures: int = 3
+    circuit_cooldown_ms: int = 1000
+    # Connections per replica; requests beyond it queue for a free one (within timeout_ms).
+    max_connections: int = 64
+    tls: RedisTLS | None = None
+
+    @property
+    def display_url(self) -> str:
+        """The URL without credentials, for logs and check-config."""
+        if self.url is None:
+            return "-"
+        parts = urlsplit(self.url)
+        if parts.scheme == "unix":
+            return f"unix://{parts.path}"
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{parts.scheme}://{host}:{parts.port or 6379}{parts.path or '/0'}"
 
 
 @dataclass(frozen=True)
@@ -404,7 +441,108 @@ _ROUTING_KEYS = frozenset(
 )
 
 
-def _parse_routing(raw: Any, notes: list[str]) -> RoutingSettings:
+_REDIS_ONLY_KEYS = ("url", "timeout_ms", "circuit_failures", "circuit_cooldown_ms", "max_connections", "tls")
+_SESSION_CACHE_KEYS = frozenset({"type", "key_prefix", "tenant_header", *_REDIS_ONLY_KEYS})
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Printable, no spaces: the prefix shows up in redis-cli output and in ACL key patterns (`~brightstaff:pin:*`).
+_KEY_PREFIX = re.compile(r"^[!-~]{0,128}$")
+
+
+def _redis_url(data: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    where = "routing.session_cache.url"
+    raw = data.get("url")
+    if raw is None:
+        raise ConfigError(where, "required when type is redis, e.g. redis://127.0.0.1:6379/0")
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(where, "expected a URL such as redis://127.0.0.1:6379/0")
+    url = raw.strip()
+    ref = _ENV_REF.match(url)
+    if ref:  # `$REDIS_URL`: keeps a password out of the file
+        resolved = env.get(ref.group(1))
+        if not resolved:
+            raise ConfigError(where, f"${ref.group(1)} is not set")
+        url = resolved.strip()
+    shown = _redact(url)
+    parts = urlsplit(url)
+    if parts.scheme not in _REDIS_SCHEMES:
+        raise ConfigError(where, f"expected a redis://, rediss:// or unix:// URL, got {shown!r}")
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise ConfigError(where, f"a unix:// URL needs a socket path, got {shown!r}")
+        return url
+    if not parts.hostname:
+        raise ConfigError(where, f"no host in {shown!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(where, f"the port is not a number between 1 and 65535 in {shown!r}") from None
+    if port == 0:
+        raise ConfigError(where, f"the port is not a number between 1 and 65535 in {shown!r}")
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        raise ConfigError(where, f"the path must be a database number such as /0, got {parts.path!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError(where, "must not carry a query or fragment; set options as routing.session_cache keys")
+    return url
+
+
+def _redact(url: str) -> str:
+    """The URL with any password replaced, for error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=user + netloc).geturl()
+
+
+def _parse_tls(raw: Any, scheme: str) -> RedisTLS:
+    where = "routing.session_cache.tls"
+    data = _expect_mapping(raw, where)
+    _check_keys(data, frozenset({"ca_file", "cert_file", "key_file", "verify"}), where)
+    if scheme != "rediss":
+        raise ConfigError(where, "only applies to a rediss:// url")
+    files = {key: _str(data, key, where) if key in data else None for key in ("ca_file", "cert_file", "key_file")}
+    if (files["cert_file"] is None) != (files["key_file"] is None):
+        raise ConfigError(where, "cert_file and key_file go together (a client certificate and its key)")
+    return RedisTLS(
+        ca_file=files["ca_file"],
+        cert_file=files["cert_file"],
+        key_file=files["key_file"],
+        verify=_bool(data, "verify", where, True),
+    )
+
+
+def _parse_session_cache(data: Mapping[str, Any], env: Mapping[str, str]) -> SessionCache:
+    path = "routing.session_cache"
+    _check_keys(data, _SESSION_CACHE_KEYS, path)
+    cache_type = _choice(data, "type", path, "memory", ("memory", "redis"))
+    prefix = data.get("key_prefix", DEFAULT_PIN_KEY_PREFIX)
+    if not isinstance(prefix, str) or not _KEY_PREFIX.match(prefix):
+        raise ConfigError(
+            f"{path}.key_prefix", f"expected up to 128 printable characters without spaces, got {prefix!r}"
+        )
+    if cache_type == "memory":
+        for key in _REDIS_ONLY_KEYS:
+            if key in data:
+                raise ConfigError(f"{path}.{key}", "only applies to type: redis")
+        return SessionCache(type="memory", key_prefix=prefix)
+    url = _redis_url(data, env)
+    scheme = urlsplit(url).scheme
+    tls = _parse_tls(data["tls"], scheme) if "tls" in data else (RedisTLS() if scheme == "rediss" else None)
+    return SessionCache(
+        type="redis",
+        url=url,
+        key_prefix=prefix,
+        timeout_ms=_int(data, "timeout_ms", path, 100, 1, 60_000),
+        circuit_failures=_int(data, "circuit_failures", path, 3, 1, 1000),
+        circuit_cooldown_ms=_int(data, "circuit_cooldown_ms", path, 1000, 10, 3_600_000),
+        max_connections=_int(data, "max_connections", path, 64, 1, 10_000),
+        tls=tls,
+    )
+
+
+def _parse_routing(raw: Any, notes: list[str], env: Mapping[str, str]) -> RoutingSettings:
     if raw is None:
         return RoutingSettings()
     data = _expect_mapping(raw, "routing")
@@ -413,12 +551,13 @@ def _parse_routing(raw: Any, notes: list[str]) -> RoutingSettings:
         if key in data:
             notes.append(f"routing.{key}: the LLM router is not available yet; the embedded router is used")
     tenant = data.get("tenant_header")
-    cache_raw = data.get("session_cache", {"type": "memory"})
-    cache_data = _expect_mapping(cache_raw, "routing.session_cache")
-    _check_keys(cache_data, frozenset({"type", "url", "key_prefix", "tenant_header"}), "routing.session_cache")
-    cache_type = _choice(cache_data, "type", "routing.session_cache", "memory", ("memory", "redis"))
-    if cache_type == "redis":
-        raise ConfigError("routing.session_cache.type", "the redis pin store is not available in this version")
+    cache_data = _expect_mapping(data.get("session_cache", {"type": "memory"}), "routing.session_cache")
+    session_cache = _parse_session_cache(cache_data, env)
+    if session_cache.type == "redis" and "session_max_entries" in data:
+        notes.append(
+            "routing.session_max_entries: bounds the memory store only; with redis, bound memory with Redis's "
+            "maxmemory and maxmemory-policy volatile-lru (see README, Shared pins on Redis)"
+        )
     if tenant is None and "tenant_header" in cache_data:
         tenant = cache_data["tenant_header"]
     score = data.get("min_match_score", 0.2)
@@ -431,7 +570,7 @@ def _parse_routing(raw: Any, notes: list[str]) -> RoutingSettings:
         if _choice(data, "session_ttl_mode", "routing", "sliding", ("sliding", "fixed")) == "fixed"
         else "sliding",
         tenant_header=_header_name(str(tenant), "routing.tenant_header") if tenant is not None else None,
-        session_cache=SessionCache(type="memory", key_prefix=str(cache_data.get("key_prefix", "brightstaff:pin:"))),
+        session_cache=session_cache,
         min_match_score=float(score),
     )
 
@@ -522,7 +661,7 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
         version=version,
         listener=_parse_listener(top.get("listeners"), notes),
         providers=tuple(providers),
-        routing=_parse_routing(top.get("routing"), notes),
+        routing=_parse_routing(top.get("routing"), notes, env),
         server=_parse_server(top.get("brightstaff")),
         notes=tuple(notes),
     )
