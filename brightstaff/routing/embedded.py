@@ -22,7 +22,7 @@ What the score means
     capped at 0.4 units (0.18), so neither routes on its own. The config default `min_match_score: 0.2`
     therefore means "at least about half a specific cue in the current turn": below it the router
     answers the default provider (reason "default", route None). On the tuned splits of
-    tests/routing/labelled_prompts.yaml, thresholds 0.2-0.25 score best (234-235 of 237); 0.15 and 0.3
+    brightstaff/routing/data/labelled_prompts.yaml, thresholds 0.2-0.25 score best (234-235 of 237); 0.15 and 0.3
     lose examples (too eager / too shy). The tests guard the accuracy; see `brightstaff.routing.evaluate`
     and tests/routing/bench_embedded_router.py for the report and the latency.
 

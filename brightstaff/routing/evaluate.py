@@ -1,7 +1,7 @@
 """Measure a router against labelled conversations: accuracy, confusion counts and per-call latency.
 
 Used by the tests (which guard the embedded router's accuracy) and meant for a "routing report" command:
-`load_labelled(path)` reads a labelled file (format: tests/routing/labelled_prompts.yaml), `evaluate()`
+`load_labelled(path)` reads a labelled file (format: `LABELLED_PROMPTS`, shipped with the package), `evaluate()`
 runs a router over the examples, `format_report()` renders the result as plain text.
 """
 
@@ -20,6 +20,8 @@ from brightstaff.core.chat import ChatRequest
 from brightstaff.routing.base import RouteChoice
 
 DEFAULT_LABEL = "default"  # the label of examples that no routing preference should take
+# The labelled set the tests and `brightstaff routing-report` use; package data, so installs carry it.
+LABELLED_PROMPTS = Path(__file__).parent / "data" / "labelled_prompts.yaml"
 
 
 class Classifier(Protocol):

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import orjson
 
 from brightstaff.core.chat import parse_chat
 from brightstaff.routing.embedded import EmbeddedRouter
-from brightstaff.routing.evaluate import evaluate, format_report, load_labelled
+from brightstaff.routing.evaluate import LABELLED_PROMPTS, evaluate, format_report, load_labelled
 
-LABELLED = Path(__file__).with_name("labelled_prompts.yaml")
+LABELLED = LABELLED_PROMPTS
 
 
 def _long_agent_body() -> bytes:

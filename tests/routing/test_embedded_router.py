@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +15,10 @@ from brightstaff.config import Provider, parse_config
 from brightstaff.core.chat import ChatRequest
 from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.embedded import MAX_CHARS, MAX_MESSAGES, EmbeddedRouter, segments
-from brightstaff.routing.evaluate import load_labelled
+from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
 from brightstaff.routing.text import stem, tokens
 
-LABELLED = Path(__file__).with_name("labelled_prompts.yaml")
+LABELLED = LABELLED_PROMPTS
 DEFAULT = "openai/gpt-4o-mini"
 REASONING = "openai/gpt-4o"
 CODE = "anthropic/claude-sonnet-4-20250514"

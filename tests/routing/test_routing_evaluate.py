@@ -11,6 +11,7 @@ from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.evaluate import (
     DEFAULT_LABEL,
+    LABELLED_PROMPTS,
     Example,
     LabelledSet,
     Report,
@@ -19,7 +20,7 @@ from brightstaff.routing.evaluate import (
     load_labelled,
 )
 
-LABELLED = Path(__file__).with_name("labelled_prompts.yaml")
+LABELLED = LABELLED_PROMPTS
 
 # Measured at the commit that added them (all splits; see the split notes in the YAML header):
 #   seed 132/132 (100%), content_studio 96/98 (98.0%), support_desk 38/43 (88.4%).
