@@ -47,6 +47,9 @@ ENVOY_IMAGE_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 COMPOSE_EXTPROC_HOST = "brightstaff"
 COMPOSE_EXTPROC_PORT = 18080
 BRIGHTSTAFF_SERVICE = "brightstaff"
+# The second replica (profile `replicas`): the same brightstaff and Envoy, sharing the Redis pin store.
+REPLICA_SERVICES = {"brightstaff-b": BRIGHTSTAFF_SERVICE, "envoy-b": "envoy"}
+REDIS_SERVICE = "redis"
 FAKE_PROVIDER_MODULE = "brightstaff.demo.fake_provider"
 
 # (compose config, committed rendering, has fake providers)
@@ -326,9 +329,11 @@ def test_compose_keys_go_to_brightstaff_only() -> None:
     real = load_config(ROOT / "deploy/compose/config.real.yaml", env={})
     needed = access_key_vars(real)
     assert needed == {"OPENAI_API_KEY", "ANTHROPIC_API_KEY"}
-    assert environment_names(all_services[BRIGHTSTAFF_SERVICE]) == needed
+    brightstaffs = (BRIGHTSTAFF_SERVICE, "brightstaff-b")
+    for name in brightstaffs:
+        assert environment_names(all_services[name]) == needed, name
     for name, service in all_services.items():
-        if name != BRIGHTSTAFF_SERVICE:
+        if name not in brightstaffs:
             assert not environment_names(service), f"{name} gets environment variables (keys belong to brightstaff)"
     for _, rendered_path, _ in COMPOSE_RENDERS:
         text = (ROOT / rendered_path).read_text(encoding="utf-8")
@@ -346,11 +351,64 @@ def test_compose_keys_go_to_brightstaff_only() -> None:
 
 def test_compose_images_and_brightstaff_image_builds_from_this_repo() -> None:
     all_services = services()
-    for name in (BRIGHTSTAFF_SERVICE, "fake-openai", "fake-anthropic"):
+    for name in (BRIGHTSTAFF_SERVICE, "brightstaff-b", "fake-openai", "fake-anthropic"):
         service = all_services[name]
         assert service["build"]["context"] == ".", f"{name} must build the local Dockerfile"
         assert service["image"] == all_services[BRIGHTSTAFF_SERVICE]["image"]
-    assert set(all_services) == {"envoy", BRIGHTSTAFF_SERVICE, "fake-openai", "fake-anthropic"}
+    assert set(all_services) == {
+        "envoy",
+        BRIGHTSTAFF_SERVICE,
+        "fake-openai",
+        "fake-anthropic",
+        REDIS_SERVICE,
+        *REPLICA_SERVICES,
+    }
+
+
+@pytest.mark.parametrize(("config_path", "rendered_path", "fakes"), COMPOSE_RENDERS)
+def test_compose_configs_pin_in_the_redis_service(config_path: str, rendered_path: str, fakes: bool) -> None:
+    cache = load_config(ROOT / config_path, env={}).routing.session_cache
+    assert cache.type == "redis"
+    assert cache.display_url == f"redis://{REDIS_SERVICE}:6379/0"
+    redis = services()[REDIS_SERVICE]
+    assert "6379" in redis["expose"]
+    assert "ports" not in redis, "Redis has no authentication here: keep it off the host"
+    # Redis bounds itself: an LRU over keys with a TTL (every pin has one), no persistence to write.
+    command = redis["command"]
+    assert command[command.index("--maxmemory-policy") + 1] == "volatile-lru"
+    assert command[command.index("--save") + 1] == ""
+    # brightstaff waits for Redis to start, never for it to be healthy: it serves without Redis.
+    assert services()[BRIGHTSTAFF_SERVICE]["depends_on"][REDIS_SERVICE] == {"condition": "service_started"}
+
+
+def network_names(service: dict[str, Any]) -> set[str]:
+    networks = service.get("networks", ["default"])
+    return set(networks)
+
+
+def test_compose_second_replica_is_the_same_stack_sharing_redis() -> None:
+    all_services = services()
+    for replica, original in REPLICA_SERVICES.items():
+        a, b = all_services[original], all_services[replica]
+        assert b["profiles"] == ["replicas"], f"{replica} starts only with --profile replicas"
+        assert "profiles" not in a
+        # Same image, command and mounted config: replica B differs only in host ports and network.
+        for key in ("image", "command", "volumes"):
+            assert b[key] == a[key], f"{replica}.{key} differs from {original}"
+    # Host ports: replica B's listener and admin beside replica A's.
+    assert all_services["envoy-b"]["ports"] == ["127.0.0.1:12001:12000"]
+    assert all_services["brightstaff-b"]["ports"] == ["127.0.0.1:19091:19090"]
+    # envoy-b runs the same rendered Envoy config (ext_proc at host `brightstaff`): on its only network,
+    # that name must be brightstaff-b, and replica A's brightstaff must not be there at all.
+    assert network_names(all_services["envoy-b"]) == {"replica-b"}
+    assert all_services["brightstaff-b"]["networks"]["replica-b"]["aliases"] == [COMPOSE_EXTPROC_HOST]
+    assert "replica-b" not in network_names(all_services[BRIGHTSTAFF_SERVICE])
+    assert "replica-b" not in network_names(all_services["envoy"])
+    assert all_services["envoy-b"]["depends_on"]["brightstaff-b"] == {"condition": "service_healthy"}
+    # Both replicas reach the fake providers and the one Redis.
+    for name in ("fake-openai", "fake-anthropic", REDIS_SERVICE):
+        assert network_names(all_services[name]) == {"default", "replica-b"}, name
+    assert set(compose()["networks"]) == {"default", "replica-b"}
 
 
 def test_deployment_configs_route_the_same_providers() -> None:
