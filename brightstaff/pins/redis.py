@@ -161,7 +161,7 @@ class RedisPinStore:
                 self.breaker.cooldown_seconds,
             )
         elif new is CircuitState.CLOSED:
-            log.warning("pin store %s answers again: circuit closed, affinity restored", self.name)
+            log.info("pin store %s answers again: circuit closed, affinity restored", self.name)
         else:
             log.debug("pin store %s circuit %s -> %s", self.name, old.value, new.value)
 
