@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -35,11 +36,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ping(port: int) -> bool:
+# A test CA with a server certificate for 127.0.0.1 and a client certificate (README.md beside them).
+TLS_DIR = Path(__file__).resolve().parent / "tls"
+
+
+def _ping(port: int, tls: bool) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as raw:
+            if not tls:
+                raw.sendall(b"PING\r\n")
+                return raw.recv(16).startswith(b"+PONG")
+            context = ssl.create_default_context(cafile=str(TLS_DIR / "ca.crt"))
+            context.load_cert_chain(TLS_DIR / "client.crt", TLS_DIR / "client.key")
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
 
@@ -47,21 +58,26 @@ def _ping(port: int) -> bool:
 class RedisServer:
     """One redis-server process without persistence; `restart` keeps the port (and loses the data)."""
 
-    def __init__(self, workdir: Path, *extra_args: str, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, *extra_args: str, port: int | None = None, tls: bool = False) -> None:
         self.binary = redis_server_binary()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.extra_args = extra_args
+        self.tls = tls  # TLS only, with the test CA; clients must present a certificate it signed
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"redis-{self.port}.log"
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        ports = ["--port", str(self.port)]
+        if self.tls:
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-ca-cert-file", str(TLS_DIR / "ca.crt")]
+            ports += ["--tls-cert-file", str(TLS_DIR / "server.crt"), "--tls-key-file", str(TLS_DIR / "server.key")]
+        args = [self.binary, *ports, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         args += ["--dir", str(self.workdir), *self.extra_args]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
@@ -69,7 +85,7 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited at start-up:\n{self.log_tail()}")
-            if _ping(self.port):
+            if _ping(self.port, self.tls):
                 return self
             time.sleep(0.02)
         self.stop()

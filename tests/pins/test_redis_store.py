@@ -15,9 +15,9 @@ import pytest
 import redis.asyncio
 from pin_store_contract import CONTRACT, Factory, FakeClock, pin
 from redis.exceptions import ResponseError
-from redis_server import RedisServer, free_port
+from redis_server import TLS_DIR, RedisServer, free_port
 
-from brightstaff.config import SessionCache, parse_config
+from brightstaff.config import RedisTLS, SessionCache, parse_config
 from brightstaff.core.request import RequestFacts
 from brightstaff.core.rewrite import Forward
 from brightstaff.handler import RequestHandler
@@ -208,6 +208,32 @@ def test_redis_refusing_a_command_is_an_error_but_does_not_open_the_circuit(redi
                 await store.close()
 
     asyncio.run(scenario())
+
+
+def test_rediss_checks_the_server_against_the_ca_and_presents_the_client_certificate(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path, tls=True).start()
+    ca, cert, key = (str(TLS_DIR / name) for name in ("ca.crt", "client.crt", "client.key"))
+
+    async def reachable(tls: RedisTLS) -> bool:
+        store = new_store(server.url, tls=tls)
+        try:
+            if not await store.probe():
+                return False
+            assert await store.claim("k", pin()) == pin() and await store.get("k") == pin()
+            return True
+        finally:
+            await store.close()
+
+    async def scenario() -> None:
+        assert await reachable(RedisTLS(ca_file=ca, cert_file=cert, key_file=key))
+        assert not await reachable(RedisTLS(ca_file=ca))  # the server demands a client certificate
+        assert not await reachable(RedisTLS(cert_file=cert, key_file=key))  # system CAs do not know this server
+        assert await reachable(RedisTLS(cert_file=cert, key_file=key, verify=False))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
 
 
 # --------------------------------------------------------------------------------------------------
