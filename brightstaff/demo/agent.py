@@ -1,0 +1,429 @@
+"""The demo's database selection agent: a real tool-calling loop over the OpenAI SDK, and its printout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from openai import OpenAI
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallParam,
+    ChatCompletionToolParam,
+)
+
+AFFINITY_HEADER = "X-Model-Affinity"
+RULE = "━" * 56
+MODEL_COLUMN = 25
+
+SYSTEM_PROMPT = (
+    "You are a database selection agent for an e-commerce engineering team. Gather evidence with the "
+    "tools before you answer, and keep the final answer short."
+)
+
+# Each turn of the loop is routed on its own, by what the conversation is doing at that point (the
+# latest user message and the tool traffic after it). The task asks for code, so the opening turn reads
+# as code generation; the tool results then alternate between data that needs weighing and reference
+# implementations to build on, as a real investigation does. Nothing here names a model: whatever the
+# router makes of each turn is what the printout shows.
+USER_PROMPT = (
+    "We are building a high-traffic e-commerce platform and must pick PostgreSQL or MongoDB for it. "
+    "Research both with the tools, then write the code for the one you pick: the schema for orders and "
+    "products, and the functions that place an order."
+)
+
+_DATABASES = ["postgresql", "mongodb"]
+
+TOOLS: list[ChatCompletionToolParam] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_db_benchmarks",
+            "description": "Fetch performance benchmarks of PostgreSQL and MongoDB under a workload.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "workload": {"type": "string", "enum": ["read-heavy", "write-heavy", "mixed"]},
+                    "database": {"type": "string", "enum": _DATABASES, "description": "omit for both"},
+                },
+                "required": ["workload"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "get_case_studies",
+            "description": "Retrieve real-world e-commerce case studies, with their schemas, for a database.",
+            "parameters": {
+                "type": "object",
+                "properties": {"database": {"type": "string", "enum": _DATABASES}},
+                "required": ["database"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "check_feature_support",
+            "description": "Check whether a database supports a specific feature, and its caveats.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "database": {"type": "string", "enum": _DATABASES},
+                    "feature": {"type": "string"},
+                },
+                "required": ["database", "feature"],
+            },
+        },
+    },
+]
+
+# --------------------------------------------------------------------------------------------------
+# Simulated tools. The numbers are illustrative, not measurements; what matters for the demo is their
+# shape: benchmarks come back as conflicting data to analyse, case studies as code to reuse, feature
+# checks as caveats to reason through.
+
+_BENCHMARKS: dict[str, dict[str, Any]] = {
+    "read-heavy": {
+        "workload": "read-heavy: catalogue browsing and search, 95% reads",
+        "postgresql": {"reads_per_sec": 41800, "p50_ms": 1.9, "p99_ms": 7.4},
+        "mongodb": {"reads_per_sec": 46200, "p50_ms": 1.6, "p99_ms": 9.8},
+        "analysis": (
+            "Mixed evidence: MongoDB leads on throughput and median latency, PostgreSQL on the p99 tail. "
+            "Compare which metric matters before deciding; the tradeoff changes once the working set "
+            "outgrows memory."
+        ),
+    },
+    "write-heavy": {
+        "workload": "write-heavy: checkout, payments and stock updates, 70% writes",
+        "postgresql": {"writes_per_sec": 18900, "p50_ms": 3.1, "p99_ms": 12.0, "aborted_txn_pct": 0.4},
+        "mongodb": {"writes_per_sec": 24500, "p50_ms": 2.2, "p99_ms": 31.5, "aborted_txn_pct": 2.7},
+        "analysis": (
+            "MongoDB is faster without transactions, but with multi-document transactions its p99 and abort "
+            "rate degrade. Evaluate the implications for orders step by step: weigh raw write throughput "
+            "against consistency under contention, and assess the risk of oversold stock."
+        ),
+    },
+    "mixed": {
+        "workload": "mixed: 60% reads, 40% writes",
+        "postgresql": {"ops_per_sec": 30400, "p99_ms": 9.1},
+        "mongodb": {"ops_per_sec": 33900, "p99_ms": 14.2},
+        "analysis": "Close on throughput; the tail latency tradeoff needs careful analysis.",
+    },
+}
+
+_CASE_STUDIES: dict[str, list[dict[str, Any]]] = {
+    "postgresql": [
+        {
+            "company": "Shopify-scale storefront",
+            "summary": "Orders and payments in PostgreSQL; product attributes in a JSONB column.",
+            "schema": (
+                "CREATE TABLE orders (id BIGSERIAL PRIMARY KEY, customer_id BIGINT NOT NULL, "
+                "status TEXT NOT NULL, total_cents BIGINT NOT NULL, created_at TIMESTAMPTZ DEFAULT now());\n"
+                "CREATE TABLE products (id BIGSERIAL PRIMARY KEY, sku TEXT UNIQUE, attributes JSONB);"
+            ),
+            "excerpt": (
+                "def place_order(conn, customer_id, items):\n"
+                "    with conn.transaction():\n"
+                "        order_id = conn.execute(INSERT_ORDER, (customer_id,)).fetchone()[0]\n"
+                "        conn.executemany(INSERT_ITEM, [(order_id, i.sku, i.qty) for i in items])\n"
+                "    return order_id"
+            ),
+        },
+    ],
+    "mongodb": [
+        {
+            "company": "Marketplace catalogue team",
+            "summary": "Product catalogue in MongoDB; carts as documents; orders moved to a SQL store later.",
+            "document": '{"_id": "sku-123", "title": "Desk", "attributes": {"color": "oak"}, "stock": 12}',
+            "excerpt": (
+                "class ProductRepository:\n"
+                "    def __init__(self, db):\n"
+                "        self.products = db.products\n"
+                "    def find_by_sku(self, sku):\n"
+                "        return self.products.find_one({'_id': sku})"
+            ),
+        },
+    ],
+}
+
+_FEATURES: dict[tuple[str, str], dict[str, Any]] = {
+    ("mongodb", "transaction"): {
+        "supported": True,
+        "since": "4.0 (replica sets), 4.2 (sharded clusters)",
+        "caveats": (
+            "Supported, with limits: a transaction aborts after 60 seconds by default, holds its changes in "
+            "memory, and adds latency on sharded clusters. Whether these caveats matter is a decision that "
+            "needs careful reasoning: analyze the checkout path step by step, evaluate the consistency "
+            "risks and their implications under contention, and explain the tradeoffs in detail before "
+            "recommending it for payments."
+        ),
+    },
+    ("postgresql", "transaction"): {
+        "supported": True,
+        "since": "always",
+        "caveats": "Full ACID with serializable isolation available; long transactions bloat tables.",
+    },
+}
+
+
+def run_tool(name: str, arguments: Mapping[str, Any]) -> str:
+    """The simulated result of one tool call, as the JSON text a tool message carries."""
+    if name == "get_db_benchmarks":
+        workload = str(arguments.get("workload", "mixed")).replace("_", "-")
+        data = _BENCHMARKS.get(workload)
+        if data is None:
+            return json.dumps({"error": f"unknown workload {workload!r}; use read-heavy, write-heavy or mixed"})
+        database = arguments.get("database")
+        if database in _DATABASES:
+            data = {k: v for k, v in data.items() if k not in _DATABASES or k == database}
+        return json.dumps(data)
+    if name == "get_case_studies":
+        database = str(arguments.get("database", "")).lower()
+        if database not in _CASE_STUDIES:
+            return json.dumps({"error": f"no case studies for {database!r}; use postgresql or mongodb"})
+        return json.dumps({"database": database, "case_studies": _CASE_STUDIES[database]})
+    if name == "check_feature_support":
+        database = str(arguments.get("database", "")).lower()
+        feature = str(arguments.get("feature", "")).lower()
+        for (db, keyword), result in _FEATURES.items():
+            if db == database and keyword in feature:
+                return json.dumps({"database": database, "feature": feature, **result})
+        return json.dumps({"database": database, "feature": feature, "supported": "unknown"})
+    return json.dumps({"error": f"unknown tool {name!r}"})
+
+
+# --------------------------------------------------------------------------------------------------
+# The loop
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One request of the loop and who served it."""
+
+    number: int
+    model: str  # the model that served the turn: x-brightstaff-model when present, else the body's model
+    response_model: str  # the response body's `model`
+    header_model: str | None  # x-brightstaff-model (None when not behind brightstaff)
+    provider: str | None  # x-brightstaff-provider
+    affinity: str | None  # x-brightstaff-affinity: none, new, pinned, ...
+    route: str | None  # x-brightstaff-route: the routing preference, or why none applied
+    tool_calls: tuple[str, ...]  # names of the tools the model called, in order
+    finish_reason: str | None
+
+    @property
+    def final(self) -> bool:
+        return not self.tool_calls
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRun:
+    affinity_id: str | None
+    turns: tuple[Turn, ...]
+    answer: str | None  # the final answer; None when the loop ended without one
+    error: str | None = None  # why the loop stopped early (an API error), if it did
+
+    @property
+    def models(self) -> list[str]:
+        return [t.model for t in self.turns]
+
+    @property
+    def switches(self) -> int:
+        return sum(1 for a, b in zip(self.models, self.models[1:], strict=False) if a != b)
+
+    @property
+    def completed(self) -> bool:
+        return self.answer is not None and self.error is None
+
+
+@dataclass(slots=True)
+class _Reply:
+    model: str
+    content: str | None
+    tool_calls: list[ChatCompletionMessageToolCallParam]
+    finish_reason: str | None
+
+
+def _from_completion(completion: ChatCompletion) -> _Reply:
+    if not completion.choices:
+        return _Reply(completion.model, None, [], None)
+    choice = completion.choices[0]
+    calls: list[ChatCompletionMessageToolCallParam] = []
+    for call in choice.message.tool_calls or []:
+        if call.type == "function":
+            calls.append(
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.function.name, "arguments": call.function.arguments},
+                }
+            )
+    return _Reply(completion.model, choice.message.content, calls, choice.finish_reason)
+
+
+def _from_chunks(chunks: Sequence[ChatCompletionChunk]) -> _Reply:
+    """Assemble a streamed answer: content deltas in order, tool calls by their index."""
+    model = ""
+    content: list[str] = []
+    calls: dict[int, dict[str, str]] = {}
+    finish: str | None = None
+    for chunk in chunks:
+        model = chunk.model or model
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta.content:
+                content.append(delta.content)
+            for part in delta.tool_calls or []:
+                slot = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
+                slot["id"] = part.id or slot["id"]
+                if part.function is not None:
+                    slot["name"] += part.function.name or ""
+                    slot["arguments"] += part.function.arguments or ""
+            finish = choice.finish_reason or finish
+    tool_calls: list[ChatCompletionMessageToolCallParam] = [
+        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+        for _, c in sorted(calls.items())
+    ]
+    return _Reply(model, "".join(content) if content else None, tool_calls, finish)
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def run_agent(
+    base_url: str,
+    *,
+    affinity_id: str | None,
+    model: str = "gpt-4o-mini",
+    max_turns: int = 8,
+    api_key: str = "EMPTY",
+    stream: bool = False,
+    timeout: float = 60.0,
+    on_turn: Callable[[Turn], None] | None = None,
+) -> AgentRun:
+    """Run the database selection agent until it answers (or `max_turns`), one request per turn.
+
+    `model` is what the client asks for; behind brightstaff the router decides what serves each turn.
+    API errors end the run early and are reported in `AgentRun.error` rather than raised, so a demo
+    can print the turns that did happen.
+    """
+    headers = {AFFINITY_HEADER: affinity_id} if affinity_id else {}
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": USER_PROMPT},
+    ]
+    turns: list[Turn] = []
+    # No retries: one turn is one request, so what the printout shows is what the router decided.
+    with OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout) as client:
+        for number in range(1, max_turns + 1):
+            try:
+                if stream:
+                    raw_stream = client.chat.completions.with_raw_response.create(
+                        model=model, messages=messages, tools=TOOLS, tool_choice="auto", stream=True,
+                        extra_headers=headers,
+                    )  # fmt: skip
+                    response_headers = raw_stream.headers
+                    with raw_stream.parse() as chunks:
+                        reply = _from_chunks(list(chunks))
+                else:
+                    raw = client.chat.completions.with_raw_response.create(
+                        model=model, messages=messages, tools=TOOLS, tool_choice="auto", extra_headers=headers
+                    )
+                    response_headers = raw.headers
+                    reply = _from_completion(raw.parse())
+            except openai.APIError as exc:
+                return AgentRun(affinity_id, tuple(turns), None, error=f"turn {number}: {exc}")
+            header_model = response_headers.get("x-brightstaff-model")
+            turn = Turn(
+                number=number,
+                model=header_model or reply.model,
+                response_model=reply.model,
+                header_model=header_model,
+                provider=response_headers.get("x-brightstaff-provider"),
+                affinity=response_headers.get("x-brightstaff-affinity"),
+                route=response_headers.get("x-brightstaff-route"),
+                tool_calls=tuple(c["function"]["name"] for c in reply.tool_calls),
+                finish_reason=reply.finish_reason,
+            )
+            turns.append(turn)
+            if on_turn is not None:
+                on_turn(turn)
+            if not reply.tool_calls:
+                return AgentRun(affinity_id, tuple(turns), (reply.content or "").strip())
+            messages.append({"role": "assistant", "content": reply.content, "tool_calls": reply.tool_calls})
+            for call in reply.tool_calls:
+                result = run_tool(call["function"]["name"], _arguments(call["function"]["arguments"]))
+                messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+    return AgentRun(affinity_id, tuple(turns), None, error=f"no final answer after {max_turns} turns")
+
+
+# --------------------------------------------------------------------------------------------------
+# The printout
+
+
+def run_title(number: int, run: AgentRun) -> str:
+    """The seed demo's heading for a run, e.g. "Run 2: WITH Model Affinity (X-Model-Affinity: a1b2c3d4…)"."""
+    if run.affinity_id is None:
+        return f"Run {number}: WITHOUT Model Affinity"
+    return f"Run {number}: WITH Model Affinity ({AFFINITY_HEADER}: {run.affinity_id[:8]}…)"
+
+
+def format_turn(turn: Turn, previous: Turn | None, width: int = MODEL_COLUMN) -> str:
+    what = ", ".join(turn.tool_calls) if turn.tool_calls else "final answer"
+    switched = "  ← switched" if previous is not None and previous.model != turn.model else ""
+    return f"  turn {turn.number}  [{turn.model:<{width}}]  {what}{switched}"
+
+
+def summary_line(run: AgentRun) -> str:
+    """✓ when one model served every turn, ✗ when it switched (or nothing was served), from the data."""
+    label = "With affinity" if run.affinity_id is not None else "Without affinity"
+    if not run.turns:
+        return f"✗ {label}: no turn completed"
+    distinct = list(dict.fromkeys(run.models))
+    if len(distinct) == 1:
+        return f"✓ {label}: {distinct[0]} for all {len(run.turns)} turns"
+    return f"✗ {label}: model switched {run.switches} time(s)"
+
+
+def format_run(run: AgentRun, title: str) -> str:
+    """The seed demo's block for one run: title, rule, one line per turn, the ✓/✗ summary."""
+    width = max([MODEL_COLUMN, *(len(t.model) + 1 for t in run.turns)])
+    lines = [title, RULE]
+    previous: Turn | None = None
+    for turn in run.turns:
+        lines.append(format_turn(turn, previous, width))
+        previous = turn
+    lines.append(summary_line(run))
+    if run.error is not None:
+        lines.append(f"  stopped early: {run.error}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the agent twice against an already running brightstaff (`brightstaff demo` starts one)."""
+    parser = argparse.ArgumentParser(prog="python -m brightstaff.demo.agent", description=main.__doc__)
+    parser.add_argument("--base-url", default="http://127.0.0.1:12000/v1")
+    parser.add_argument("--stream", action="store_true", help="stream each turn (SSE)")
+    args = parser.parse_args(argv)
+    without = run_agent(args.base_url, affinity_id=None, stream=args.stream)
+    print(format_run(without, run_title(1, without)))
+    pinned = run_agent(args.base_url, affinity_id=uuid.uuid4().hex, stream=args.stream)
+    print(format_run(pinned, run_title(2, pinned)))
+    return 0 if without.completed and pinned.completed and len(set(pinned.models)) == 1 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
