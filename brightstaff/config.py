@@ -6,6 +6,7 @@ beyond reading the file and the environment passed in (so tests hand in a plain 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -169,6 +170,38 @@ class SessionCache:
         return f"{parts.scheme}://{host}:{parts.port or 6379}{parts.path or '/0'}"
 
 
+ROUTER_FORMATS = ("arch_router", "orchestrator_v1")
+# Prompt budget per format, in tokens estimated as characters / 4: Arch-Router-1.5B is usually served
+# with a small context; Plano-Orchestrator is built to read long multi-turn conversations.
+DEFAULT_ROUTER_CONTEXT_TOKENS = {"arch_router": 2048, "orchestrator_v1": 8192}
+DEFAULT_ROUTER_TIMEOUT_MS = 1500
+DEFAULT_ROUTER_CONNECT_TIMEOUT_MS = 250
+# Time left inside Envoy's message_timeout_ms for the rest of a decision (pin store, gRPC reply), so a
+# slow router falls back to the default model before Envoy gives up on brightstaff.
+ROUTER_TIMEOUT_HEADROOM_MS = 100
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    """The router run on a miss (`routing.router`): `embedded` (offline, the default) or `llm`, a router
+    model such as Arch-Router or Plano-Orchestrator behind an OpenAI-compatible endpoint."""
+
+    type: Literal["embedded", "llm"] = "embedded"
+    base_url: str = ""  # llm: calls go to <base_url>/chat/completions
+    model: str = ""  # llm: the model name the endpoint serves
+    format: Literal["arch_router", "orchestrator_v1"] = "arch_router"
+    access_key: Secret | None = None
+    access_key_source: str | None = None
+    # One deadline for the whole call: waiting for a pooled connection, connecting, the answer.
+    timeout_ms: int = DEFAULT_ROUTER_TIMEOUT_MS
+    connect_timeout_ms: int = DEFAULT_ROUTER_CONNECT_TIMEOUT_MS
+    # Connections per process, kept alive; calls beyond it queue for one within timeout_ms.
+    max_connections: int = 32
+    max_messages: int = 16  # most recent user/assistant turns shown to the router
+    max_context_tokens: int = DEFAULT_ROUTER_CONTEXT_TOKENS["arch_router"]  # whole prompt, chars / 4
+    source: str = "routing.router"  # the key that configured it, for check-config and logs
+
+
 @dataclass(frozen=True)
 class RoutingSettings:
     session_ttl_seconds: int = DEFAULT_SESSION_TTL_SECONDS
@@ -179,6 +212,7 @@ class RoutingSettings:
     session_cache: SessionCache = field(default_factory=SessionCache)
     # Below this score the embedded router picks the default model instead of a weak match.
     min_match_score: float = 0.2
+    router: RouterSettings = field(default_factory=RouterSettings)
 
 
 @dataclass(frozen=True)
@@ -433,7 +467,7 @@ _ROUTING_KEYS = frozenset(
         "tenant_header",
         "session_cache",
         "min_match_score",
-        # Plano's router settings; the LLM router is configured under `router` in brightstaff
+        # the router: `router` (brightstaff's), or Plano's `model` + `llm_provider`, mapped onto it
         "model",
         "llm_provider",
         "router",
@@ -547,9 +581,6 @@ def _parse_routing(raw: Any, notes: list[str], env: Mapping[str, str]) -> Routin
         return RoutingSettings()
     data = _expect_mapping(raw, "routing")
     _check_keys(data, _ROUTING_KEYS, "routing")
-    for key in ("model", "llm_provider", "router"):
-        if key in data:
-            notes.append(f"routing.{key}: the LLM router is not available yet; the embedded router is used")
     tenant = data.get("tenant_header")
     cache_data = _expect_mapping(data.get("session_cache", {"type": "memory"}), "routing.session_cache")
     session_cache = _parse_session_cache(cache_data, env)
@@ -573,6 +604,163 @@ def _parse_routing(raw: Any, notes: list[str], env: Mapping[str, str]) -> Routin
         session_cache=session_cache,
         min_match_score=float(score),
     )
+
+
+_ROUTER_KEYS = frozenset(
+    {
+        "type",
+        "base_url",
+        "model",
+        "format",
+        "access_key",
+        "timeout_ms",
+        "connect_timeout_ms",
+        "max_connections",
+        "max_messages",
+        "max_context_tokens",
+    }
+)
+
+
+def _router_url(value: str, where: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(where, f"expected an http(s) URL such as http://127.0.0.1:8000/v1, got {value!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError(where, "must not carry a query or fragment")
+    if parts.username or parts.password:
+        raise ConfigError(where, "must not carry credentials; use access_key")
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ConfigError(where, f"the port is not a number between 1 and 65535 in {value!r}") from None
+    return value.rstrip("/")
+
+
+def _router_key(raw: Any, where: str, env: Mapping[str, str], notes: list[str]) -> tuple[Secret | None, str | None]:
+    if raw is None:
+        return None, None
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(where, "expected a string such as $ROUTER_API_KEY")
+    ref = _ENV_REF.match(raw.strip())
+    if ref is None:
+        return Secret(raw.strip()), "(inline value)"
+    value = env.get(ref.group(1))
+    if not value:
+        notes.append(f"{where}: ${ref.group(1)} is not set; router calls go out without credentials")
+        return None, f"${ref.group(1)}"
+    return Secret(value), f"${ref.group(1)}"
+
+
+def _guess_format(model: str) -> Literal["arch_router", "orchestrator_v1"]:
+    return "orchestrator_v1" if "orchestrator" in model.lower() else "arch_router"
+
+
+def _llm_router(
+    block: Mapping[str, Any],
+    path: str,
+    *,
+    base_url: str,
+    model: str,
+    fmt: Literal["arch_router", "orchestrator_v1"],
+    key: tuple[Secret | None, str | None],
+    server: ServerSettings,
+    source: str,
+) -> RouterSettings:
+    ceiling = server.message_timeout_ms - ROUTER_TIMEOUT_HEADROOM_MS
+    if ceiling < 10:
+        raise ConfigError(
+            "brightstaff.message_timeout_ms",
+            f"leaves no time for the LLM router ({source}); set it to at least {10 + ROUTER_TIMEOUT_HEADROOM_MS}",
+        )
+    timeout = _int(block, "timeout_ms", path, min(DEFAULT_ROUTER_TIMEOUT_MS, ceiling), 10, 60_000)
+    if timeout > ceiling:
+        raise ConfigError(
+            f"{path}.timeout_ms",
+            f"must be at most brightstaff.message_timeout_ms - {ROUTER_TIMEOUT_HEADROOM_MS} ({ceiling}), so a slow "
+            "router falls back to the default model before Envoy gives up on brightstaff",
+        )
+    connect = _int(block, "connect_timeout_ms", path, min(DEFAULT_ROUTER_CONNECT_TIMEOUT_MS, timeout), 1, 60_000)
+    if connect > timeout:
+        raise ConfigError(f"{path}.connect_timeout_ms", f"must not exceed timeout_ms ({timeout})")
+    return RouterSettings(
+        type="llm",
+        base_url=base_url,
+        model=model,
+        format=fmt,
+        access_key=key[0],
+        access_key_source=key[1],
+        timeout_ms=timeout,
+        connect_timeout_ms=connect,
+        max_connections=_int(block, "max_connections", path, 32, 1, 10_000),
+        max_messages=_int(block, "max_messages", path, 16, 1, 1000),
+        max_context_tokens=_int(block, "max_context_tokens", path, DEFAULT_ROUTER_CONTEXT_TOKENS[fmt], 256, 1_000_000),
+        source=source,
+    )
+
+
+def _parse_router(
+    raw: Any, providers: tuple[Provider, ...], server: ServerSettings, env: Mapping[str, str], notes: list[str]
+) -> RouterSettings:
+    """`routing.router`, or Plano's `routing.llm_provider` (+ `routing.model`) mapped onto it."""
+    data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if "router" in data:
+        for key in ("model", "llm_provider"):
+            if key in data:
+                notes.append(f"routing.{key}: ignored; routing.router configures the router")
+        path = "routing.router"
+        block = _expect_mapping(data["router"], path)
+        _check_keys(block, _ROUTER_KEYS, path)
+        if _choice(block, "type", path, "embedded", ("embedded", "llm")) == "embedded":
+            for key in sorted(_ROUTER_KEYS - {"type"}):
+                if key in block:
+                    raise ConfigError(f"{path}.{key}", "only applies to type: llm")
+            return RouterSettings()
+        model = _str(block, "model", path)
+        chosen = _choice(block, "format", path, _guess_format(model), ROUTER_FORMATS)
+        fmt: Literal["arch_router", "orchestrator_v1"] = (
+            "orchestrator_v1" if chosen == "orchestrator_v1" else "arch_router"
+        )
+        return _llm_router(
+            block,
+            path,
+            base_url=_router_url(_str(block, "base_url", path), f"{path}.base_url"),
+            model=model,
+            fmt=fmt,
+            key=_router_key(block.get("access_key"), f"{path}.access_key", env, notes),
+            server=server,
+            source=path,
+        )
+    if "llm_provider" in data:
+        # Plano: `llm_provider` names the model_providers entry serving the router model; `model` is the
+        # router's name there (Arch-Router, Plano-Orchestrator), used here to pick the prompt format.
+        name = _str(data, "llm_provider", "routing")
+        provider = next((p for p in providers if p.name == name), None)
+        if provider is None:
+            notes.append(
+                f"routing.llm_provider: {name!r} is not the name of a model_providers entry, so there is no "
+                "router endpoint; the embedded router is used (add a provider with that name and the router's "
+                "base_url, or configure routing.router)"
+            )
+            return RouterSettings()
+        hint = data.get("model")
+        fmt = _guess_format(hint if isinstance(hint, str) and hint.strip() else provider.model)
+        return _llm_router(
+            {},
+            "routing",
+            base_url=provider.base_url,
+            model=provider.model,
+            fmt=fmt,
+            key=(provider.access_key, provider.access_key_source),
+            server=server,
+            source="routing.llm_provider",
+        )
+    if "model" in data:
+        notes.append(
+            "routing.model: without routing.llm_provider naming the provider that serves it there is no router "
+            "endpoint; the embedded router is used (or configure routing.router)"
+        )
+    return RouterSettings()
 
 
 _SERVER_KEYS = frozenset(
@@ -657,12 +845,16 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
                 )
             pref_owner[pref.name] = p.name
 
+    listener = _parse_listener(top.get("listeners"), notes)
+    routing = _parse_routing(top.get("routing"), notes, env)
+    server = _parse_server(top.get("brightstaff"))
+    router = _parse_router(top.get("routing"), tuple(providers), server, env, notes)
     return Config(
         version=version,
-        listener=_parse_listener(top.get("listeners"), notes),
+        listener=listener,
         providers=tuple(providers),
-        routing=_parse_routing(top.get("routing"), notes, env),
-        server=_parse_server(top.get("brightstaff")),
+        routing=dataclasses.replace(routing, router=router),
+        server=server,
         notes=tuple(notes),
     )
 
