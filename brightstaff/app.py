@@ -16,7 +16,7 @@ from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, Probeable
 from brightstaff.pins.memory import MemoryPinStore
-from brightstaff.routing.base import Router
+from brightstaff.routing.base import Closeable, Router
 from brightstaff.routing.embedded import EmbeddedRouter
 
 log = logging.getLogger("brightstaff")
@@ -46,7 +46,13 @@ async def probe_store(store: PinStore) -> None:
         await store.probe()
 
 
-def build_router(config: Config) -> Router:
+def build_router(config: Config, metrics: Metrics | None = None) -> Router:
+    """The configured router. Builds its client only (no I/O): an LLM router that is down falls back per request."""
+    settings = config.routing.router
+    if settings.type == "llm":
+        from brightstaff.routing.llm import LlmRouter  # httpx is imported only when configured
+
+        return LlmRouter(config.providers, settings, metrics=metrics)
     return EmbeddedRouter(config.providers, config.routing.min_match_score)
 
 
@@ -80,13 +86,14 @@ class App:
         self.admin_port = await self.admin.start(server.admin_host, wanted_admin)
         self.admin.ready = True
         log.info(
-            "brightstaff serving ext_proc on %s:%d (admin http://%s:%d) with %d providers, default %s",
+            "brightstaff serving ext_proc on %s:%d (admin http://%s:%d) with %d providers, default %s, router %s",
             server.grpc_host,
             self.grpc_port,
             server.admin_host,
             self.admin_port,
             len(self.config.providers),
             self.config.default_provider.name,
+            self.router.name,
         )
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
@@ -95,6 +102,8 @@ class App:
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace_seconds)
         await self.admin.close()
+        if isinstance(self.router, Closeable):
+            await self.router.close()
         await self.store.close()
         self._stopped.set()
         log.info("brightstaff stopped")
@@ -103,7 +112,7 @@ class App:
 def build_app(config: Config) -> App:
     metrics = Metrics()
     store = build_store(config, metrics)
-    router = build_router(config)
+    router = build_router(config, metrics)
     handler = RequestHandler(config, store, router, metrics)
     app = App(
         config=config,

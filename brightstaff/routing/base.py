@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from brightstaff.core.chat import ChatRequest
 
@@ -28,3 +28,10 @@ class Router(Protocol):
     name: str
 
     async def route(self, request: ChatRequest) -> RouteChoice: ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """A router holding resources (an HTTP connection pool): the app closes it on shutdown."""
+
+    async def close(self) -> None: ...
