@@ -1,4 +1,4 @@
-"""The `brightstaff` command: serve, up, render-envoy, check-config, demo (main returns the exit code)."""
+"""The `brightstaff` command: serve, up, render-envoy, check-config, demo, routing-report (main returns the status)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ examples:
   brightstaff serve config.yaml            the ext_proc server alone (sidecar next to your Envoy)
   brightstaff render-envoy config.yaml -o envoy.yaml
   brightstaff check-config config.yaml     validate, render and run `envoy --mode validate`
+  brightstaff routing-report [config.yaml] accuracy and latency of each configured router on labelled prompts
 """
 
 
@@ -144,6 +145,36 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _routing_report(args: argparse.Namespace) -> int:
+    from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
+    from brightstaff.routing.report import format_run, format_summary, routing_report, select
+
+    config = load_config(args.config) if args.config else None
+    labels = Path(args.labels) if args.labels else LABELLED_PROMPTS
+    try:
+        sets = select(load_labelled(labels), names=args.sets or (), split=args.split)
+    except (ValueError, ConfigError) as exc:
+        print(f"error: {labels}: {exc}", file=sys.stderr)
+        return 2
+    if config is not None and config.routing.router.type == "llm":
+        settings = config.routing.router
+        print(
+            f"llm router: {settings.model} at {settings.base_url} ({settings.format} format, "
+            f"timeout {settings.timeout_ms} ms, {args.concurrency} call(s) in flight)",
+            flush=True,
+        )
+    runs = await routing_report(config, sets, repeat=args.repeat, concurrency=args.concurrency)
+    print(f"labelled prompts: {labels}" + (f" (split {args.split})" if args.split else ""))
+    for run in runs:
+        print()
+        print(format_run(run, misses=not args.no_misses))
+    print()
+    print(format_summary(runs))
+    # A router that failed on every example measured nothing: make scripts notice.
+    dead = [r for r in runs if r.router == "llm" and r.report.total and r.failed == r.report.total]
+    return 1 if dead else 0
+
+
 async def _demo(args: argparse.Namespace) -> int:
     from brightstaff.demo.runner import run_demo
 
@@ -211,6 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=12000, help="model listener port (default 12000)")
     demo.add_argument("--keep-running", action="store_true", help="keep the stack up after the demo for curl")
+    report = commands.add_parser(
+        "routing-report",
+        help="measure each configured router on labelled prompts: accuracy, confusion, latency",
+        description="Run a labelled set of prompts through the embedded router and, when the config sets "
+        "routing.router.type: llm, through the LLM router too; print accuracy, per-route recall, a confusion "
+        "matrix, latency percentiles and the misses. Each labelled set brings its own routes "
+        "(model_providers); the config supplies the router settings. Exit 1 if the LLM router failed on "
+        "every example.",
+    )
+    report.add_argument(
+        "config", nargs="?", default=None, help="config.yaml whose router to measure (default: embedded only)"
+    )
+    report.add_argument("--labels", default=None, help="labelled prompts YAML (default: the set brightstaff ships)")
+    report.add_argument("--set", dest="sets", action="append", default=None, help="only this labelled set (repeatable)")
+    report.add_argument("--split", default=None, help="only examples of this split (dev, holdout1, holdout2)")
+    report.add_argument("--repeat", type=int, default=3, help="timed passes over the embedded router (default 3)")
+    report.add_argument(
+        "--concurrency", type=int, default=1, help="LLM router calls in flight (default 1: each call timed alone)"
+    )
+    report.add_argument("--no-misses", action="store_true", help="leave out the list of misclassified examples")
     return parser
 
 
@@ -227,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             return _render(args)
         if args.command == "check-config":
             return _check(args)
+        if args.command == "routing-report":
+            return _run(_routing_report(args))
         if args.command == "demo":
             return _run(_demo(args))
     except ConfigError as exc:

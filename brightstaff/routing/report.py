@@ -1,0 +1,168 @@
+"""The routing report behind `brightstaff routing-report`: each configured router over a labelled set.
+
+The embedded router always runs; the LLM router runs when the config sets `routing.router.type: llm`.
+Each labelled set brings its own `model_providers` (the routes the labels name); the config supplies the
+router settings (`routing.router`, `routing.min_match_score`), so one config measures its router on every
+set. Accuracy and confusion come from `brightstaff.routing.evaluate`. The embedded router is timed by
+`evaluate()` (microseconds, after a warm-up pass); the LLM router is called once per example and each
+call is timed end to end (milliseconds, the network included). A router failure is labelled "fallback"
+in the confusion matrix: what was served is the default model, but it never counts as a correct answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from brightstaff.config import Config, RouterSettings
+from brightstaff.metrics import Metrics
+from brightstaff.routing.embedded import EmbeddedRouter
+from brightstaff.routing.evaluate import DEFAULT_LABEL, Example, LabelledSet, Miss, Report, evaluate, format_report
+
+FALLBACK_LABEL = "fallback"
+FAILURE_KINDS = ("timeout", "connection", "http_status", "malformed", "unknown_route")
+
+
+@dataclass(frozen=True)
+class RouterRun:
+    set_name: str
+    router: str  # "embedded" | "llm"
+    report: Report
+    failures: dict[str, int] = field(default_factory=dict)  # llm: failure kind -> count
+    call_ms: tuple[float, ...] = ()  # llm: every call's latency, sorted
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values (0 for none)."""
+    if not sorted_values:
+        return 0.0
+    rank = min(len(sorted_values), max(1, math.ceil(q * len(sorted_values))))
+    return sorted_values[rank - 1]
+
+
+def run_embedded(labelled: LabelledSet, min_match_score: float, *, repeat: int) -> RouterRun:
+    router = EmbeddedRouter(labelled.providers, min_match_score)
+    return RouterRun(labelled.name, "embedded", evaluate(router, labelled.examples, repeat=repeat))
+
+
+async def run_llm(labelled: LabelledSet, settings: RouterSettings, *, concurrency: int = 1) -> RouterRun:
+    """Every example through an LLM router built on this set's routes, `concurrency` calls in flight."""
+    from brightstaff.routing.llm import LlmRouter  # httpx only when an LLM router is measured
+
+    metrics = Metrics()
+    router = LlmRouter(labelled.providers, settings, metrics=metrics)
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(example: Example) -> tuple[str, float, float]:
+        async with gate:
+            started = time.perf_counter()
+            choice = await router.route(example.request)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+        if choice.reason == "fallback":
+            return FALLBACK_LABEL, choice.score, elapsed_ms
+        got = choice.route if choice.reason == "preference" and choice.route else DEFAULT_LABEL
+        return got, choice.score, elapsed_ms
+
+    try:
+        results = await asyncio.gather(*(one(e) for e in labelled.examples))
+    finally:
+        await router.close()
+    confusion: dict[tuple[str, str], int] = {}
+    labels: dict[str, None] = {}
+    misses: list[Miss] = []
+    for example, (got, score, _) in zip(labelled.examples, results, strict=True):
+        labels.setdefault(example.label)
+        labels.setdefault(got)
+        confusion[(example.label, got)] = confusion.get((example.label, got), 0) + 1
+        if got != example.label:
+            misses.append(Miss(example.name, example.label, got, score))
+    timings = sorted(ms for _, _, ms in results)
+    report = Report(
+        total=len(results),
+        correct=len(results) - len(misses),
+        confusion=confusion,
+        latency_p50_us=percentile(timings, 0.50) * 1000,
+        latency_p99_us=percentile(timings, 0.99) * 1000,
+        misses=tuple(misses),
+        labels=tuple(labels),
+    )
+    failures = {
+        kind: int(count)
+        for kind in FAILURE_KINDS
+        if (count := metrics.get("brightstaff_router_failures_total", router="llm", kind=kind))
+    }
+    return RouterRun(labelled.name, "llm", report, failures, tuple(timings))
+
+
+def select(sets: Sequence[LabelledSet], *, names: Sequence[str] = (), split: str | None = None) -> list[LabelledSet]:
+    """The sets named (all when none), each narrowed to one split when given; raises ValueError on unknowns."""
+    known = [s.name for s in sets]
+    for name in names:
+        if name not in known:
+            raise ValueError(f"no labelled set {name!r} (sets: {', '.join(known)})")
+    chosen = [s for s in sets if not names or s.name in names]
+    if split is None:
+        return chosen
+    narrowed = [LabelledSet(s.name, s.providers, tuple(e for e in s.examples if e.split == split)) for s in chosen]
+    if not any(s.examples for s in narrowed):
+        raise ValueError(f"no examples in split {split!r}")
+    return [s for s in narrowed if s.examples]
+
+
+async def routing_report(
+    config: Config | None,
+    sets: Sequence[LabelledSet],
+    *,
+    repeat: int = 3,
+    concurrency: int = 1,
+) -> list[RouterRun]:
+    """The embedded router over every set, then the LLM router when `config` configures one."""
+    min_score = config.routing.min_match_score if config is not None else 0.2
+    runs = [run_embedded(s, min_score, repeat=repeat) for s in sets]
+    if config is not None and config.routing.router.type == "llm":
+        for labelled in sets:
+            runs.append(await run_llm(labelled, config.routing.router, concurrency=concurrency))
+    return runs
+
+
+def format_run(run: RouterRun, *, misses: bool = True) -> str:
+    title = f"== {run.set_name} / {run.router} router"
+    report = run.report if misses else dataclasses.replace(run.report, misses=())
+    text = format_report(report, title)
+    if run.router != "llm":
+        return text
+    p = run.call_ms
+    lines = [
+        text,
+        f"router calls: p50 {percentile(p, 0.5):.1f} ms, p90 {percentile(p, 0.9):.1f} ms, "
+        f"p99 {percentile(p, 0.99):.1f} ms, max {p[-1] if p else 0.0:.1f} ms",
+    ]
+    if run.failures:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in run.failures.items())
+        lines.append(f"router failures (served by the default model): {run.failed} ({kinds})")
+    else:
+        lines.append("router failures: 0")
+    return "\n".join(lines)
+
+
+def format_summary(runs: Sequence[RouterRun]) -> str:
+    width = max([len(r.set_name) for r in runs] + [3])
+    lines = [f"{'set'.ljust(width)}  router    accuracy              p50        p99  failures"]
+    for run in runs:
+        r = run.report
+        accuracy = f"{r.accuracy:6.1%} ({r.correct}/{r.total})"
+        if run.router == "llm":
+            p50, p99 = f"{r.latency_p50_us / 1000:.1f} ms", f"{r.latency_p99_us / 1000:.1f} ms"
+            failed = str(run.failed)
+        else:
+            p50, p99, failed = f"{r.latency_p50_us:.0f} us", f"{r.latency_p99_us:.0f} us", "-"
+        lines.append(f"{run.set_name.ljust(width)}  {run.router:<8}  {accuracy:<18}  {p50:>9}  {p99:>9}  {failed:>8}")
+    return "\n".join(lines)

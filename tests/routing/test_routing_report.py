@@ -1,0 +1,114 @@
+"""`brightstaff routing-report`: the embedded router always, the LLM router when configured (against the fake
+router model on a background loop), set and split selection, exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fake_router import FakeRouter, start_fake_router
+
+from brightstaff.cli import main
+from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
+from brightstaff.routing.report import FALLBACK_LABEL, percentile, select
+
+RULES = [("function", "code_generation"), ("code", "code_generation"), ("explain", "complex_reasoning")]
+
+
+class Background:
+    """A fake router served from its own thread, so the CLI can run its own event loop meanwhile."""
+
+    def __init__(self, **options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.router: FakeRouter = asyncio.run_coroutine_threadsafe(start_fake_router(**options), self.loop).result(10)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.router.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeRouter]:
+    background = Background(rules=RULES)
+    yield background.router
+    background.close()
+
+
+def write_config(tmp_path: Path, base_url: str, **router: Any) -> str:
+    data = {
+        "model_providers": [{"model": "openai/gpt-4o-mini", "default": True}],
+        "routing": {"router": {"type": "llm", "base_url": base_url, "model": "Arch-Router", **router}},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+def test_embedded_report_covers_every_shipped_set(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routing-report", "--no-misses", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    for name in ("seed", "content_studio", "support_desk"):
+        assert f"== {name} / embedded router" in out
+    assert "recall" in out and "latency p50" in out
+    summary = out.rsplit("\n\n", 1)[1].splitlines()
+    assert summary[0].split()[:3] == ["set", "router", "accuracy"]
+    assert len(summary) == 4
+    assert "llm" not in out
+
+
+def test_the_llm_router_is_measured_when_configured(
+    tmp_path: Path, fake: FakeRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, fake.base_url)
+    assert main(["routing-report", config, "--set", "seed", "--split", "holdout2", "--concurrency", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "== seed / embedded router" in out and "== seed / llm router" in out
+    assert "router calls: p50" in out and "router failures: 0" in out
+    seed = next(s for s in load_labelled(LABELLED_PROMPTS) if s.name == "seed")
+    holdout = [e for e in seed.examples if e.split == "holdout2"]
+    assert len(fake.calls) == len(holdout)
+    assert all(call.routes == ["complex_reasoning", "code_generation"] for call in fake.calls)
+    assert "accuracy" in out.split("== seed / llm router", 1)[1]
+
+
+def test_router_failures_show_as_fallbacks_and_a_dead_router_exits_1(
+    tmp_path: Path, fake: FakeRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.mode = "500"
+    config = write_config(tmp_path, fake.base_url)
+    assert main(["routing-report", config, "--set", "seed", "--split", "holdout2", "--no-misses"]) == 1
+    out = capsys.readouterr().out
+    llm = out.split("== seed / llm router", 1)[1]
+    assert "accuracy 0.0%" in llm
+    assert FALLBACK_LABEL in llm
+    assert "router failures (served by the default model):" in llm and "http_status" in llm
+
+
+def test_unknown_sets_and_splits_are_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routing-report", "--set", "nope"]) == 2
+    assert "no labelled set 'nope'" in capsys.readouterr().err
+    assert main(["routing-report", "--split", "nope"]) == 2
+    assert "no examples in split 'nope'" in capsys.readouterr().err
+
+
+def test_select_narrows_sets_and_splits() -> None:
+    sets = load_labelled(LABELLED_PROMPTS)
+    (seed,) = select(sets, names=["seed"], split="dev")
+    assert seed.examples and {e.split for e in seed.examples} == {"dev"}
+    assert [s.name for s in select(sets)] == [s.name for s in sets]
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.9), percentile(values, 0.99)) == (50.0, 90.0, 99.0)
+    assert percentile([], 0.5) == 0.0
+    assert percentile([7.0], 0.99) == 7.0
