@@ -178,7 +178,7 @@ async def _routing_report(args: argparse.Namespace) -> int:
 async def _demo(args: argparse.Namespace) -> int:
     from brightstaff.demo.runner import run_demo
 
-    return await run_demo(port=args.port, keep_running=args.keep_running)
+    return await run_demo(port=args.port, keep_running=args.keep_running, config_path=args.config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=12000, help="model listener port (default 12000)")
     demo.add_argument("--keep-running", action="store_true", help="keep the stack up after the demo for curl")
+    demo.add_argument(
+        "--config",
+        default=None,
+        help="run against the providers of this config instead of fake ones "
+        "(e.g. the seed config.yaml with OPENAI_API_KEY and ANTHROPIC_API_KEY set)",
+    )
     report = commands.add_parser(
         "routing-report",
         help="measure each configured router on labelled prompts: accuracy, confusion, latency",

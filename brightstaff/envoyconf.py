@@ -262,6 +262,7 @@ def render_envoy(
     }
     if server.failure_mode == "closed":
         ext_proc["typed_config"]["status_on_error"] = {"code": 503}
+    # Kept as well: it is the part a mesh (Istio EnvoyFilter) can insert where the HCM is not ours to render.
     strip_internal = {
         "name": "envoy.filters.http.header_mutation",
         "typed_config": {
@@ -275,6 +276,17 @@ def render_envoy(
             _TYPE: _HCM_TYPE,
             "stat_prefix": "brightstaff",
             "codec_type": "AUTO",
+            # Runs before route matching: a client's copy of the decision header can never pick a route,
+            # even when ext_proc is bypassed (fail open) and the route cache is never cleared.
+            "early_header_mutation_extensions": [
+                {
+                    "name": "envoy.http.early_header_mutation.header_mutation",
+                    "typed_config": {
+                        _TYPE: "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+                        "mutations": [{"remove": header} for header in INTERNAL_REQUEST_HEADERS],
+                    },
+                }
+            ],
             "local_reply_config": _local_reply_config(max_body),
             "route_config": {
                 "name": "brightstaff_routes",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_ENV, seed_config_data
+from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import ConfigError, load_config, parse_config
 

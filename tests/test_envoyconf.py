@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SEED_ENV, seed_config_data
+from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import parse_config
 from brightstaff.envoyconf import EXTPROC_CLUSTER, render_envoy

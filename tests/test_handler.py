@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import SEED_ENV, seed_config_data
+from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import Config, parse_config
 from brightstaff.core.chat import ChatRequest

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _STACKS, Providers, Stack, e2e_config
+from e2e_stack import _STACKS, Providers, Stack, e2e_config
 from openai import OpenAI
 from test_e2e_openai_sdk import ANALYSIS, CODE, ask
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import orjson
-from conftest import SEED_ENV, seed_config_data
+from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.app import build_app

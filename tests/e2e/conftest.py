@@ -1,0 +1,67 @@
+"""The end-to-end tier: real Envoy, real brightstaff (its own process) and fake providers on loopback.
+
+Each stack gets free ports, waits for readiness (brightstaff /readyz, Envoy /ready), and dumps its logs
+only when a test that used it failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from e2e_stack import _STACKS, LoopThread, Providers, Stack, StackFactory, e2e_config
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _dump_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for stack in _STACKS:
+            print(f"\n===== logs of the stack in {stack.workdir} =====\n{stack.logs()}")
+
+
+@pytest.fixture(scope="session")
+def providers() -> Iterator[Providers]:
+    loop = LoopThread()
+    fakes = Providers(loop)
+    yield fakes
+    fakes.close()
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def make_stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Iterator[StackFactory]:
+    """Start a stack with brightstaff config overrides; everything started is stopped with the module."""
+    started: list[Stack] = []
+
+    def make(**brightstaff: Any) -> Stack:
+        stack = Stack(
+            tmp_path_factory.mktemp("stack"), e2e_config(providers.openai, providers.anthropic, **brightstaff)
+        )
+        started.append(stack)
+        _STACKS.append(stack)
+        stack.start_brightstaff()
+        stack.envoy.start()
+        asyncio.run(stack.envoy.wait_ready())
+        return stack
+
+    yield make
+    for stack in started:
+        stack.stop()
+        _STACKS.remove(stack)
+
+
+@pytest.fixture(scope="module")
+def stack(make_stack: StackFactory) -> Stack:
+    """The default stack: fail closed, memory pins, embedded router."""
+    return make_stack()
