@@ -127,6 +127,14 @@ def _check(args: argparse.Namespace) -> int:
     for provider in config.providers:
         prefs = ", ".join(p.name for p in provider.routing_preferences) or "-"
         print(f"  {provider.name:<40} {provider.base_url}  preferences: {prefs}")
+    router = config.routing.router
+    if router.type == "llm":
+        print(
+            f"  router: llm, {router.model} at {router.base_url} ({router.format} format, timeout "
+            f"{router.timeout_ms} ms, {router.max_connections} connections; from {router.source})"
+        )
+    else:
+        print(f"  router: embedded (min_match_score {config.routing.min_match_score})")
     for note in config.notes:
         print(f"  note: {note}")
     try:

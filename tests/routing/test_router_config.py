@@ -132,3 +132,17 @@ def test_routing_router_wins_over_plano_keys() -> None:
     assert config.routing.router.source == "routing.router"
     assert "routing.model: ignored; routing.router configures the router" in config.notes
     assert "routing.llm_provider: ignored; routing.router configures the router" in config.notes
+
+
+def test_check_config_shows_the_router(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from brightstaff.cli import main
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "model_providers:\n  - model: openai/gpt-4o-mini\n    base_url: http://127.0.0.1:9/v1\n"
+        "routing:\n  router: {type: llm, base_url: 'http://127.0.0.1:8000/v1', model: Plano-Orchestrator}\n",
+        encoding="utf-8",
+    )
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "router: llm, Plano-Orchestrator at http://127.0.0.1:8000/v1 (orchestrator_v1 format" in out
