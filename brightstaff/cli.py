@@ -108,7 +108,8 @@ def _render(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     text = yaml.safe_dump(
-        render_envoy(config, extproc_host=args.extproc_host, extproc_port=args.extproc_port), sort_keys=False
+        render_envoy(config, extproc_host=args.extproc_host, extproc_port=args.extproc_port, ca_bundle=args.ca_bundle),
+        sort_keys=False,
     )
     if args.output == "-":
         sys.stdout.write(text)
@@ -232,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     render.add_argument("--extproc-host", default=None, help="where Envoy reaches brightstaff (default grpc_host)")
     render.add_argument("--extproc-port", type=int, default=None, help="brightstaff's gRPC port (default grpc_port)")
+    render.add_argument(
+        "--ca-bundle",
+        default=None,
+        help="CA file Envoy verifies https providers with, as seen where Envoy runs "
+        "(default: the first bundle found on this machine, e.g. /etc/ssl/certs/ca-certificates.crt)",
+    )
 
     check = commands.add_parser(
         "check-config",
