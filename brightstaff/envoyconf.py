@@ -28,6 +28,9 @@ from brightstaff.core.headers import (
 
 EXTPROC_CLUSTER = "brightstaff_extproc"
 _TYPE = "@type"
+_EARLY_HEADER_MUTATION_TYPE = (
+    "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation"
+)
 _HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 _CA_BUNDLE_CANDIDATES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
@@ -282,7 +285,7 @@ def render_envoy(
                 {
                     "name": "envoy.http.early_header_mutation.header_mutation",
                     "typed_config": {
-                        _TYPE: "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+                        _TYPE: _EARLY_HEADER_MUTATION_TYPE,
                         "mutations": [{"remove": header} for header in INTERNAL_REQUEST_HEADERS],
                     },
                 }
