@@ -90,6 +90,116 @@ def encode_body_outcome(outcome: Outcome) -> pb.ProcessingResponse:
     )
 
 
+# The body reply, assembled from serialized pieces. For every request with the same decision, everything
+# but the body and its content-length (provider header, path, credentials, removals, clear_route_cache,
+# decision metadata) is the same: those pieces are serialized once per decision and cached, and the reply
+# is one well-formed ProcessingResponse put together around the body with a single join (field numbers
+# come from the generated descriptors). Saves ~20 µs of message building per request on the pin-hit path.
+_VARIABLE_HEADER = "content-length"
+_CONSTANT_PIECES_MAX = 4096  # distinct decisions (provider x path x credentials x route) kept
+
+
+def _field_number(message: type[object], name: str) -> int:
+    return int(message.DESCRIPTOR.fields_by_name[name].number)  # type: ignore[attr-defined]
+
+
+_REQUEST_BODY = _field_number(pb.ProcessingResponse, "request_body")
+_RESPONSE = _field_number(pb.BodyResponse, "response")
+_HEADER_MUTATION = _field_number(pb.CommonResponse, "header_mutation")
+_BODY_MUTATION = _field_number(pb.CommonResponse, "body_mutation")
+_BODY = _field_number(pb.BodyMutation, "body")
+_CLEAR_ROUTE_CACHE = pb.CommonResponse(clear_route_cache=True).SerializeToString()
+_SMALL_VARINTS = [bytes((value,)) for value in range(0x80)]
+
+
+def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _SMALL_VARINTS[value]
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _head(number: int, length: int) -> bytes:
+    """Tag and length of a length-delimited field (wire type 2)."""
+    return _varint(number << 3 | 2) + _varint(length)
+
+
+class _BodyReplyEncoder:
+    def __init__(self) -> None:
+        # (header mutation without content-length, serialized dynamic_metadata field) per decision.
+        self._pieces: dict[tuple[object, ...], tuple[bytes, bytes]] = {}
+
+    def __call__(self, forward: Forward) -> bytes:
+        variable = [header for header in forward.set_headers if header[0] == _VARIABLE_HEADER]
+        constant = tuple(header for header in forward.set_headers if header[0] != _VARIABLE_HEADER)
+        key = (constant, forward.remove_headers, forward.metadata)
+        pieces = self._pieces.get(key)
+        if pieces is None:
+            pieces = self._constant_pieces(forward)
+            if len(self._pieces) >= _CONSTANT_PIECES_MAX:
+                self._pieces.clear()
+            self._pieces[key] = pieces
+        constant_mutation, metadata = pieces
+        mutation = constant_mutation + b"".join(_set_header_field(name, value) for name, value in variable)
+        parts = [_head(_HEADER_MUTATION, len(mutation)), mutation]
+        if forward.body is not None:
+            body_head = _head(_BODY, len(forward.body))
+            parts += [_head(_BODY_MUTATION, len(body_head) + len(forward.body)), body_head, forward.body]
+        parts.append(_CLEAR_ROUTE_CACHE)
+        common_length = sum(map(len, parts))
+        response_head = _head(_RESPONSE, common_length)
+        return b"".join(
+            [
+                _head(_REQUEST_BODY, len(response_head) + common_length),
+                response_head,
+                *parts,
+                metadata,
+            ]
+        )
+
+    @staticmethod
+    def _constant_pieces(forward: Forward) -> tuple[bytes, bytes]:
+        mutation = pb.HeaderMutation(
+            set_headers=[_header(k, v) for k, v in _without_variable(forward)],
+            remove_headers=forward.remove_headers,
+        )
+        metadata = pb.ProcessingResponse(dynamic_metadata=_metadata(forward))
+        return mutation.SerializeToString(), metadata.SerializeToString()
+
+
+def _without_variable(forward: Forward) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in forward.set_headers if k != _VARIABLE_HEADER)
+
+
+_OVERWRITE_FIELD = pb.HeaderValueOption(append_action=_OVERWRITE).SerializeToString()
+
+
+def _set_header_field(key: str, value: str) -> bytes:
+    """One `HeaderMutation.set_headers` element, as `_header(key, value)` serializes it."""
+    name, raw = key.encode("latin-1"), value.encode("latin-1")
+    header = _head(1, len(name)) + name + _head(3, len(raw)) + raw  # HeaderValue.key, .raw_value
+    option = _head(1, len(header)) + header + _OVERWRITE_FIELD  # HeaderValueOption.header, .append_action
+    return _head(1, len(option)) + option
+
+
+_encode_forward_reply = _BodyReplyEncoder()
+
+
+def encode_body_reply(outcome: Outcome) -> bytes:
+    """`encode_body_outcome(outcome).SerializeToString()`, equivalent on the wire, built faster.
+
+    The only difference a reader can see: `content-length` comes last among the set headers (Envoy applies
+    set headers by name, so their order does not matter).
+    """
+    if isinstance(outcome, Reply):
+        return _immediate(outcome).SerializeToString()
+    return _encode_forward_reply(outcome)
+
+
 def encode_headers_outcome(outcome: Outcome) -> pb.ProcessingResponse:
     if isinstance(outcome, Reply):
         return _immediate(outcome)

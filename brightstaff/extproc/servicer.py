@@ -3,6 +3,11 @@
 Envoy sends the request headers, then (BUFFERED) the whole body in one message. brightstaff answers the
 headers with a constant "continue" and decides on the body; a request without a body is decided on
 its headers. Every message gets exactly one reply, so Envoy never waits for its message_timeout.
+
+Once the decision is sent, brightstaff ends the stream itself (gRPC status OK). Envoy takes a server
+close as "processing complete" and skips whatever it would still have sent (nothing, with response
+modes SKIP/NONE), so no request changes. Waiting for Envoy's close instead costs one more gRPC receive
+per request and ends in an RST_STREAM from Envoy, which grpcio turns into a cancellation.
 """
 
 from __future__ import annotations
@@ -43,11 +48,12 @@ class ExtProcServicer:
                 facts = codec.facts_from_headers(
                     headers, affinity_header=self._affinity_header, tenant_header=self._tenant_header
                 )
-                if headers.end_of_stream:
-                    decided = await self._handler.handle(facts, None)
-                    yield codec.encode_headers_outcome(decided).SerializeToString()
-                else:
+                if not headers.end_of_stream:
                     yield codec.HEADERS_CONTINUE
+                    continue
+                decided = await self._handler.handle(facts, None)
+                yield codec.encode_headers_outcome(decided).SerializeToString()
+                return  # decided: end the stream (see the module docstring)
             elif kind == "request_body":
                 if facts is None:
                     # Envoy skips request headers (request_header_mode: SKIP): nothing to route on.
@@ -55,7 +61,8 @@ class ExtProcServicer:
                     outcome: Outcome = Reply.from_error(internal_error())
                 else:
                     outcome = await self._handler.handle(facts, request.request_body.body)
-                yield codec.encode_body_outcome(outcome).SerializeToString()
+                yield codec.encode_body_reply(outcome)
+                return  # decided: end the stream (see the module docstring)
             else:
                 yield codec.passthrough(kind)
 
