@@ -32,6 +32,7 @@ import dataclasses
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -316,6 +317,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used since boot (all but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds() -> float:
+    """CPU seconds of this process plus its reaped children (wrk)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def wait_for_quiet(limit: float) -> float:
+    """Wait (at most `limit` seconds) until other work on the machine uses under 0.1 core; return that load.
+
+    Other sessions on a shared machine disturb the cells; the cells report what they saw either way.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        busy = machine_busy_seconds()
+        await asyncio.sleep(0.5)
+        load = (machine_busy_seconds() - busy) / 0.5
+        if load < 0.1 or time.monotonic() >= deadline:
+            return load
+
+
 # --------------------------------------------------------------------------------------------------
 # Load generators
 
@@ -522,6 +550,7 @@ class Cell:
     result: LoadResult
     brightstaff_cpu_us: float  # per request
     envoy_cpu_us: float  # front + upstream Envoy, per request
+    other_load: float  # cores used by processes outside this benchmark during the cell
 
 
 @dataclasses.dataclass(frozen=True)
@@ -660,12 +689,17 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
                 if headers.get("x-brightstaff-affinity") != "pinned":
                     raise RuntimeError(f"the affinity id is not pinned: {headers}")
             target = LoadTarget(port, body_bytes[body_name], body_paths[body_name], conns, expect, use_wrk, workdir)
+            if args.quiet_wait > 0:
+                await wait_for_quiet(args.quiet_wait)
             if args.warmup > 0:
                 await target.run(args.warmup)
             pids = (brightstaff.pid, front.pid, upstream.pid)
             before = [cpu_seconds(pid) for pid in pids]
+            busy_before, own_before, started = machine_busy_seconds(), own_seconds(), time.monotonic()
             result = await target.run(args.duration)
             after = [cpu_seconds(pid) for pid in pids]
+            busy = machine_busy_seconds() - busy_before
+            ours = sum(after) - sum(before) + own_seconds() - own_before
             n = max(result.requests, 1)
             cell = Cell(
                 path=path,
@@ -674,6 +708,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
                 result=result,
                 brightstaff_cpu_us=(after[0] - before[0]) / n * 1e6,
                 envoy_cpu_us=(after[1] - before[1] + after[2] - before[2]) / n * 1e6,
+                other_load=max(0.0, busy - ours) / (time.monotonic() - started),
             )
             cells.append(cell)
             print(_cell_line(cell, cells), flush=True)
@@ -710,7 +745,7 @@ def _cell_line(cell: Cell, cells: list[Cell]) -> str:
         if direct is not None and direct.result.rps:
             line += f"  x{r.rps / direct.result.rps:.2f} of direct  +{r.p50_ms - direct.result.p50_ms:.3f} ms p50"
         line += f"  not pinned {r.unpinned}  brightstaff CPU {cell.brightstaff_cpu_us:.0f} µs/req"
-    line += f"  envoy CPU {cell.envoy_cpu_us:.0f} µs/req"
+    line += f"  envoy CPU {cell.envoy_cpu_us:.0f} µs/req  other load {cell.other_load:.2f} cores"
     return line
 
 
@@ -752,6 +787,8 @@ def _print_table(cells: list[Cell], info: dict[str, str], loadgen: str, args: ar
             f"| {cell.brightstaff_cpu_us:.0f} | {non_2xx} | {r.unpinned} |"
         )
     print()
+    worst = max((c.other_load for c in cells), default=0.0)
+    print(f"Other processes on the machine used up to {worst:.2f} cores during the cells (0 = undisturbed).\n")
     _print_targets(cells)
 
 
@@ -801,7 +838,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per cell (default 8)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each cell (default 2)")
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 1 s per cell, no warm-up (numbers are indicative only)"
+        "--quick",
+        action="store_true",
+        help="smoke run: 1 s per cell, no warm-up or quiet wait (numbers indicative only)",
     )
     parser.add_argument(
         "--bodies", type=_csv(str, tuple(BODY_SIZES)), default=list(BODY_SIZES), help="body sizes (default 1k,50k)"
@@ -825,6 +864,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="brightstaff's --log-level; info (the default) logs one line per decision, as in production",
     )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=15.0,
+        help="before each cell, wait up to this many seconds for other work on the machine to settle (default 15)",
+    )
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--keep-workdir", action="store_true", help="keep configs and logs (printed path)")
     return parser
@@ -833,7 +878,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quick:
-        args.duration, args.warmup = 1.0, 0.0
+        args.duration, args.warmup, args.quiet_wait = 1.0, 0.0, 0.0
     if args.duration <= 0 or args.duration > 600:
         raise SystemExit("--duration must be in (0, 600] seconds")
     info, cells = asyncio.run(run(args))
