@@ -41,6 +41,7 @@ class ExtProcServicer:
         context: grpc.aio.ServicerContext[pb.ProcessingRequest, bytes],
     ) -> AsyncIterator[bytes]:
         facts: RequestFacts | None = None
+        requests = aiter(requests)
         async for request in requests:
             kind = request.WhichOneof("request")
             if kind == "request_headers":
@@ -53,6 +54,7 @@ class ExtProcServicer:
                     continue
                 decided = await self._handler.handle(facts, None)
                 yield codec.encode_headers_outcome(decided).SerializeToString()
+                await _close(requests)
                 return  # decided: end the stream (see the module docstring)
             elif kind == "request_body":
                 if facts is None:
@@ -62,9 +64,21 @@ class ExtProcServicer:
                 else:
                     outcome = await self._handler.handle(facts, request.request_body.body)
                 yield codec.encode_body_reply(outcome)
+                await _close(requests)
                 return  # decided: end the stream (see the module docstring)
             else:
                 yield codec.passthrough(kind)
+
+
+async def _close(requests: AsyncIterator[pb.ProcessingRequest]) -> None:
+    """Close grpcio's request generator before leaving it unfinished.
+
+    Left open, asyncio's async-generator finalizer closes it later in a task of its own: one more task
+    per request.
+    """
+    aclose = getattr(requests, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def generic_handler(servicer: ExtProcServicer) -> grpc.GenericRpcHandler[pb.ProcessingRequest, bytes]:
