@@ -10,6 +10,11 @@ One run, on loopback, starts:
   whose providers all point at the upstream, plus one extra listener ("direct") that routes straight
   to the same provider cluster. Both paths share one Envoy process, so they differ only by brightstaff.
 
+A third path, "redis", is the same pin-hit path with the pins in Redis (`routing.session_cache.type:
+redis`): a second brightstaff and front Envoy, and a redis-server on loopback (the `redis-server` binary,
+installed by `./dev test`; without it the path is left out with a note). It reports what the Redis store
+adds over the memory store, one `GETEX` round trip per request, and redis-server's CPU per request.
+
 Every brightstaff request carries the same X-Model-Affinity id, pinned by a priming request: the cells
 measure the PIN-HIT path. Each cell checks correctness: the non-2xx count must be 0 and every
 brightstaff response must carry `x-brightstaff-affinity: pinned`.
@@ -207,9 +212,14 @@ def upstream_bootstrap(port: int) -> dict[str, Any]:
     }
 
 
-def brightstaff_config(upstream_port: int, listener_port: int, grpc_port: int, admin_port: int) -> dict[str, Any]:
-    """A Plano-style config whose providers all live on the fake upstream."""
+def brightstaff_config(
+    upstream_port: int, listener_port: int, grpc_port: int, admin_port: int, redis_url: str | None = None
+) -> dict[str, Any]:
+    """A Plano-style config whose providers all live on the fake upstream (pins in Redis with `redis_url`)."""
     base_url = f"http://127.0.0.1:{upstream_port}/v1"
+    routing: dict[str, Any] = {"session_ttl_seconds": 600, "session_max_entries": 10000}
+    if redis_url is not None:
+        routing = {"session_ttl_seconds": 600, "session_cache": {"type": "redis", "url": redis_url}}
     return {
         "version": "v0.3.0",
         "listeners": [{"type": "model", "name": "model_listener", "port": listener_port, "address": "127.0.0.1"}],
@@ -227,7 +237,7 @@ def brightstaff_config(upstream_port: int, listener_port: int, grpc_port: int, a
                 ],
             },
         ],
-        "routing": {"session_ttl_seconds": 600, "session_max_entries": 10000},
+        "routing": routing,
         "brightstaff": {"grpc_port": grpc_port, "admin_port": admin_port, "message_timeout_ms": 2000},
     }
 
@@ -297,6 +307,65 @@ class BrightstaffProcess:
                         return
             time.sleep(0.05)
         raise TimeoutError("brightstaff not ready")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+
+
+class RedisProcess:
+    """redis-server on a loopback port, without persistence; ready when it answers PING."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._log: IO[bytes] = (workdir / "redis.log").open("wb")
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not installed (apt-get install redis-server; ./dev test installs it)")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("redis-server exited during start-up")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+            time.sleep(0.05)
+        raise TimeoutError("redis-server not ready")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -544,13 +613,14 @@ async def run_python_load(port: int, body: bytes, connections: int, seconds: flo
 
 @dataclasses.dataclass
 class Cell:
-    path: str  # "direct" | "brightstaff"
+    path: str  # "direct" | "brightstaff" | "redis" (brightstaff with the Redis pin store)
     body: str  # "1k" | "50k"
     connections: int
     result: LoadResult
     brightstaff_cpu_us: float  # per request
     envoy_cpu_us: float  # front + upstream Envoy, per request
     other_load: float  # cores used by processes outside this benchmark during the cell
+    redis_cpu_us: float = 0.0  # redis-server, per request (redis path only)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -661,6 +731,30 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
     upstream = EnvoyProcess(upstream_bootstrap(upstream_port), workdir=workdir / "upstream-envoy")
     front = EnvoyProcess(bootstrap, workdir=workdir / "front-envoy")
     brightstaff: BrightstaffProcess | None = None
+
+    # The redis path: its own brightstaff (pins in redis-server) behind its own front Envoy.
+    use_redis = "redis" in args.paths
+    redis_listener_port, redis_grpc_port, redis_admin_port = free_port(), free_port(), free_port()
+    redis = RedisProcess(free_port(), workdir / "redis") if use_redis else None
+    redis_config_path = workdir / "config.redis.yaml"
+    front_redis: EnvoyProcess | None = None
+    brightstaff_redis: BrightstaffProcess | None = None
+    if redis is not None:
+        redis_config_path.write_text(
+            yaml.safe_dump(
+                brightstaff_config(upstream_port, redis_listener_port, redis_grpc_port, redis_admin_port, redis.url),
+                sort_keys=False,
+            )
+        )
+        front_redis = EnvoyProcess(
+            render_envoy(
+                load_config(redis_config_path, env=BENCH_KEYS),
+                extproc_port=redis_grpc_port,
+                listener_port=redis_listener_port,
+                admin_port=0,
+            ),
+            workdir=workdir / "front-envoy-redis",
+        )
     cells: list[Cell] = []
     try:
         brightstaff = BrightstaffProcess(
@@ -678,14 +772,34 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
             f"workdir {workdir}",
             flush=True,
         )
+        if redis is not None and front_redis is not None:
+            await asyncio.to_thread(redis.wait_ready)
+            brightstaff_redis = BrightstaffProcess(
+                redis_config_path,
+                redis_grpc_port,
+                redis_admin_port,
+                workdir / "brightstaff-redis.log",
+                args.brightstaff_log_level,
+            )
+            front_redis.start()
+            await front_redis.wait_ready()
+            await asyncio.to_thread(brightstaff_redis.wait_ready)
+            print(
+                f"pids (redis path): brightstaff {brightstaff_redis.pid}, front envoy {front_redis.pid}, "
+                f"redis-server {redis.pid}",
+                flush=True,
+            )
         first = prime(listener_port, body_bytes[args.bodies[0]])
         print(f"priming request: x-brightstaff-affinity={first.get('x-brightstaff-affinity')}", flush=True)
+        if brightstaff_redis is not None:
+            first = prime(redis_listener_port, body_bytes[args.bodies[0]])
+            print(f"priming request (redis): x-brightstaff-affinity={first.get('x-brightstaff-affinity')}", flush=True)
 
         for body_name, conns, path in _cells(args.bodies, args.connections, args.paths):
-            port = direct_port if path == "direct" else listener_port
-            expect = "pinned" if path == "brightstaff" else None
-            if path == "brightstaff":
-                headers = prime(listener_port, body_bytes[body_name])
+            port = {"direct": direct_port, "brightstaff": listener_port, "redis": redis_listener_port}[path]
+            expect = None if path == "direct" else "pinned"
+            if expect is not None:
+                headers = prime(port, body_bytes[body_name])
                 if headers.get("x-brightstaff-affinity") != "pinned":
                     raise RuntimeError(f"the affinity id is not pinned: {headers}")
             target = LoadTarget(port, body_bytes[body_name], body_paths[body_name], conns, expect, use_wrk, workdir)
@@ -693,7 +807,14 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
                 await wait_for_quiet(args.quiet_wait)
             if args.warmup > 0:
                 await target.run(args.warmup)
-            pids = (brightstaff.pid, front.pid, upstream.pid)
+            if path == "redis":
+                assert brightstaff_redis is not None
+                assert front_redis is not None
+                assert front_redis.pid is not None
+                assert redis is not None
+                pids = [brightstaff_redis.pid, front_redis.pid, upstream.pid, redis.pid]
+            else:
+                pids = [brightstaff.pid, front.pid, upstream.pid]
             before = [cpu_seconds(pid) for pid in pids]
             busy_before, own_before, started = machine_busy_seconds(), own_seconds(), time.monotonic()
             result = await target.run(args.duration)
@@ -709,18 +830,29 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
                 brightstaff_cpu_us=(after[0] - before[0]) / n * 1e6,
                 envoy_cpu_us=(after[1] - before[1] + after[2] - before[2]) / n * 1e6,
                 other_load=max(0.0, busy - ours) / (time.monotonic() - started),
+                redis_cpu_us=(after[3] - before[3]) / n * 1e6 if len(pids) > 3 else 0.0,
             )
             cells.append(cell)
             print(_cell_line(cell, cells), flush=True)
         ext_proc_stats = {
-            k: v for k, v in front.stats("ext_proc").items() if v and ("error" in k or "fail" in k or "timeout" in k)
+            k: v
+            for envoy in (front, front_redis)
+            if envoy is not None
+            for k, v in envoy.stats("ext_proc").items()
+            if v and ("error" in k or "fail" in k or "timeout" in k)
         }
         print(f"envoy ext_proc error/failure/timeout counters: {ext_proc_stats or 'all 0'}", flush=True)
     finally:
         if brightstaff is not None:
             brightstaff.stop()
+        if brightstaff_redis is not None:
+            brightstaff_redis.stop()
         await front.stop()
+        if front_redis is not None:
+            await front_redis.stop()
         await upstream.stop()
+        if redis is not None:
+            redis.stop()
         if not args.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     _print_table(cells, info, loadgen, args)
@@ -730,6 +862,14 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
 def _direct_of(cell: Cell, cells: list[Cell]) -> Cell | None:
     return next(
         (c for c in cells if c.path == "direct" and c.body == cell.body and c.connections == cell.connections), None
+    )
+
+
+def _memory_of(cell: Cell, cells: list[Cell]) -> Cell | None:
+    """The memory-store cell a redis cell is compared with (same body and connections)."""
+    return next(
+        (c for c in cells if c.path == "brightstaff" and c.body == cell.body and c.connections == cell.connections),
+        None,
     )
 
 
@@ -745,6 +885,12 @@ def _cell_line(cell: Cell, cells: list[Cell]) -> str:
         if direct is not None and direct.result.rps:
             line += f"  x{r.rps / direct.result.rps:.2f} of direct  +{r.p50_ms - direct.result.p50_ms:.3f} ms p50"
         line += f"  not pinned {r.unpinned}  brightstaff CPU {cell.brightstaff_cpu_us:.0f} µs/req"
+    if cell.path == "redis":
+        memory = _memory_of(cell, cells)
+        if memory is not None:
+            line += f"  {r.p50_ms - memory.result.p50_ms:+.3f} ms p50 over the memory store"
+        line += f"  not pinned {r.unpinned}  brightstaff CPU {cell.brightstaff_cpu_us:.0f} µs/req"
+        line += f"  redis-server CPU {cell.redis_cpu_us:.0f} µs/req"
     line += f"  envoy CPU {cell.envoy_cpu_us:.0f} µs/req  other load {cell.other_load:.2f} cores"
     return line
 
@@ -787,18 +933,53 @@ def _print_table(cells: list[Cell], info: dict[str, str], loadgen: str, args: ar
             f"| {cell.brightstaff_cpu_us:.0f} | {non_2xx} | {r.unpinned} |"
         )
     print()
+    _print_store_table(cells)
     worst = max((c.other_load for c in cells), default=0.0)
     print(f"Other processes on the machine used up to {worst:.2f} cores during the cells (0 = undisturbed).\n")
     _print_targets(cells)
 
 
+def _print_store_table(cells: list[Cell]) -> None:
+    """The same pin-hit path with the memory store and with Redis: what one GETEX round trip adds."""
+    rows = [(c, _memory_of(c, cells)) for c in cells if c.path == "redis"]
+    if not rows:
+        return
+    print("Pin store: memory (in process) vs Redis (redis-server on loopback, one GETEX per pin hit).\n")
+    print(
+        "| body / conns | memory p50 / p99 ms | redis p50 / p99 ms | added p50 ms | memory req/s | redis req/s "
+        "| brightstaff CPU µs/req memory / redis | redis-server CPU µs/req | non-2xx | not pinned |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for cell, memory in rows:
+        r = cell.result
+        m = memory.result if memory is not None else None
+        print(
+            f"| {cell.body.upper().replace('K', ' KB')} / {cell.connections} "
+            f"| {f'{m.p50_ms:.2f} / {m.p99_ms:.2f}' if m else '-'} | {r.p50_ms:.2f} / {r.p99_ms:.2f} "
+            f"| {f'{r.p50_ms - m.p50_ms:+.2f}' if m else '-'} | {f'{m.rps:,.0f}' if m else '-'} | {r.rps:,.0f} "
+            f"| {f'{memory.brightstaff_cpu_us:.0f}' if memory else '-'} / {cell.brightstaff_cpu_us:.0f} "
+            f"| {cell.redis_cpu_us:.0f} | {r.non_2xx + r.socket_errors} | {r.unpinned} |"
+        )
+    print()
+
+
 # The targets from the performance issue: added serial p50 per body size, and throughput at 16 connections.
 _P50_TARGET_MS = {"1k": 0.6, "50k": 0.9}
 _RPS_TARGET = 1800
+# The Redis issue: the Redis store adds at most one loopback round trip to a pin hit.
+_REDIS_ADDED_P50_TARGET_MS = 0.3
 
 
 def _print_targets(cells: list[Cell]) -> None:
     for cell in cells:
+        memory = _memory_of(cell, cells)
+        if cell.path == "redis" and cell.connections == 1 and memory is not None:
+            added = cell.result.p50_ms - memory.result.p50_ms
+            verdict = "met" if added <= _REDIS_ADDED_P50_TARGET_MS else "MISSED"
+            print(
+                f"target serial added p50 of the Redis store {cell.body}: {added:.3f} ms "
+                f"<= {_REDIS_ADDED_P50_TARGET_MS} ms: {verdict}"
+            )
         if cell.path != "brightstaff":
             continue
         direct = _direct_of(cell, cells)
@@ -848,9 +1029,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=_csv(int), default=[1, 16], help="connection counts (default 1,16)")
     parser.add_argument(
         "--paths",
-        type=_csv(str, ("direct", "brightstaff")),
-        default=["direct", "brightstaff"],
-        help="paths to measure (default direct,brightstaff)",
+        type=_csv(str, ("direct", "brightstaff", "redis")),
+        default=None,
+        help="paths to measure: direct, brightstaff (memory pin store), redis (Redis pin store); "
+        "default all three, redis only when redis-server is installed",
     )
     parser.add_argument(
         "--loadgen",
@@ -881,6 +1063,12 @@ def main(argv: list[str] | None = None) -> int:
         args.duration, args.warmup, args.quiet_wait = 1.0, 0.0, 0.0
     if args.duration <= 0 or args.duration > 600:
         raise SystemExit("--duration must be in (0, 600] seconds")
+    if args.paths is None:
+        args.paths = ["direct", "brightstaff"]
+        if shutil.which("redis-server"):
+            args.paths.append("redis")
+        else:
+            print("note: redis-server is not installed: the Redis pin store path is left out", flush=True)
     info, cells = asyncio.run(run(args))
     if args.json:
         document = {
