@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from e2e_stack import _STACKS, LoopThread, Providers, Stack, StackFactory, e2e_config
+from e2e_stack import _STACKS, Providers, Stack, StackFactory, e2e_config
+from loop_thread import LoopThread
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
