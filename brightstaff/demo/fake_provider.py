@@ -481,6 +481,17 @@ class ReceivedRequest:
         }
 
 
+async def close_server(server: asyncio.Server | None, connections: set[asyncio.Task[None]]) -> None:
+    """Stop `server` listening, then cancel its connection tasks (streams included) and wait for them."""
+    if server is not None:
+        server.close()
+        await server.wait_closed()
+    tasks = list(connections)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @dataclass(eq=False)
 class FakeProvider:
     """A running fake provider. `chunk_delay`, `fail_status` and `api_key` may be changed while it runs."""
@@ -508,14 +519,8 @@ class FakeProvider:
 
     async def close(self) -> None:
         """Stop listening and drop every open connection (also those mid-stream)."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await close_server(self._server, self._tasks)
+        self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from brightstaff.demo.fake_provider import HttpError, read_request
+from brightstaff.demo.fake_provider import HttpError, close_server, read_request
 
 _DIRECTIVE = re.compile(r"\[router:([a-z0-9_=.-]+)\]")
 
@@ -76,14 +76,8 @@ class FakeRouter:
         return self
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await close_server(self._server, self._tasks)
+        self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
