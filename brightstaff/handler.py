@@ -30,7 +30,7 @@ from brightstaff.errors import (
     unknown_model,
 )
 from brightstaff.metrics import Metrics
-from brightstaff.pins.base import Pin, PinStore
+from brightstaff.pins.base import Pin, PinStore, PinStoreError, PinStoreUnavailable
 from brightstaff.routing.base import RouteChoice, Router
 
 log = logging.getLogger("brightstaff.decision")
@@ -190,10 +190,20 @@ class RequestHandler:
     async def _store_get(self, key: str) -> Pin | None:
         try:
             return await self.store.get(key)
-        except Exception:
-            self.metrics.inc("brightstaff_pin_store_errors_total", op="get")
-            log.warning("pin store get failed for key=%s; routing without the pin", key, exc_info=True)
+        except Exception as exc:
+            self._store_failed("get", key, exc)
             return None
+
+    def _store_failed(self, op: str, key: str, exc: Exception) -> None:
+        """Count a failed store call and log it in proportion: an outage must not flood the log."""
+        self.metrics.inc("brightstaff_pin_store_errors_total", op=op)
+        if isinstance(exc, PinStoreUnavailable):
+            # The store logged the outage when its circuit opened; every request in it need not repeat that.
+            log.debug("pin store unavailable for %s key=%s; serving without affinity", op, key)
+        elif isinstance(exc, PinStoreError):
+            log.warning("pin store %s failed for key=%s: %s; serving without affinity", op, key, exc)
+        else:
+            log.warning("pin store %s raised for key=%s; serving without affinity", op, key, exc_info=True)
 
     async def _pin(self, key: str, decision: Decision) -> Decision:
         pin = Pin(provider=decision.provider.name, route=decision.route, pinned_at=time.time())
@@ -202,9 +212,8 @@ class RequestHandler:
                 await self.store.replace(key, pin)
                 return decision
             holder = await self.store.claim(key, pin)
-        except Exception:
-            self.metrics.inc("brightstaff_pin_store_errors_total", op="claim")
-            log.warning("pin store claim failed for key=%s; served unpinned", key, exc_info=True)
+        except Exception as exc:
+            self._store_failed("claim", key, exc)
             return Decision(decision.provider, decision.route, Affinity.UNPINNED, decision.reason)
         if holder.provider == decision.provider.name:
             return decision

@@ -249,3 +249,23 @@ def test_decision_log_line_has_no_secret(caplog: pytest.LogCaptureFixture) -> No
     text = caplog.text
     assert "affinity=new key=log-me provider=anthropic/claude-sonnet-4-20250514" in text
     assert "sk-test" not in text
+
+
+def test_a_known_store_outage_does_not_flood_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from brightstaff.pins.base import PinStoreUnavailable
+
+    class DownStore(MemoryPinStore):
+        async def get(self, key: str) -> Pin | None:
+            raise PinStoreUnavailable("circuit open")
+
+        async def claim(self, key: str, pin: Pin) -> Pin:
+            raise PinStoreUnavailable("circuit open")
+
+    config = parse_config(seed_config_data(), SEED_ENV)
+    handler = RequestHandler(config, DownStore(max_entries=5, ttl_seconds=5), ScriptedRouter(), Metrics())
+    with caplog.at_level("INFO", logger="brightstaff.decision"):
+        for _ in range(20):
+            outcome = asyncio.run(handler.handle(facts("s"), body("write code")))
+            assert meta(outcome)["affinity"] == "unpinned"
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert handler.metrics.get("brightstaff_pin_store_errors_total", op="get") == 20
