@@ -136,6 +136,15 @@ def _check(args: argparse.Namespace) -> int:
         )
     else:
         print(f"  router: embedded (min_match_score {config.routing.min_match_score})")
+    routing = config.routing
+    ttl = f"ttl {routing.session_ttl_seconds}s {routing.session_ttl_mode}"
+    if routing.session_cache.type == "redis":
+        cache = routing.session_cache
+        print(
+            f"  pin store: redis {cache.display_url} (prefix {cache.key_prefix!r}, {ttl}, timeout {cache.timeout_ms} ms)"
+        )
+    else:
+        print(f"  pin store: memory (max {routing.session_max_entries} pins, {ttl})")
     for note in config.notes:
         print(f"  note: {note}")
     try:

@@ -28,6 +28,7 @@ def test_check_config_accepts_the_seed_config(capsys: pytest.CaptureFixture[str]
     assert "config" in out and "OK" in out
     assert "anthropic/claude-sonnet-4-20250514" in out
     assert "envoy --mode validate: OK" in out
+    assert "pin store: memory (max 10000 pins, ttl 600s sliding)" in out
 
 
 def test_check_config_names_the_bad_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
