@@ -141,7 +141,8 @@ def _check(args: argparse.Namespace) -> int:
     if routing.session_cache.type == "redis":
         cache = routing.session_cache
         print(
-            f"  pin store: redis {cache.display_url} (prefix {cache.key_prefix!r}, {ttl}, timeout {cache.timeout_ms} ms)"
+            f"  pin store: redis {cache.display_url} "
+            f"(prefix {cache.key_prefix!r}, {ttl}, timeout {cache.timeout_ms} ms)"
         )
     else:
         print(f"  pin store: memory (max {routing.session_max_entries} pins, {ttl})")
