@@ -274,9 +274,7 @@ class BrightstaffProcess:
         self._log: IO[bytes] = log_path.open("wb")
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "brightstaff",
+                *SERVER_COMMANDS[SERVER[0]],
                 "--log-level",
                 log_level,
                 "serve",
@@ -376,6 +374,14 @@ class RedisProcess:
                 self.process.kill()
                 self.process.wait(5)
         self._log.close()
+
+
+# How brightstaff is started: the real CLI (grpcio), or the transport prototype next to this file.
+SERVER_COMMANDS = {
+    "grpcio": [sys.executable, "-m", "brightstaff"],
+    "h2-prototype": [sys.executable, str(Path(__file__).with_name("h2_extproc_prototype.py"))],
+}
+SERVER = ["grpcio"]  # set from --server
 
 
 def cpu_seconds(pid: int) -> float:
@@ -706,7 +712,8 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
     print(
         f"machine: nproc={info['nproc']} cpu={info['cpu']!r} kernel={info['kernel']}\n"
         f"software: Python {info['python']}, Envoy {info['envoy']}, grpcio {info['grpcio']}, "
-        f"protobuf {info['protobuf']}, orjson {info['orjson']}; load generator: {loadgen}",
+        f"protobuf {info['protobuf']}, orjson {info['orjson']}; load generator: {loadgen}; "
+        f"brightstaff server: {args.server}",
         flush=True,
     )
     workdir = Path(tempfile.mkdtemp(prefix="brightstaff-bench-"))
@@ -902,7 +909,8 @@ def _print_table(cells: list[Cell], info: dict[str, str], loadgen: str, args: ar
     print(
         f"{info['nproc']} cores ({info['cpu']}), Python {info['python']}, Envoy {info['envoy']}, "
         f"grpcio {info['grpcio']}, protobuf {info['protobuf']}; load: {loadgen}, "
-        f"{args.duration:g} s per cell after {args.warmup:g} s warm-up; PIN-HIT path.\n"
+        f"{args.duration:g} s per cell after {args.warmup:g} s warm-up; PIN-HIT path; "
+        f"brightstaff server: {args.server}.\n"
     )
     print(
         "| body | conns | direct p50 / p99 ms | direct req/s | brightstaff p50 / p99 ms | brightstaff req/s "
@@ -1052,6 +1060,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=15.0,
         help="before each cell, wait up to this many seconds for other work on the machine to settle (default 15)",
     )
+    parser.add_argument(
+        "--server",
+        choices=list(SERVER_COMMANDS),
+        default="grpcio",
+        help="grpcio: `brightstaff serve` as shipped (default); h2-prototype: the same logic on the minimal "
+        "HTTP/2 transport in benchmarks/h2_extproc_prototype.py (measurement only)",
+    )
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--keep-workdir", action="store_true", help="keep configs and logs (printed path)")
     return parser
@@ -1059,6 +1074,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    SERVER[0] = args.server
     if args.quick:
         args.duration, args.warmup, args.quiet_wait = 1.0, 0.0, 0.0
     if args.duration <= 0 or args.duration > 600:
