@@ -7,7 +7,8 @@ its headers. Every message gets exactly one reply, so Envoy never waits for its 
 Once the decision is sent, brightstaff ends the stream itself (gRPC status OK). Envoy takes a server
 close as "processing complete" and skips whatever it would still have sent (nothing, with response
 modes SKIP/NONE), so no request changes. Waiting for Envoy's close instead costs one more gRPC receive
-per request and ends in an RST_STREAM from Envoy, which grpcio turns into a cancellation.
+per request, and the RST_STREAM Envoy sends when the HTTP request ends (it still does, per its stats)
+then cancels a handler that is still waiting instead of arriving after the call is complete.
 """
 
 from __future__ import annotations
