@@ -9,7 +9,7 @@ import yaml
 
 from brightstaff.cli import main
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "config.yaml"
+SEED = Path(__file__).resolve().parents[1] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["up"], ["render-envoy"], ["check-config"], ["demo"]])

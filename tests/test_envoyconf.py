@@ -13,7 +13,7 @@ from brightstaff.config import parse_config
 from brightstaff.envoyconf import EXTPROC_CLUSTER, render_envoy
 from brightstaff.launcher import validate_envoy_config
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "config.yaml"
+SEED = Path(__file__).resolve().parents[1] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 
 
 def hcm(bootstrap: dict[str, Any]) -> dict[str, Any]:

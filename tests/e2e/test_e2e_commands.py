@@ -17,7 +17,7 @@ from e2e_stack import KEYS, Providers, free_port
 
 pytestmark = pytest.mark.e2e
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "config.yaml"
+SEED = Path(__file__).resolve().parents[2] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 
 
 def test_demo_switches_without_affinity_and_pins_with_it() -> None:
