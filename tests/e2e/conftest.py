@@ -6,12 +6,11 @@ only when a test that used it failed.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from e2e_stack import _STACKS, Providers, Stack, StackFactory, e2e_config
+from e2e_stack import _STACKS, Providers, Stack, StackFactory, e2e_config, launch, retire
 from loop_thread import LoopThread
 
 
@@ -46,20 +45,13 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -
     started: list[Stack] = []
 
     def make(**brightstaff: Any) -> Stack:
-        stack = Stack(
-            tmp_path_factory.mktemp("stack"), e2e_config(providers.openai, providers.anthropic, **brightstaff)
-        )
-        started.append(stack)
-        _STACKS.append(stack)
-        stack.start_brightstaff()
-        stack.envoy.start()
-        asyncio.run(stack.envoy.wait_ready())
-        return stack
+        config = e2e_config(providers.openai, providers.anthropic, **brightstaff)
+        started.append(launch(tmp_path_factory.mktemp("stack"), config))
+        return started[-1]
 
     yield make
     for stack in started:
-        stack.stop()
-        _STACKS.remove(stack)
+        retire(stack)
 
 
 @pytest.fixture(scope="module")

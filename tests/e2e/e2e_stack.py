@@ -156,3 +156,18 @@ class Providers:
 _STACKS: list[Stack] = []  # every stack alive in this session, for log dumps on failure
 
 StackFactory = Callable[..., Stack]
+
+
+def launch(workdir: Path, config: dict[str, Any]) -> Stack:
+    """Start brightstaff and Envoy for `config`, registered for log dumps until `retire`."""
+    stack = Stack(workdir, config)
+    _STACKS.append(stack)
+    stack.start_brightstaff()
+    stack.envoy.start()
+    asyncio.run(stack.envoy.wait_ready())
+    return stack
+
+
+def retire(stack: Stack) -> None:
+    stack.stop()
+    _STACKS.remove(stack)

@@ -3,7 +3,6 @@ none on pin hits), and every router failure is served by the default model, unpi
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_stack import _STACKS, Providers, Stack, e2e_config
+from e2e_stack import Providers, Stack, e2e_config, launch, retire
 
 # The fake router model lives with the router unit tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "routing"))
@@ -46,12 +45,7 @@ def send(stack: Stack, text: str, affinity: str | None = None) -> tuple[int, dic
 def start_stack(workdir: Path, providers: Providers, router: dict[str, Any]) -> Stack:
     config = e2e_config(providers.openai, providers.anthropic)
     config["routing"]["router"] = router
-    stack = Stack(workdir, config)
-    _STACKS.append(stack)
-    stack.start_brightstaff()
-    stack.envoy.start()
-    asyncio.run(stack.envoy.wait_ready())
-    return stack
+    return launch(workdir, config)
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +68,7 @@ def llm_stack(
     }
     stack = start_stack(tmp_path_factory.mktemp("llm-stack"), providers, settings)
     yield stack
-    stack.stop()
-    _STACKS.remove(stack)
+    retire(stack)
 
 
 def test_the_router_model_decides_and_pinned_sessions_never_call_it(llm_stack: Stack, fake_router: FakeRouter) -> None:
@@ -176,5 +169,4 @@ def test_an_unreachable_router_falls_back_on_every_request(
         assert stack.metric('brightstaff_router_calls_total{reason="fallback"') == 3
         assert "router llm failed (connection)" in stack.logs()
     finally:
-        stack.stop()
-        _STACKS.remove(stack)
+        retire(stack)

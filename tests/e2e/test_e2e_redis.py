@@ -6,7 +6,6 @@ one model; Redis killed and restarted under load costs affinity for the outage w
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_stack import _STACKS, Providers, Stack, e2e_config
+from e2e_stack import Providers, Stack, e2e_config, launch, retire
 from openai import OpenAI
 from test_e2e_openai_sdk import ANALYSIS, CODE, ask
 
@@ -51,18 +50,12 @@ def make_redis_stack(
     def make(url: str | None = None) -> Stack:
         config = e2e_config(providers.openai, providers.anthropic)
         config["routing"]["session_cache"] = {"type": "redis", "url": url or redis.url, **FAULT_SETTINGS}
-        stack = Stack(tmp_path_factory.mktemp("redis-stack"), config)
-        started.append(stack)
-        _STACKS.append(stack)
-        stack.start_brightstaff()
-        stack.envoy.start()
-        asyncio.run(stack.envoy.wait_ready())
-        return stack
+        started.append(launch(tmp_path_factory.mktemp("redis-stack"), config))
+        return started[-1]
 
     yield make
     for stack in started:
-        stack.stop()
-        _STACKS.remove(stack)
+        retire(stack)
 
 
 @pytest.fixture(scope="module")
