@@ -6,12 +6,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-import grpc
-
 from brightstaff.admin import AdminServer
 from brightstaff.config import Config
-from brightstaff.extproc.server import start_grpc_server
-from brightstaff.extproc.servicer import ExtProcServicer
+from brightstaff.extproc.server import ExtProcServer, start_extproc_server
 from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, Probeable
@@ -64,7 +61,7 @@ class App:
     router: Router
     handler: RequestHandler
     admin: AdminServer
-    grpc_server: grpc.aio.Server | None = None
+    grpc_server: ExtProcServer | None = None
     grpc_port: int = 0
     admin_port: int = 0
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -76,8 +73,9 @@ class App:
     async def start(self, *, grpc_port: int | None = None, admin_port: int | None = None) -> None:
         server = self.config.server
         await probe_store(self.store)
-        self.grpc_server, self.grpc_port = await start_grpc_server(
-            ExtProcServicer(self.handler),
+        self.grpc_server, self.grpc_port = await start_extproc_server(
+            server.transport,
+            self.handler,
             server.grpc_host,
             server.grpc_port if grpc_port is None else grpc_port,
             max_body_bytes=server.max_request_body_bytes,
@@ -86,9 +84,11 @@ class App:
         self.admin_port = await self.admin.start(server.admin_host, wanted_admin)
         self.admin.ready = True
         log.info(
-            "brightstaff serving ext_proc on %s:%d (admin http://%s:%d) with %d providers, default %s, router %s",
+            "brightstaff serving ext_proc on %s:%d (transport %s, admin http://%s:%d) with %d providers, "
+            "default %s, router %s",
             server.grpc_host,
             self.grpc_port,
+            server.transport,
             server.admin_host,
             self.admin_port,
             len(self.config.providers),

@@ -229,6 +229,7 @@ class ServerSettings:
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
     affinity_header: str = DEFAULT_AFFINITY_HEADER
     affinity_id_max_length: int = 128
+    transport: Literal["grpcio", "native"] = "grpcio"  # native: gRPC framing on the event loop (README)
 
 
 @dataclass(frozen=True)
@@ -775,6 +776,7 @@ _SERVER_KEYS = frozenset(
         "max_request_body_bytes",
         "affinity_header",
         "affinity_id_max_length",
+        "transport",
     }
 )
 
@@ -803,6 +805,9 @@ def _parse_server(raw: Any) -> ServerSettings:
             "brightstaff.affinity_header",
         ),
         affinity_id_max_length=_int(data, "affinity_id_max_length", "brightstaff", d.affinity_id_max_length, 8, 1024),
+        transport="native"
+        if _choice(data, "transport", "brightstaff", d.transport, ("grpcio", "native")) == "native"
+        else "grpcio",
     )
 
 

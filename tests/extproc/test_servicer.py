@@ -1,4 +1,8 @@
-"""The ext_proc servicer on a real grpc.aio server, spoken to over a real gRPC channel as Envoy would."""
+"""The ext_proc stream logic on both transports, spoken to over a real gRPC channel as Envoy would.
+
+Every scenario runs against each transport, grpc.aio and native (the `with_server` fixture's parameter):
+the behaviour must not depend on it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import orjson
+import pytest
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
@@ -35,20 +40,32 @@ def body_message(payload: bytes) -> pb.ProcessingRequest:
 Exchange = Callable[[list[pb.ProcessingRequest]], Awaitable[list[pb.ProcessingResponse]]]
 
 
-def with_server(scenario: Callable[[Exchange], Awaitable[None]]) -> None:
+TRANSPORTS = ["grpcio", "native"]
+WithServer = Callable[[Callable[[Exchange], Awaitable[None]]], None]
+
+
+def client_channel(port: int) -> grpc.aio.Channel:
+    limit = 32 * 1024 * 1024  # Envoy's side of the stream has no 4 MiB cap; neither may this client
+    return grpc.aio.insecure_channel(
+        f"127.0.0.1:{port}",
+        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
+    )
+
+
+def process_call(channel: grpc.aio.Channel, method: str = METHOD) -> grpc.aio.StreamStreamMultiCallable:
+    return channel.stream_stream(
+        method,
+        request_serializer=pb.ProcessingRequest.SerializeToString,
+        response_deserializer=pb.ProcessingResponse.FromString,
+    )
+
+
+def run_with_server(scenario: Callable[[Exchange], Awaitable[None]], transport: str) -> None:
     async def main() -> None:
-        app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
+        app = build_app(parse_config(seed_config_data(admin_port=0, transport=transport), SEED_ENV))
         await app.start(grpc_port=0, admin_port=0)
-        limit = 32 * 1024 * 1024  # Envoy's side of the stream has no 4 MiB cap; neither may this client
-        channel = grpc.aio.insecure_channel(
-            f"127.0.0.1:{app.grpc_port}",
-            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
-        )
-        call = channel.stream_stream(
-            METHOD,
-            request_serializer=pb.ProcessingRequest.SerializeToString,
-            response_deserializer=pb.ProcessingResponse.FromString,
-        )
+        channel = client_channel(app.grpc_port)
+        call = process_call(channel)
 
         async def exchange(messages: list[pb.ProcessingRequest]) -> list[pb.ProcessingResponse]:
             async def requests() -> AsyncIterator[pb.ProcessingRequest]:
@@ -66,12 +83,19 @@ def with_server(scenario: Callable[[Exchange], Awaitable[None]]) -> None:
     asyncio.run(main())
 
 
+@pytest.fixture(params=TRANSPORTS)
+def with_server(request: pytest.FixtureRequest) -> WithServer:
+    """Run a scenario against a fresh app serving the parametrized transport."""
+    transport: str = request.param
+    return lambda scenario: run_with_server(scenario, transport)
+
+
 def set_headers(reply: pb.ProcessingResponse) -> dict[str, str]:
     mutation = reply.request_body.response.header_mutation
     return {o.header.key: o.header.raw_value.decode() for o in mutation.set_headers}
 
 
-def test_headers_then_body_gets_continue_then_rewrite() -> None:
+def test_headers_then_body_gets_continue_then_rewrite(with_server: WithServer) -> None:
     async def scenario(exchange: Exchange) -> None:
         payload = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]})
         replies = await exchange(
@@ -97,7 +121,7 @@ def test_headers_then_body_gets_continue_then_rewrite() -> None:
     with_server(scenario)
 
 
-def test_bad_json_is_an_immediate_400_and_the_server_keeps_serving() -> None:
+def test_bad_json_is_an_immediate_400_and_the_server_keeps_serving(with_server: WithServer) -> None:
     async def scenario(exchange: Exchange) -> None:
         replies = await exchange([headers_message("/v1/chat/completions"), body_message(b"{not json")])
         immediate = replies[1].immediate_response
@@ -109,7 +133,7 @@ def test_bad_json_is_an_immediate_400_and_the_server_keeps_serving() -> None:
     with_server(scenario)
 
 
-def test_bodiless_request_is_decided_on_its_headers() -> None:
+def test_bodiless_request_is_decided_on_its_headers(with_server: WithServer) -> None:
     async def scenario(exchange: Exchange) -> None:
         models = await exchange([headers_message("/v1/models", method="GET", end_of_stream=True)])
         assert models[0].immediate_response.status.code == 200
@@ -120,7 +144,7 @@ def test_bodiless_request_is_decided_on_its_headers() -> None:
     with_server(scenario)
 
 
-def test_unexpected_message_kinds_get_an_empty_reply() -> None:
+def test_unexpected_message_kinds_get_an_empty_reply(with_server: WithServer) -> None:
     async def scenario(exchange: Exchange) -> None:
         replies = await exchange([pb.ProcessingRequest(response_headers=pb.HttpHeaders())])
         assert replies[0].WhichOneof("response") == "response_headers"
@@ -128,7 +152,7 @@ def test_unexpected_message_kinds_get_an_empty_reply() -> None:
     with_server(scenario)
 
 
-def test_body_without_headers_is_a_500_not_a_hang() -> None:
+def test_body_without_headers_is_a_500_not_a_hang(with_server: WithServer) -> None:
     async def scenario(exchange: Exchange) -> None:
         replies = await exchange([body_message(b'{"model":"m","messages":[]}')])
         assert replies[0].immediate_response.status.code == 500
@@ -136,7 +160,7 @@ def test_body_without_headers_is_a_500_not_a_hang() -> None:
     with_server(scenario)
 
 
-def test_large_bodies_fit_the_grpc_message_limit() -> None:
+def test_large_bodies_fit_the_grpc_message_limit(with_server: WithServer) -> None:
     async def scenario(exchange: Exchange) -> None:
         big = "x" * (6 * 1024 * 1024)  # over grpcio's 4 MiB default, under brightstaff's 16 MiB limit
         payload = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": big}]})
