@@ -10,6 +10,10 @@ One run, on loopback, starts:
   whose providers all point at the upstream, plus one extra listener ("direct") that routes straight
   to the same provider cluster. Both paths share one Envoy process, so they differ only by brightstaff.
 
+`--server grpcio,native` measures the brightstaff path once per ext_proc transport (`brightstaff.transport`),
+each its own `brightstaff serve` behind its own front Envoy, cell after cell in the same run; the first
+server's front Envoy also carries the direct listener, and the redis path uses the first server.
+
 A third path, "redis", is the same pin-hit path with the pins in Redis (`routing.session_cache.type:
 redis`): a second brightstaff and front Envoy, and a redis-server on loopback (the `redis-server` binary,
 installed by `./dev test`; without it the path is left out with a note). It reports what the Redis store
@@ -213,7 +217,12 @@ def upstream_bootstrap(port: int) -> dict[str, Any]:
 
 
 def brightstaff_config(
-    upstream_port: int, listener_port: int, grpc_port: int, admin_port: int, redis_url: str | None = None
+    upstream_port: int,
+    listener_port: int,
+    grpc_port: int,
+    admin_port: int,
+    redis_url: str | None = None,
+    transport: str = "grpcio",
 ) -> dict[str, Any]:
     """A Plano-style config whose providers all live on the fake upstream (pins in Redis with `redis_url`)."""
     base_url = f"http://127.0.0.1:{upstream_port}/v1"
@@ -238,7 +247,12 @@ def brightstaff_config(
             },
         ],
         "routing": routing,
-        "brightstaff": {"grpc_port": grpc_port, "admin_port": admin_port, "message_timeout_ms": 2000},
+        "brightstaff": {
+            "grpc_port": grpc_port,
+            "admin_port": admin_port,
+            "message_timeout_ms": 2000,
+            "transport": transport,
+        },
     }
 
 
@@ -274,7 +288,9 @@ class BrightstaffProcess:
         self._log: IO[bytes] = log_path.open("wb")
         self.process = subprocess.Popen(
             [
-                *SERVER_COMMANDS[SERVER[0]],
+                sys.executable,
+                "-m",
+                "brightstaff",
                 "--log-level",
                 log_level,
                 "serve",
@@ -376,12 +392,7 @@ class RedisProcess:
         self._log.close()
 
 
-# How brightstaff is started: the real CLI (grpcio), or the transport prototype next to this file.
-SERVER_COMMANDS = {
-    "grpcio": [sys.executable, "-m", "brightstaff"],
-    "h2-prototype": [sys.executable, str(Path(__file__).with_name("h2_extproc_prototype.py"))],
-}
-SERVER = ["grpcio"]  # set from --server
+SERVERS = ("grpcio", "native")  # brightstaff.transport values
 
 
 def cpu_seconds(pid: int) -> float:
@@ -627,6 +638,20 @@ class Cell:
     envoy_cpu_us: float  # front + upstream Envoy, per request
     other_load: float  # cores used by processes outside this benchmark during the cell
     redis_cpu_us: float = 0.0  # redis-server, per request (redis path only)
+    server: str = "grpcio"  # brightstaff's ext_proc transport (the first --server for direct and redis)
+
+
+@dataclasses.dataclass
+class ServerStack:
+    """One brightstaff (one ext_proc transport) behind its own front Envoy, on the memory pin store."""
+
+    server: str
+    listener_port: int
+    grpc_port: int
+    admin_port: int
+    config_path: Path
+    front: EnvoyProcess
+    process: BrightstaffProcess | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -695,12 +720,15 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def _cells(bodies: list[str], connections: list[int], paths: list[str]) -> Iterator[tuple[str, int, str]]:
-    # Direct and brightstaff back to back for each (body, connections): drift on the machine hits both.
+def _cells(
+    bodies: list[str], connections: list[int], paths: list[str], servers: list[str]
+) -> Iterator[tuple[str, int, str, str]]:
+    # Every path and server back to back for each (body, connections): drift on the machine hits them all.
     for body in bodies:
         for conns in connections:
             for path in paths:
-                yield body, conns, path
+                for server in servers if path == "brightstaff" else servers[:1]:
+                    yield body, conns, path, server
 
 
 async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
@@ -713,7 +741,7 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
         f"machine: nproc={info['nproc']} cpu={info['cpu']!r} kernel={info['kernel']}\n"
         f"software: Python {info['python']}, Envoy {info['envoy']}, grpcio {info['grpcio']}, "
         f"protobuf {info['protobuf']}, orjson {info['orjson']}; load generator: {loadgen}; "
-        f"brightstaff server: {args.server}",
+        f"brightstaff servers: {', '.join(args.server)}",
         flush=True,
     )
     workdir = Path(tempfile.mkdtemp(prefix="brightstaff-bench-"))
@@ -725,19 +753,25 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
         body_paths[name] = bodies_dir / f"chat-{name}.json"
         body_paths[name].write_bytes(data)
 
-    upstream_port, listener_port, direct_port = free_port(), free_port(), free_port()
-    grpc_port, admin_port = free_port(), free_port()
-    config_path = workdir / "config.yaml"
-    config_path.write_text(
-        yaml.safe_dump(brightstaff_config(upstream_port, listener_port, grpc_port, admin_port), sort_keys=False)
-    )
-    config = load_config(config_path, env=BENCH_KEYS)
-    bootstrap = render_envoy(config, extproc_port=grpc_port, listener_port=listener_port, admin_port=0)
-    add_direct_listener(bootstrap, direct_port, config.default_provider.cluster)
+    upstream_port, direct_port = free_port(), free_port()
+    stacks: dict[str, ServerStack] = {}
+    for server in args.server:
+        listener_port, grpc_port, admin_port = free_port(), free_port(), free_port()
+        config_path = workdir / f"config.{server}.yaml"
+        config_path.write_text(
+            yaml.safe_dump(
+                brightstaff_config(upstream_port, listener_port, grpc_port, admin_port, transport=server),
+                sort_keys=False,
+            )
+        )
+        config = load_config(config_path, env=BENCH_KEYS)
+        bootstrap = render_envoy(config, extproc_port=grpc_port, listener_port=listener_port, admin_port=0)
+        if not stacks:
+            add_direct_listener(bootstrap, direct_port, config.default_provider.cluster)
+        front_envoy = EnvoyProcess(bootstrap, workdir=workdir / f"front-envoy-{server}")
+        stacks[server] = ServerStack(server, listener_port, grpc_port, admin_port, config_path, front_envoy)
 
     upstream = EnvoyProcess(upstream_bootstrap(upstream_port), workdir=workdir / "upstream-envoy")
-    front = EnvoyProcess(bootstrap, workdir=workdir / "front-envoy")
-    brightstaff: BrightstaffProcess | None = None
 
     # The redis path: its own brightstaff (pins in redis-server) behind its own front Envoy.
     use_redis = "redis" in args.paths
@@ -749,7 +783,14 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
     if redis is not None:
         redis_config_path.write_text(
             yaml.safe_dump(
-                brightstaff_config(upstream_port, redis_listener_port, redis_grpc_port, redis_admin_port, redis.url),
+                brightstaff_config(
+                    upstream_port,
+                    redis_listener_port,
+                    redis_grpc_port,
+                    redis_admin_port,
+                    redis.url,
+                    transport=args.server[0],
+                ),
                 sort_keys=False,
             )
         )
@@ -764,21 +805,25 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
         )
     cells: list[Cell] = []
     try:
-        brightstaff = BrightstaffProcess(
-            config_path, grpc_port, admin_port, workdir / "brightstaff.log", args.brightstaff_log_level
-        )
         upstream.start()
-        front.start()
         await upstream.wait_ready()
-        await front.wait_ready()
-        await asyncio.to_thread(brightstaff.wait_ready)
         assert upstream.pid is not None
-        assert front.pid is not None
-        print(
-            f"pids: brightstaff {brightstaff.pid}, front envoy {front.pid}, upstream envoy {upstream.pid}; "
-            f"workdir {workdir}",
-            flush=True,
-        )
+        for stack in stacks.values():
+            stack.process = BrightstaffProcess(
+                stack.config_path,
+                stack.grpc_port,
+                stack.admin_port,
+                workdir / f"brightstaff.{stack.server}.log",
+                args.brightstaff_log_level,
+            )
+            stack.front.start()
+            await stack.front.wait_ready()
+            await asyncio.to_thread(stack.process.wait_ready)
+            print(
+                f"pids ({stack.server}): brightstaff {stack.process.pid}, front envoy {stack.front.pid}, "
+                f"upstream envoy {upstream.pid}; workdir {workdir}",
+                flush=True,
+            )
         if redis is not None and front_redis is not None:
             await asyncio.to_thread(redis.wait_ready)
             brightstaff_redis = BrightstaffProcess(
@@ -796,14 +841,18 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
                 f"redis-server {redis.pid}",
                 flush=True,
             )
-        first = prime(listener_port, body_bytes[args.bodies[0]])
-        print(f"priming request: x-brightstaff-affinity={first.get('x-brightstaff-affinity')}", flush=True)
+        for stack in stacks.values():
+            primed = prime(stack.listener_port, body_bytes[args.bodies[0]])
+            affinity = primed.get("x-brightstaff-affinity")
+            print(f"priming request ({stack.server}): x-brightstaff-affinity={affinity}", flush=True)
         if brightstaff_redis is not None:
-            first = prime(redis_listener_port, body_bytes[args.bodies[0]])
-            print(f"priming request (redis): x-brightstaff-affinity={first.get('x-brightstaff-affinity')}", flush=True)
+            primed = prime(redis_listener_port, body_bytes[args.bodies[0]])
+            affinity = primed.get("x-brightstaff-affinity")
+            print(f"priming request (redis): x-brightstaff-affinity={affinity}", flush=True)
 
-        for body_name, conns, path in _cells(args.bodies, args.connections, args.paths):
-            port = {"direct": direct_port, "brightstaff": listener_port, "redis": redis_listener_port}[path]
+        for body_name, conns, path, server in _cells(args.bodies, args.connections, args.paths, args.server):
+            stack = stacks[server]
+            port = {"direct": direct_port, "brightstaff": stack.listener_port, "redis": redis_listener_port}[path]
             expect = None if path == "direct" else "pinned"
             if expect is not None:
                 headers = prime(port, body_bytes[body_name])
@@ -821,7 +870,9 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
                 assert redis is not None
                 pids = [brightstaff_redis.pid, front_redis.pid, upstream.pid, redis.pid]
             else:
-                pids = [brightstaff.pid, front.pid, upstream.pid]
+                assert stack.process is not None
+                assert stack.front.pid is not None
+                pids = [stack.process.pid, stack.front.pid, upstream.pid]
             before = [cpu_seconds(pid) for pid in pids]
             busy_before, own_before, started = machine_busy_seconds(), own_seconds(), time.monotonic()
             result = await target.run(args.duration)
@@ -838,23 +889,26 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Cell]]:
                 envoy_cpu_us=(after[1] - before[1] + after[2] - before[2]) / n * 1e6,
                 other_load=max(0.0, busy - ours) / (time.monotonic() - started),
                 redis_cpu_us=(after[3] - before[3]) / n * 1e6 if len(pids) > 3 else 0.0,
+                server=server,
             )
             cells.append(cell)
             print(_cell_line(cell, cells), flush=True)
         ext_proc_stats = {
             k: v
-            for envoy in (front, front_redis)
+            for envoy in (*(stack.front for stack in stacks.values()), front_redis)
             if envoy is not None
             for k, v in envoy.stats("ext_proc").items()
             if v and ("error" in k or "fail" in k or "timeout" in k)
         }
         print(f"envoy ext_proc error/failure/timeout counters: {ext_proc_stats or 'all 0'}", flush=True)
     finally:
-        if brightstaff is not None:
-            brightstaff.stop()
+        for stack in stacks.values():
+            if stack.process is not None:
+                stack.process.stop()
         if brightstaff_redis is not None:
             brightstaff_redis.stop()
-        await front.stop()
+        for stack in stacks.values():
+            await stack.front.stop()
         if front_redis is not None:
             await front_redis.stop()
         await upstream.stop()
@@ -873,17 +927,25 @@ def _direct_of(cell: Cell, cells: list[Cell]) -> Cell | None:
 
 
 def _memory_of(cell: Cell, cells: list[Cell]) -> Cell | None:
-    """The memory-store cell a redis cell is compared with (same body and connections)."""
+    """The memory-store cell a redis cell is compared with (same body, connections and server)."""
     return next(
-        (c for c in cells if c.path == "brightstaff" and c.body == cell.body and c.connections == cell.connections),
+        (
+            c
+            for c in cells
+            if c.path == "brightstaff"
+            and c.body == cell.body
+            and c.connections == cell.connections
+            and c.server == cell.server
+        ),
         None,
     )
 
 
 def _cell_line(cell: Cell, cells: list[Cell]) -> str:
     r = cell.result
+    label = f"{cell.path}[{cell.server}]" if cell.path == "brightstaff" else cell.path
     line = (
-        f"{cell.path:<11} body={cell.body:<3} conns={cell.connections:<2}"
+        f"{label:<19} body={cell.body:<3} conns={cell.connections:<2}"
         f"  p50 {r.p50_ms:6.3f} ms  p99 {r.p99_ms:6.3f} ms  {r.rps:8.0f} req/s  ({r.requests} req)"
         f"  non-2xx {r.non_2xx}  socket errors {r.socket_errors}"
     )
@@ -909,9 +971,43 @@ def _print_table(cells: list[Cell], info: dict[str, str], loadgen: str, args: ar
     print(
         f"{info['nproc']} cores ({info['cpu']}), Python {info['python']}, Envoy {info['envoy']}, "
         f"grpcio {info['grpcio']}, protobuf {info['protobuf']}; load: {loadgen}, "
-        f"{args.duration:g} s per cell after {args.warmup:g} s warm-up; PIN-HIT path; "
-        f"brightstaff server: {args.server}.\n"
+        f"{args.duration:g} s per cell after {args.warmup:g} s warm-up; PIN-HIT path.\n"
     )
+    for server in args.server:
+        print(f"brightstaff server: {server} (brightstaff.transport: {server})\n")
+        _print_server_table([c for c in cells if c.path != "brightstaff" or c.server == server])
+    if len(args.server) > 1:
+        _print_side_by_side(cells, args.server)
+    _print_store_table(cells)
+    worst = max((c.other_load for c in cells), default=0.0)
+    print(f"Other processes on the machine used up to {worst:.2f} cores during the cells (0 = undisturbed).\n")
+    _print_targets(cells)
+
+
+def _print_side_by_side(cells: list[Cell], servers: list[str]) -> None:
+    """The brightstaff path per transport, one row per (body, connections)."""
+    print("Transports side by side (brightstaff path, same run, cells back to back).\n")
+    names = " | ".join(f"{s} req/s | {s} p50 / p99 ms | {s} CPU µs/req" for s in servers)
+    print(f"| body | conns | direct req/s | {names} |")
+    print("|---|---|---|" + "---|" * (3 * len(servers)))
+    keys = dict.fromkeys((c.body, c.connections) for c in cells if c.path == "brightstaff")
+    for body, conns in keys:
+        row = {c.server: c for c in cells if c.path == "brightstaff" and c.body == body and c.connections == conns}
+        direct = next((c for c in cells if c.path == "direct" and c.body == body and c.connections == conns), None)
+        parts = []
+        for server in servers:
+            cell = row.get(server)
+            if cell is None:
+                parts.append("- | - | -")
+                continue
+            r = cell.result
+            parts.append(f"{r.rps:,.0f} | {r.p50_ms:.2f} / {r.p99_ms:.2f} | {cell.brightstaff_cpu_us:.0f}")
+        direct_rps = f"{direct.result.rps:,.0f}" if direct is not None else "-"
+        print(f"| {body.upper().replace('K', ' KB')} | {conns} | {direct_rps} | {' | '.join(parts)} |")
+    print()
+
+
+def _print_server_table(cells: list[Cell]) -> None:
     print(
         "| body | conns | direct p50 / p99 ms | direct req/s | brightstaff p50 / p99 ms | brightstaff req/s "
         "| req/s vs direct | added p50 ms | brightstaff CPU µs/req | non-2xx | not pinned |"
@@ -941,10 +1037,6 @@ def _print_table(cells: list[Cell], info: dict[str, str], loadgen: str, args: ar
             f"| {cell.brightstaff_cpu_us:.0f} | {non_2xx} | {r.unpinned} |"
         )
     print()
-    _print_store_table(cells)
-    worst = max((c.other_load for c in cells), default=0.0)
-    print(f"Other processes on the machine used up to {worst:.2f} cores during the cells (0 = undisturbed).\n")
-    _print_targets(cells)
 
 
 def _print_store_table(cells: list[Cell]) -> None:
@@ -995,10 +1087,13 @@ def _print_targets(cells: list[Cell]) -> None:
             added = cell.result.p50_ms - direct.result.p50_ms
             target = _P50_TARGET_MS[cell.body]
             verdict = "met" if added <= target else "MISSED"
-            print(f"target serial added p50 {cell.body}: {added:.3f} ms <= {target} ms: {verdict}")
+            print(f"target serial added p50 {cell.body} ({cell.server}): {added:.3f} ms <= {target} ms: {verdict}")
         if cell.connections == 16:
             verdict = "met" if cell.result.rps >= _RPS_TARGET else "MISSED"
-            print(f"target 16 connections {cell.body}: {cell.result.rps:,.0f} req/s >= {_RPS_TARGET:,}: {verdict}")
+            print(
+                f"target 16 connections {cell.body} ({cell.server}): {cell.result.rps:,.0f} req/s "
+                f">= {_RPS_TARGET:,}: {verdict}"
+            )
 
 
 def _csv(kind: type, choices: tuple[str, ...] | None = None) -> Any:
@@ -1062,10 +1157,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--server",
-        choices=list(SERVER_COMMANDS),
-        default="grpcio",
-        help="grpcio: `brightstaff serve` as shipped (default); h2-prototype: the same logic on the minimal "
-        "HTTP/2 transport in benchmarks/h2_extproc_prototype.py (measurement only)",
+        type=_csv(str, SERVERS),
+        default=["grpcio"],
+        help="brightstaff ext_proc transports to measure, each its own `brightstaff serve` with "
+        "brightstaff.transport set: grpcio (the default transport), native; e.g. grpcio,native",
     )
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--keep-workdir", action="store_true", help="keep configs and logs (printed path)")
@@ -1074,7 +1169,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    SERVER[0] = args.server
     if args.quick:
         args.duration, args.warmup, args.quiet_wait = 1.0, 0.0, 0.0
     if args.duration <= 0 or args.duration > 600:

@@ -51,3 +51,15 @@ def test_python_load_generator_fallback_completes_without_errors() -> None:
     rows = table_rows(output)
     assert [row[1] for row in rows] == ["4"]
     assert rows[0][-2:] == ["0", "0"]
+
+
+def test_both_transports_side_by_side_complete_without_errors() -> None:
+    output = run_benchmark("--server", "grpcio,native", "--paths", "direct,brightstaff", "--connections", "1")
+    assert "brightstaff server: grpcio" in output
+    assert "brightstaff server: native" in output
+    rows = table_rows(output)
+    assert len(rows) == 3  # one per transport's table, one in the side-by-side table
+    for row in rows[:2]:
+        assert row[-2:] == ["0", "0"], row
+    assert "| body | conns | direct req/s | grpcio req/s |" in output
+    assert "envoy ext_proc error/failure/timeout counters: all 0" in output
