@@ -138,7 +138,14 @@ class _Connection(asyncio.Protocol):
     def __init__(self, server: NativeServer) -> None:
         self._server = server
         self._h2 = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=False, header_encoding=None, validate_inbound_headers=True)
+            h2.config.H2Configuration(
+                client_side=False,
+                header_encoding=None,
+                validate_inbound_headers=True,
+                # What we send is a few constant, valid headers: no need for h2 to re-check them per reply.
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+            )
         )
         self._h2.local_settings = h2.settings.Settings(
             client=False,
