@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+import h2.config
+import h2.connection
+import h2.events
 import orjson
 import pytest
 from seed_data import SEED_ENV, seed_config_data
@@ -151,3 +154,55 @@ def test_bad_config_transport_names_the_field() -> None:
 
     with pytest.raises(ConfigError, match=r"brightstaff\.transport"):
         parse_config(seed_config_data(transport="h3"), SEED_ENV)
+
+
+def test_compressed_message_is_unimplemented() -> None:
+    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+        compressible = body_message(b"x" * 10_000)  # grpc sends a message uncompressed when gzip does not shrink it
+        requests = messages(headers_message("/v1/chat/completions"), compressible)
+        call = process_call(channel)(requests, compression=grpc.Compression.Gzip)
+        assert await failed_status(call) == grpc.StatusCode.UNIMPLEMENTED
+        assert len(await full_exchange(channel)) == 2
+
+    run_native(scenario)
+
+
+def test_a_protocol_error_closes_only_its_own_connection() -> None:
+    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+        assert len(await full_exchange(channel)) == 2  # the channel's connection is up before the bad one
+        reader, writer = await asyncio.open_connection("127.0.0.1", app.grpc_port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not the HTTP/2 preface
+        try:
+            async with asyncio.timeout(5):
+                while await reader.read(65536):
+                    pass  # the server's SETTINGS and GOAWAY, then EOF
+        finally:
+            writer.close()
+            await writer.wait_closed()
+        assert len(await full_exchange(channel)) == 2
+
+    run_native(scenario)
+
+
+def test_idle_connections_are_closed_with_goaway() -> None:
+    async def main() -> None:
+        app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
+        server = NativeServer(app.handler, max_message_bytes=1 << 20, idle_timeout=0.2)
+        port = await server.start("127.0.0.1", 0)
+        client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        client.initiate_connection()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(client.data_to_send())
+        events: list[h2.events.Event] = []
+        try:
+            async with asyncio.timeout(5):
+                while data := await reader.read(65536):
+                    events += client.receive_data(data)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+            await server.stop(0)
+            await app.store.close()
+        assert any(isinstance(event, h2.events.ConnectionTerminated) for event in events)
+
+    asyncio.run(main())
