@@ -293,7 +293,13 @@ class _Connection(asyncio.Protocol):
             self._on_message(stream, request)
 
     def _on_message(self, stream: _Stream, request: pb.ProcessingRequest) -> None:
-        step = stream.logic.receive(request)
+        try:
+            step = stream.logic.receive(request)
+        except Exception:
+            # As grpcio does for a handler that raises: this call fails, the connection serves on.
+            log.exception("ext_proc message handling failed on stream %d", stream.id)
+            self._end(stream, UNKNOWN, "unexpected error in the ext_proc handler")
+            return
         if step.last:
             stream.done = True
         if isinstance(step.reply, bytes):
@@ -450,6 +456,8 @@ class _Connection(asyncio.Protocol):
         for stream in self._streams.values():
             if stream.task is not None:
                 stream.task.cancel()
+        self._streams.clear()  # nothing more is sent on this connection
+        self._buffered = 0
         self._transport.close()
 
 

@@ -206,3 +206,19 @@ def test_idle_connections_are_closed_with_goaway() -> None:
         assert any(isinstance(event, h2.events.ConnectionTerminated) for event in events)
 
     asyncio.run(main())
+
+
+def test_a_failing_decision_fails_only_its_own_call() -> None:
+    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+        handle = app.handler.handle
+
+        async def broken(*args: Any) -> Any:
+            raise RuntimeError("boom")
+
+        app.handler.handle = broken  # type: ignore[method-assign]
+        call = process_call(channel)(messages(headers_message("/v1/chat/completions"), body_message(PAYLOAD)))
+        assert await failed_status(call) == grpc.StatusCode.UNKNOWN
+        app.handler.handle = handle  # type: ignore[method-assign]
+        assert len(await full_exchange(channel)) == 2
+
+    run_native(scenario)
