@@ -42,7 +42,7 @@ from brightstaff.handler import RequestHandler
 log = logging.getLogger("brightstaff.extproc.native")
 
 # gRPC status codes this transport sends.
-OK, UNKNOWN, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE = 0, 2, 3, 8, 12, 13, 14
+OK, UNKNOWN, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = 0, 2, 8, 12, 13
 
 _RESPONSE_HEADERS = [(b":status", b"200"), (b"content-type", b"application/grpc")]
 _WINDOW = 16 * 1024 * 1024  # receive window per stream and per connection: a whole body in one round trip
