@@ -78,7 +78,11 @@ async def _serve(args: argparse.Namespace) -> int:
     config = _load(args.config)
     app = build_app(config)
     await app.start(grpc_port=args.grpc_port, admin_port=args.admin_port)
-    print(f"brightstaff ready: ext_proc on {config.server.grpc_host}:{app.grpc_port}", flush=True)
+    print(
+        f"brightstaff ready: ext_proc on {config.server.grpc_host}:{app.grpc_port} "
+        f"({config.server.transport} transport)",
+        flush=True,
+    )
     await _wait_for_signal()
     log.info("shutting down: draining in-flight requests (grace %.0fs)", args.grace)
     await app.stop(args.grace)
