@@ -279,6 +279,17 @@ def add_direct_listener(bootstrap: dict[str, Any], port: int, cluster: str) -> N
     bootstrap["static_resources"]["listeners"].append(_listener("direct", port, hcm))
 
 
+def stop_child(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a child this script started, then SIGKILL it if it has not exited within 15 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 class BrightstaffProcess:
     """`brightstaff serve` as a child process, ready when its /readyz answers 200."""
 
@@ -323,13 +334,7 @@ class BrightstaffProcess:
         raise TimeoutError("brightstaff not ready")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_child(self.process)
         self._log.close()
 
 
@@ -382,13 +387,7 @@ class RedisProcess:
         raise TimeoutError("redis-server not ready")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_child(self.process)
         self._log.close()
 
 
