@@ -320,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `brightstaff check-config ... | head`: the reader left; nothing is wrong with the config.
+        sys.stderr.close()
+        return 0
     except (OSError, RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
