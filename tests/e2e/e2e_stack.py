@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from free_port import free_port
 from loop_thread import LoopThread
 
 from brightstaff.config import load_config
@@ -25,12 +25,6 @@ from brightstaff.launcher import EnvoyProcess
 
 T = TypeVar("T")
 KEYS = {"OPENAI_API_KEY": "sk-e2e-openai-1111", "ANTHROPIC_API_KEY": "sk-e2e-anthropic-2222"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def e2e_config(openai: FakeProvider, anthropic: FakeProvider, **brightstaff: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from free_port import free_port
 
 INSTALL_HINT = (
     "redis-server is not installed, and the Redis pin store tests need a real one. "
@@ -28,12 +29,6 @@ def redis_server_binary() -> str:
     if binary is None:
         pytest.fail(INSTALL_HINT, pytrace=False)
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # A test CA with a server certificate for 127.0.0.1 and a client certificate (README.md beside them).
