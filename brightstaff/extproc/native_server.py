@@ -1,19 +1,26 @@
-"""The native ext_proc transport: gRPC over HTTP/2 on the asyncio loop itself, driven by h2, for one method.
+"""The native ext_proc transport: gRPC over HTTP/2 on the asyncio loop itself, for one method.
 
 Why it exists: grpcio's asyncio server completes every gRPC operation on its own threads and then wakes
 the event loop (~25 thread context switches per ext_proc request), which costs several times brightstaff's
-own decision logic in CPU. Here frames are parsed and written on the event loop, one write per reply.
+own decision logic in CPU. Here frames are parsed and written on the event loop, one write per batch of
+replies. The framing is this module's own (`http2.py`): a general HTTP/2 library spent more CPU per
+request than the decision itself, on features a gRPC server for one peer does not use.
 
 Scope and invariants:
 - Serves exactly `/envoy.service.ext_proc.v3.ExternalProcessor/Process` (anything else: grpc-status 12).
-- h2 owns the HTTP/2 protocol: SETTINGS, PING, HPACK (dynamic table), CONTINUATION, frame sizes and
-  both flow-control directions. This module drives it: it acknowledges received data as it buffers it
-  (bounded per stream by the gRPC message limit and per connection by `max_connection_buffer`), and it
-  sends no more than the peer's stream and connection windows allow, resuming on WINDOW_UPDATE.
+- HTTP/2 as RFC 9113 asks of a server: the preface, SETTINGS (acknowledged; the peer's window, frame
+  size and concurrency honoured), PING, GOAWAY, RST_STREAM, PRIORITY (ignored), padding, CONTINUATION,
+  unknown frame types (ignored). Request header blocks go through `hpack`'s decoder, which keeps the
+  dynamic table; replies use static-table and literal fields only, so they need no encoder state.
+- Flow control both ways. Inbound: 16 MiB windows per stream and per connection, replenished with one
+  WINDOW_UPDATE once half is used (a message never stalls, and small requests cost no extra frames);
+  what is buffered is bounded per stream by the gRPC message limit and per connection by
+  `max_connection_buffer`. Outbound: never more than the peer's stream and connection windows and its
+  frame size allow, resumed on WINDOW_UPDATE or a SETTINGS change.
 - Per stream, each gRPC message goes to the same `ProcessStream` the grpcio servicer uses; the stream
   ends (grpc-status 0) after the decision reply, as with grpcio.
 - One connection's or stream's failure never touches another: protocol errors close only their own
-  connection (GOAWAY), stream errors reset or end only their own stream.
+  connection (GOAWAY with the error code), stream errors reset or end only their own stream.
 - Drain: stop accepting, announce GOAWAY, refuse new streams, let in-flight streams finish within the
   grace, then close.
 """
@@ -26,16 +33,12 @@ import time
 from collections.abc import Coroutine
 from typing import Any, cast
 
-import h2.config
-import h2.connection
-import h2.errors
-import h2.events
-import h2.exceptions
-import h2.settings
+import hpack
 from google.protobuf.message import DecodeError
-from hyperframe.frame import GoAwayFrame
 
 from brightstaff._generated import ext_proc_pb2 as pb
+from brightstaff.extproc import http2
+from brightstaff.extproc.http2 import ProtocolViolation
 from brightstaff.extproc.servicer import METHOD_PATH, ProcessStream
 from brightstaff.handler import RequestHandler
 
@@ -44,9 +47,10 @@ log = logging.getLogger("brightstaff.extproc.native")
 # gRPC status codes this transport sends.
 OK, UNKNOWN, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = 0, 2, 8, 12, 13
 
-_RESPONSE_HEADERS = [(b":status", b"200"), (b"content-type", b"application/grpc")]
 _WINDOW = 16 * 1024 * 1024  # receive window per stream and per connection: a whole body in one round trip
-_MAX_FRAME = 1024 * 1024  # the largest DATA frame the peer may send us (fewer frames for a big body)
+_MAX_FRAME = 1024 * 1024  # the largest frame the peer may send us (fewer frames for a big body)
+_MAX_GRPC_MESSAGE_TEXT = 512  # grpc-message is for people; keep the trailers block far below any frame size
+_METHOD_PATH = METHOD_PATH.encode()
 
 
 class NativeServer:
@@ -119,48 +123,52 @@ class NativeServer:
 
 
 class _Stream:
-    """One gRPC call: its buffered request bytes, its logic, and the reply bytes the windows hold back."""
+    """One gRPC call: its buffered request bytes, its logic, its send window and the reply bytes it holds."""
 
-    __slots__ = ("buffer", "done", "headers_sent", "id", "logic", "pending", "task", "trailers")
+    __slots__ = (
+        "buffer",
+        "client_ended",
+        "done",
+        "headers_sent",
+        "id",
+        "logic",
+        "pending",
+        "received",
+        "send_window",
+        "task",
+        "trailers",
+    )
 
-    def __init__(self, stream_id: int, logic: ProcessStream) -> None:
+    def __init__(self, stream_id: int, logic: ProcessStream, send_window: int) -> None:
         self.id = stream_id
         self.logic = logic
         self.buffer = bytearray()
         self.headers_sent = False
         self.pending = bytearray()  # reply bytes not yet sent for lack of flow-control window
-        self.trailers: list[tuple[bytes, bytes]] | None = None  # sent once `pending` is out
+        self.trailers: bytes | None = None  # header block sent once `pending` is out
         self.done = False  # the reply side is finished (or being finished): ignore further messages
+        self.client_ended = False  # the client sent END_STREAM
         self.task: asyncio.Task[None] | None = None
+        self.send_window = send_window
+        self.received = 0  # flow-controlled bytes received since the last stream WINDOW_UPDATE
 
 
 class _Connection(asyncio.Protocol):
     def __init__(self, server: NativeServer) -> None:
         self._server = server
-        self._h2 = h2.connection.H2Connection(
-            h2.config.H2Configuration(
-                client_side=False,
-                header_encoding=None,
-                validate_inbound_headers=True,
-                # What we send is a few constant, valid headers: no need for h2 to re-check them per reply.
-                validate_outbound_headers=False,
-                normalize_outbound_headers=False,
-            )
-        )
-        self._h2.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: server.max_concurrent_streams,
-                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: _WINDOW,
-                h2.settings.SettingCodes.MAX_FRAME_SIZE: _MAX_FRAME,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: server.max_header_list_bytes,
-            },
-        )
-        # h2 reads these two at construction and otherwise only when a SETTINGS change is acknowledged;
-        # ours go out in the first SETTINGS frame, so they apply from the start.
-        self._h2.max_inbound_frame_size = _MAX_FRAME
-        self._h2.decoder.max_header_list_size = server.max_header_list_bytes
+        self._inbound = bytearray()
+        self._preface_seen = False
+        self._decoder = hpack.Decoder()
+        self._decoder.max_header_list_size = server.max_header_list_bytes
+        # A header block split over CONTINUATION frames: (stream id, END_STREAM flag, fragments so far).
+        self._continuation: tuple[int, int, bytearray] | None = None
         self._streams: dict[int, _Stream] = {}
+        self._last_stream_id = 0  # highest stream id the client has opened
+        self._peer_window = http2.DEFAULT_WINDOW  # the peer's SETTINGS_INITIAL_WINDOW_SIZE
+        self._peer_max_frame = http2.DEFAULT_MAX_FRAME
+        self._send_window = http2.DEFAULT_WINDOW  # connection-level window for what we send
+        self._received = 0  # flow-controlled bytes received since the last connection WINDOW_UPDATE
+        self._out: list[bytes] = []  # frames to write at the next flush
         self._buffered = 0  # request bytes buffered across streams
         self._transport: asyncio.Transport | None = None
         self._draining_after: int | None = None  # streams above this id are refused (GOAWAY sent)
@@ -178,9 +186,18 @@ class _Connection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's TCPTransport is not a subclass
         self._peer = str(transport.get_extra_info("peername"))
         self._server.register(self)
-        self._h2.initiate_connection()
+        self._out.append(
+            http2.settings_frame(
+                {
+                    http2.MAX_CONCURRENT_STREAMS: self._server.max_concurrent_streams,
+                    http2.INITIAL_WINDOW_SIZE: _WINDOW,
+                    http2.MAX_FRAME_SIZE: _MAX_FRAME,
+                    http2.MAX_HEADER_LIST_SIZE: self._server.max_header_list_bytes,
+                }
+            )
+        )
         # The connection window starts at 64 KiB whatever SETTINGS say: open it to match the streams'.
-        self._h2.increment_flow_control_window(_WINDOW - 65535)
+        self._out.append(http2.window_update(0, _WINDOW - http2.DEFAULT_WINDOW))
         self._flush()
         self._arm_idle_timer()
 
@@ -206,68 +223,212 @@ class _Connection(asyncio.Protocol):
             self._transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
+        self._inbound += data
         try:
-            events = self._h2.receive_data(data)
-        except h2.exceptions.ProtocolError as exc:
+            self._read_frames()
+        except ProtocolViolation as exc:
             log.warning("HTTP/2 protocol error from %s: %s; closing the connection", self._peer, exc)
-            self._flush()  # h2 has queued the GOAWAY that names the error
-            self.close()
+            self._out.append(http2.goaway(self._last_stream_id, exc.code))
+            self.close(announce=False)
             return
-        for event in events:
-            try:
-                self._on_event(event)
-            except h2.exceptions.StreamClosedError as exc:
-                # h2 has already seen a later frame of this batch close the stream (RST_STREAM): drop it.
-                self._forget(exc.stream_id, cancel=True)
         self._flush()
 
-    # ---- h2 events
+    # ---- reading
 
-    def _on_event(self, event: h2.events.Event) -> None:
-        if isinstance(event, h2.events.DataReceived):
-            self._on_data(event)
-        elif isinstance(event, h2.events.RequestReceived):
-            self._on_request(event)
-        elif isinstance(event, h2.events.StreamEnded):
-            self._on_client_end(event.stream_id)
-        elif isinstance(event, h2.events.StreamReset):
-            self._forget(event.stream_id, cancel=True)
-        elif isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
-            self._send_pending()
-        elif isinstance(event, h2.events.ConnectionTerminated):
-            self.close()
+    def _read_frames(self) -> None:
+        buffer = self._inbound
+        offset = 0
+        if not self._preface_seen:
+            if len(buffer) < len(http2.PREFACE):
+                if not http2.PREFACE.startswith(bytes(buffer)):
+                    raise ProtocolViolation(http2.PROTOCOL_ERROR, "not an HTTP/2 connection preface")
+                return
+            if buffer[: len(http2.PREFACE)] != http2.PREFACE:
+                raise ProtocolViolation(http2.PROTOCOL_ERROR, "not an HTTP/2 connection preface")
+            self._preface_seen = True
+            offset = len(http2.PREFACE)
+        end = len(buffer)
+        while end - offset >= http2.FRAME_HEADER_SIZE and self._transport is not None:
+            length, frame_type, flags, stream_id = http2.parse_frame_header(buffer, offset)
+            if length > _MAX_FRAME:
+                raise ProtocolViolation(http2.FRAME_SIZE_ERROR, f"a frame of {length} bytes exceeds {_MAX_FRAME}")
+            start = offset + http2.FRAME_HEADER_SIZE
+            if end - start < length:
+                break
+            offset = start + length
+            self._on_frame(frame_type, flags, stream_id, bytes(buffer[start:offset]))
+        del buffer[:offset]
 
-    def _on_request(self, event: h2.events.RequestReceived) -> None:
-        stream_id = event.stream_id
+    def _on_frame(self, frame_type: int, flags: int, stream_id: int, payload: bytes) -> None:
+        if self._continuation is not None and frame_type != http2.CONTINUATION:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, "a header block was interrupted")
+        if frame_type == http2.DATA:
+            self._on_data(flags, stream_id, payload)
+        elif frame_type == http2.HEADERS:
+            self._on_headers(flags, stream_id, payload)
+        elif frame_type == http2.CONTINUATION:
+            self._on_continuation(flags, stream_id, payload)
+        elif frame_type == http2.WINDOW_UPDATE:
+            self._on_window_update(stream_id, payload)
+        elif frame_type == http2.SETTINGS:
+            self._on_settings(flags, stream_id, payload)
+        elif frame_type == http2.PING:
+            if stream_id or len(payload) != 8:
+                raise ProtocolViolation(http2.FRAME_SIZE_ERROR if stream_id == 0 else http2.PROTOCOL_ERROR, "bad PING")
+            if not flags & http2.ACK:
+                self._out.append(http2.frame(http2.PING, http2.ACK, 0, payload))
+        elif frame_type == http2.RST_STREAM:
+            if stream_id == 0 or len(payload) != 4:
+                raise ProtocolViolation(http2.PROTOCOL_ERROR, "bad RST_STREAM")
+            self._forget(stream_id, cancel=True)
+        elif frame_type == http2.GOAWAY:
+            # The peer opens no more streams; the ones in flight still get their replies.
+            self._draining_after = min(self._draining_after or self._last_stream_id, self._last_stream_id)
+            if not self._streams:
+                self.close()
+        elif frame_type == http2.PUSH_PROMISE:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, "a client cannot push")
+        elif frame_type == http2.PRIORITY and len(payload) != 5:
+            raise ProtocolViolation(http2.FRAME_SIZE_ERROR, "bad PRIORITY")
+        # PRIORITY and unknown frame types carry nothing for us (RFC 9113 §5.5).
+
+    def _on_data(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id == 0:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, "DATA on stream 0")
+        # Every DATA frame counts against the connection window, even one for a stream already finished.
+        self._received += len(payload)
+        if self._received > _WINDOW:
+            raise ProtocolViolation(http2.FLOW_CONTROL_ERROR, "the peer overran the connection window")
+        if self._received >= _WINDOW // 2:
+            self._out.append(http2.window_update(0, self._received))
+            self._received = 0
+        data = http2.strip_padding(payload, flags)
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            if stream_id > self._last_stream_id:
+                raise ProtocolViolation(http2.PROTOCOL_ERROR, f"DATA on idle stream {stream_id}")
+            return  # a stream we finished or reset: the peer had not seen that yet
+        stream.received += len(payload)
+        if stream.received > _WINDOW:
+            self._reset(stream, http2.FLOW_CONTROL_ERROR)
+            return
+        if not stream.done and data:
+            stream.buffer += data
+            self._buffered += len(data)
+            if self._buffered > self._server.max_connection_buffer:
+                self._end(stream, RESOURCE_EXHAUSTED, "connection buffer limit exceeded")
+            else:
+                self._parse_messages(stream)
+        if flags & http2.END_STREAM:
+            self._on_client_end(stream)
+        elif stream.received >= _WINDOW // 2 and self._streams.get(stream_id) is stream:
+            self._out.append(http2.window_update(stream_id, stream.received))
+            stream.received = 0
+
+    def _on_headers(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id == 0:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, "HEADERS on stream 0")
+        block = http2.strip_padding(payload, flags)
+        if flags & http2.PRIORITY_FLAG:
+            if len(block) < 5:
+                raise ProtocolViolation(http2.FRAME_SIZE_ERROR, "HEADERS too short for its priority")
+            block = block[5:]
+        if flags & http2.END_HEADERS:
+            self._on_header_block(stream_id, flags & http2.END_STREAM, block)
+        else:
+            self._continuation = (stream_id, flags & http2.END_STREAM, bytearray(block))
+
+    def _on_continuation(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if self._continuation is None or self._continuation[0] != stream_id:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, "CONTINUATION without a header block to continue")
+        _, end_stream, fragments = self._continuation
+        fragments += payload
+        if len(fragments) > self._server.max_header_list_bytes * 2:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, "header block too large")
+        if flags & http2.END_HEADERS:
+            self._continuation = None
+            self._on_header_block(stream_id, end_stream, bytes(fragments))
+
+    def _on_header_block(self, stream_id: int, end_stream: int, block: bytes) -> None:
+        try:
+            # Every block must be decoded, even one we refuse: the dynamic table is shared.
+            headers = dict(self._decoder.decode(block, raw=True))
+        except hpack.HPACKError as exc:
+            raise ProtocolViolation(http2.COMPRESSION_ERROR, f"cannot decode a header block: {exc}") from None
+        stream = self._streams.get(stream_id)
+        if stream is not None:  # trailers: gRPC requests carry none, but they end the stream all the same
+            if not end_stream:
+                raise ProtocolViolation(http2.PROTOCOL_ERROR, "a second header block without END_STREAM")
+            self._on_client_end(stream)
+            return
+        if stream_id <= self._last_stream_id:
+            return  # trailers of a stream we already finished
+        if stream_id % 2 == 0:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, f"client stream ids are odd, got {stream_id}")
+        self._last_stream_id = stream_id
         if self._draining_after is not None and stream_id > self._draining_after:
-            self._h2.reset_stream(stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+            self._out.append(http2.rst_stream(stream_id, http2.REFUSED_STREAM))
+            return
+        if len(self._streams) >= self._server.max_concurrent_streams:
+            self._out.append(http2.rst_stream(stream_id, http2.REFUSED_STREAM))
             return
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
-        stream = _Stream(stream_id, self._server.new_stream())
+        stream = _Stream(stream_id, self._server.new_stream(), self._peer_window)
         self._streams[stream_id] = stream
-        headers = dict(event.headers)
         if headers.get(b":method") != b"POST":
             self._end(stream, UNIMPLEMENTED, "only POST is a gRPC call")
-        elif headers.get(b":path") != METHOD_PATH.encode():
+        elif headers.get(b":path") != _METHOD_PATH:
             self._end(stream, UNIMPLEMENTED, f"unknown method {headers.get(b':path', b'').decode('latin-1')}")
         elif not headers.get(b"content-type", b"").startswith(b"application/grpc"):
             self._end(stream, INTERNAL, "content-type must be application/grpc")
+        if end_stream:
+            self._on_client_end(stream)
 
-    def _on_data(self, event: h2.events.DataReceived) -> None:
-        # Acknowledge at once: what is buffered is bounded below, and Envoy must never stall mid-message.
-        if event.flow_controlled_length:
-            self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-        stream = self._streams.get(event.stream_id)
-        if stream is None or stream.done or not event.data:
+    def _on_window_update(self, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 4:
+            raise ProtocolViolation(http2.FRAME_SIZE_ERROR, "bad WINDOW_UPDATE")
+        increment = http2.read_u32(payload) & 0x7FFFFFFF
+        if stream_id == 0:
+            if increment == 0:
+                raise ProtocolViolation(http2.PROTOCOL_ERROR, "WINDOW_UPDATE of 0 for the connection")
+            self._send_window += increment
+            if self._send_window > http2.MAX_WINDOW:
+                raise ProtocolViolation(http2.FLOW_CONTROL_ERROR, "the connection window overflowed")
+            self._send_pending()
             return
-        stream.buffer += event.data
-        self._buffered += len(event.data)
-        if self._buffered > self._server.max_connection_buffer:
-            self._end(stream, RESOURCE_EXHAUSTED, "connection buffer limit exceeded")
+        stream = self._streams.get(stream_id)
+        if stream is None:
             return
-        self._parse_messages(stream)
+        stream.send_window += increment
+        if increment == 0 or stream.send_window > http2.MAX_WINDOW:
+            self._reset(stream, http2.PROTOCOL_ERROR if increment == 0 else http2.FLOW_CONTROL_ERROR)
+            return
+        self._send_stream(stream)
+
+    def _on_settings(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id:
+            raise ProtocolViolation(http2.PROTOCOL_ERROR, "SETTINGS on a stream")
+        if flags & http2.ACK:
+            if payload:
+                raise ProtocolViolation(http2.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload")
+            return
+        for key, value in http2.parse_settings(payload):
+            if key == http2.INITIAL_WINDOW_SIZE:
+                if value > http2.MAX_WINDOW:
+                    raise ProtocolViolation(http2.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE too large")
+                delta, self._peer_window = value - self._peer_window, value
+                for stream in self._streams.values():
+                    stream.send_window += delta
+            elif key == http2.MAX_FRAME_SIZE:
+                if not http2.DEFAULT_MAX_FRAME <= value <= http2.MAX_FRAME_LIMIT:
+                    raise ProtocolViolation(http2.PROTOCOL_ERROR, "SETTINGS_MAX_FRAME_SIZE out of range")
+                self._peer_max_frame = value
+            elif key == http2.ENABLE_PUSH and value > 1:
+                raise ProtocolViolation(http2.PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH must be 0 or 1")
+        self._out.append(http2.SETTINGS_ACK)
+        self._send_pending()
 
     def _parse_messages(self, stream: _Stream) -> None:
         buffer = stream.buffer
@@ -325,9 +486,9 @@ class _Connection(asyncio.Protocol):
             stream.task = None
         self._flush()
 
-    def _on_client_end(self, stream_id: int) -> None:
-        stream = self._streams.get(stream_id)
-        if stream is None or stream.done:
+    def _on_client_end(self, stream: _Stream) -> None:
+        stream.client_ended = True
+        if stream.done:
             return
         # The client half-closed without a decision to wait for (grpcio's loop ends the same way).
         if stream.buffer:
@@ -341,7 +502,7 @@ class _Connection(asyncio.Protocol):
         if self._streams.get(stream.id) is not stream:
             return  # reset by the client or closed with the connection meanwhile
         if not stream.headers_sent:
-            self._h2.send_headers(stream.id, _RESPONSE_HEADERS)
+            self._out.append(http2.frame(http2.HEADERS, http2.END_HEADERS, stream.id, http2.RESPONSE_HEADERS_BLOCK))
             stream.headers_sent = True
         stream.pending += b"\x00" + len(reply).to_bytes(4, "big") + reply
         self._send_stream(stream)
@@ -357,13 +518,15 @@ class _Connection(asyncio.Protocol):
             log.log(
                 level, "ext_proc stream %d from %s ends with grpc-status %d: %s", stream.id, self._peer, status, message
             )
-        trailers = [(b"grpc-status", str(status).encode())]
-        if message:
-            trailers.append((b"grpc-message", _percent_encode(message)))
+        trailers = (
+            http2.trailers_block(status, _percent_encode(message[:_MAX_GRPC_MESSAGE_TEXT]))
+            if status != OK or message
+            else http2.OK_TRAILERS_BLOCK
+        )
         if not stream.headers_sent:
             # Trailers-only response: the headers carry the status.
             stream.headers_sent = True
-            self._send_trailers(stream, _RESPONSE_HEADERS + trailers)
+            self._send_trailers(stream, http2.RESPONSE_HEADERS_BLOCK + trailers)
             return
         stream.trailers = trailers
         self._send_stream(stream)
@@ -372,28 +535,35 @@ class _Connection(asyncio.Protocol):
         """Send as much of the stream's pending reply as both windows allow; then its trailers."""
         if self._streams.get(stream.id) is not stream:
             return
-        while stream.pending:
-            window = min(self._h2.local_flow_control_window(stream.id), self._h2.max_outbound_frame_size)
-            if window <= 0:
-                return  # resumed by WindowUpdated
-            chunk = bytes(stream.pending[:window])
-            del stream.pending[:window]
-            self._h2.send_data(stream.id, chunk)
+        pending = stream.pending
+        while pending:
+            size = min(len(pending), stream.send_window, self._send_window, self._peer_max_frame)
+            if size <= 0:
+                return  # resumed by WINDOW_UPDATE or SETTINGS
+            self._out.append(http2.frame_head(http2.DATA, 0, stream.id, size))
+            self._out.append(bytes(pending[:size]))
+            del pending[:size]
+            stream.send_window -= size
+            self._send_window -= size
         if stream.trailers is not None:
             self._send_trailers(stream, stream.trailers)
 
-    def _send_trailers(self, stream: _Stream, trailers: list[tuple[bytes, bytes]]) -> None:
-        self._h2.send_headers(stream.id, trailers, end_stream=True)
-        state = self._h2.streams.get(stream.id)
-        if state is not None and state.open:
+    def _send_trailers(self, stream: _Stream, block: bytes) -> None:
+        self._out.append(http2.frame(http2.HEADERS, http2.END_HEADERS | http2.END_STREAM, stream.id, block))
+        if not stream.client_ended:
             # The client has not finished sending: tell it not to, without error (RFC 9113 §8.1).
-            self._h2.reset_stream(stream.id, h2.errors.ErrorCodes.NO_ERROR)
+            self._out.append(http2.rst_stream(stream.id, http2.NO_ERROR))
         self._forget(stream.id, cancel=False)
 
     def _send_pending(self) -> None:
         for stream in list(self._streams.values()):
             if stream.pending or stream.trailers is not None:
                 self._send_stream(stream)
+
+    def _reset(self, stream: _Stream, code: int) -> None:
+        """A stream error (RFC 9113 §5.4.2): reset this stream only."""
+        self._out.append(http2.rst_stream(stream.id, code))
+        self._forget(stream.id, cancel=True)
 
     def _release(self, stream: _Stream) -> None:
         self._buffered -= len(stream.buffer)
@@ -403,6 +573,7 @@ class _Connection(asyncio.Protocol):
         stream = self._streams.pop(stream_id, None)
         if stream is None:
             return
+        stream.done = True
         self._release(stream)
         if cancel and stream.task is not None:
             stream.task.cancel()  # the client cancelled (RST_STREAM): stop deciding for nobody
@@ -413,8 +584,11 @@ class _Connection(asyncio.Protocol):
                 self.close()
 
     def _flush(self) -> None:
-        data = self._h2.data_to_send()
-        if data and self._transport is not None and not self._transport.is_closing():
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        if self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
 
     # ---- lifecycle
@@ -435,29 +609,27 @@ class _Connection(asyncio.Protocol):
         """Announce GOAWAY with the last stream we will serve; keep serving those, refuse newer ones."""
         if self._draining_after is not None or self._transport is None:
             return
-        self._draining_after = self._h2.highest_inbound_stream_id
-        # h2 treats its own GOAWAY as final (no more sending), so the drain notice is written directly;
-        # the final GOAWAY goes through h2 in close().
+        self._draining_after = self._last_stream_id
+        self._out.append(http2.goaway(self._last_stream_id, http2.NO_ERROR))
         self._flush()
-        frame = GoAwayFrame(stream_id=0, last_stream_id=self._draining_after, error_code=0)
-        self._transport.write(frame.serialize())
         if not self._streams:
             self.close()
 
-    def close(self) -> None:
+    def close(self, *, announce: bool = True) -> None:
+        """Close the connection; `announce` sends a final GOAWAY (NO_ERROR) first."""
         if self._transport is None or self._transport.is_closing():
             return
-        try:
-            if self._h2.state_machine.state != h2.connection.ConnectionState.CLOSED:
-                self._h2.close_connection()
-        except h2.exceptions.ProtocolError:
-            pass  # already closed in h2's view: nothing more to announce
+        if announce:
+            self._out.append(http2.goaway(self._last_stream_id, http2.NO_ERROR))
         self._flush()
         for stream in self._streams.values():
             if stream.task is not None:
                 stream.task.cancel()
         self._streams.clear()  # nothing more is sent on this connection
         self._buffered = 0
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         self._transport.close()
 
 
