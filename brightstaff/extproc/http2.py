@@ -46,6 +46,8 @@ DEFAULT_MAX_FRAME = 16_384
 MAX_FRAME_LIMIT = (1 << 24) - 1
 MAX_WINDOW = (1 << 31) - 1
 
+Bytes = bytes | bytearray | memoryview
+
 _HEAD = struct.Struct(">HBBBI")  # length as 16 + 8 bits, type, flags, stream id
 _SETTING = struct.Struct(">HI")
 _U32 = struct.Struct(">I")
@@ -60,7 +62,7 @@ class ProtocolViolation(Exception):
         self.code = code
 
 
-def parse_frame_header(buffer: bytes | bytearray, offset: int) -> tuple[int, int, int, int]:
+def parse_frame_header(buffer: Bytes, offset: int) -> tuple[int, int, int, int]:
     """(length, type, flags, stream id) of the frame header at `offset`."""
     high, low, frame_type, flags, stream_id = _HEAD.unpack_from(buffer, offset)
     return high << 8 | low, frame_type, flags, stream_id & 0x7FFFFFFF
@@ -83,7 +85,7 @@ def settings_frame(values: dict[int, int]) -> bytes:
 SETTINGS_ACK = frame(SETTINGS, ACK, 0)
 
 
-def parse_settings(payload: bytes) -> list[tuple[int, int]]:
+def parse_settings(payload: Bytes) -> list[tuple[int, int]]:
     if len(payload) % 6:
         raise ProtocolViolation(FRAME_SIZE_ERROR, "SETTINGS payload is not a multiple of 6 bytes")
     return [_SETTING.unpack_from(payload, offset) for offset in range(0, len(payload), 6)]
@@ -101,12 +103,12 @@ def goaway(last_stream_id: int, code: int) -> bytes:
     return frame(GOAWAY, 0, 0, _GOAWAY.pack(last_stream_id, code))
 
 
-def read_u32(payload: bytes) -> int:
+def read_u32(payload: Bytes) -> int:
     value: int = _U32.unpack_from(payload)[0]
     return value
 
 
-def strip_padding(payload: bytes, flags: int) -> bytes:
+def strip_padding(payload: memoryview, flags: int) -> memoryview:
     """The frame's content without its padding (DATA, HEADERS)."""
     if not flags & PADDED:
         return payload

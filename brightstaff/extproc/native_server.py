@@ -122,6 +122,47 @@ class NativeServer:
         self._quieter.set()
 
 
+class _HeaderBlocks:
+    """Decodes request header blocks, reusing the result for a block seen before while HPACK's dynamic
+    table is unchanged.
+
+    Envoy opens every ext_proc stream with the same bytes: table references plus `:path` as a literal
+    that is never indexed (Huffman-coded, so it costs most of the decoding). The same block decoded
+    against the same table gives the same headers, so one dictionary look-up replaces the decoding.
+    Every block still changes the table first if it would: only blocks that leave it untouched are kept.
+    """
+
+    _MAX_KEPT = 64
+
+    def __init__(self, max_header_list_bytes: int) -> None:
+        self._decoder = hpack.Decoder()
+        self._decoder.max_header_list_size = max_header_list_bytes
+        self._table = self._decoder.header_table
+        self._generation = 0  # bumped whenever a block changes the dynamic table
+        self._kept: dict[bytes, tuple[int, dict[bytes, bytes]]] = {}
+
+    def decode(self, block: bytes) -> dict[bytes, bytes]:
+        kept = self._kept.get(block)
+        if kept is not None and kept[0] == self._generation:
+            return kept[1]
+        entries = self._table.dynamic_entries
+        # An insertion puts a new tuple first; a size update changes maxsize (and evicts).
+        before = (entries[0] if entries else None, len(entries), self._table.maxsize)
+        try:
+            # Every block must be decoded, even one we refuse: the dynamic table is shared.
+            headers = dict(self._decoder.decode(block, raw=True))
+        except hpack.HPACKError as exc:
+            raise ProtocolViolation(http2.COMPRESSION_ERROR, f"cannot decode a header block: {exc}") from None
+        first = entries[0] if entries else None
+        if first is before[0] and len(entries) == before[1] and self._table.maxsize == before[2]:
+            if len(self._kept) >= self._MAX_KEPT:
+                self._kept.clear()
+            self._kept[block] = (self._generation, headers)
+        else:
+            self._generation += 1
+        return headers
+
+
 class _Stream:
     """One gRPC call: its buffered request bytes, its logic, its send window and the reply bytes it holds."""
 
@@ -158,8 +199,7 @@ class _Connection(asyncio.Protocol):
         self._server = server
         self._inbound = bytearray()
         self._preface_seen = False
-        self._decoder = hpack.Decoder()
-        self._decoder.max_header_list_size = server.max_header_list_bytes
+        self._headers = _HeaderBlocks(server.max_header_list_bytes)
         # A header block split over CONTINUATION frames: (stream id, END_STREAM flag, fragments so far).
         self._continuation: tuple[int, int, bytearray] | None = None
         self._streams: dict[int, _Stream] = {}
@@ -223,43 +263,51 @@ class _Connection(asyncio.Protocol):
             self._transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
-        self._inbound += data
+        buffer: bytes | bytearray = data  # usually whole frames: read them in place, keep only a partial tail
+        if self._inbound:
+            self._inbound += data
+            buffer = self._inbound
         try:
-            self._read_frames()
+            consumed = self._read_frames(buffer)
         except ProtocolViolation as exc:
             log.warning("HTTP/2 protocol error from %s: %s; closing the connection", self._peer, exc)
             self._out.append(http2.goaway(self._last_stream_id, exc.code))
             self.close(announce=False)
             return
+        if buffer is self._inbound:
+            del self._inbound[:consumed]
+        elif consumed < len(data):
+            self._inbound += memoryview(data)[consumed:]
         self._flush()
 
     # ---- reading
 
-    def _read_frames(self) -> None:
-        buffer = self._inbound
+    def _read_frames(self, buffer: bytes | bytearray) -> int:
+        """Handle every complete frame in `buffer`; return how many bytes they took."""
         offset = 0
         if not self._preface_seen:
-            if len(buffer) < len(http2.PREFACE):
-                if not http2.PREFACE.startswith(bytes(buffer)):
-                    raise ProtocolViolation(http2.PROTOCOL_ERROR, "not an HTTP/2 connection preface")
-                return
-            if buffer[: len(http2.PREFACE)] != http2.PREFACE:
+            head = bytes(buffer[: len(http2.PREFACE)])
+            if not http2.PREFACE.startswith(head):
                 raise ProtocolViolation(http2.PROTOCOL_ERROR, "not an HTTP/2 connection preface")
+            if len(head) < len(http2.PREFACE):
+                return 0
             self._preface_seen = True
             offset = len(http2.PREFACE)
         end = len(buffer)
-        while end - offset >= http2.FRAME_HEADER_SIZE and self._transport is not None:
-            length, frame_type, flags, stream_id = http2.parse_frame_header(buffer, offset)
-            if length > _MAX_FRAME:
-                raise ProtocolViolation(http2.FRAME_SIZE_ERROR, f"a frame of {length} bytes exceeds {_MAX_FRAME}")
-            start = offset + http2.FRAME_HEADER_SIZE
-            if end - start < length:
-                break
-            offset = start + length
-            self._on_frame(frame_type, flags, stream_id, bytes(buffer[start:offset]))
-        del buffer[:offset]
+        # Payloads are views into `buffer`, valid during their handler only (handlers copy what they keep).
+        with memoryview(buffer) as view:
+            while end - offset >= http2.FRAME_HEADER_SIZE and self._transport is not None:
+                length, frame_type, flags, stream_id = http2.parse_frame_header(buffer, offset)
+                if length > _MAX_FRAME:
+                    raise ProtocolViolation(http2.FRAME_SIZE_ERROR, f"a frame of {length} bytes exceeds {_MAX_FRAME}")
+                start = offset + http2.FRAME_HEADER_SIZE
+                if end - start < length:
+                    break
+                offset = start + length
+                self._on_frame(frame_type, flags, stream_id, view[start:offset])
+        return offset
 
-    def _on_frame(self, frame_type: int, flags: int, stream_id: int, payload: bytes) -> None:
+    def _on_frame(self, frame_type: int, flags: int, stream_id: int, payload: memoryview) -> None:
         if self._continuation is not None and frame_type != http2.CONTINUATION:
             raise ProtocolViolation(http2.PROTOCOL_ERROR, "a header block was interrupted")
         if frame_type == http2.DATA:
@@ -276,7 +324,7 @@ class _Connection(asyncio.Protocol):
             if stream_id or len(payload) != 8:
                 raise ProtocolViolation(http2.FRAME_SIZE_ERROR if stream_id == 0 else http2.PROTOCOL_ERROR, "bad PING")
             if not flags & http2.ACK:
-                self._out.append(http2.frame(http2.PING, http2.ACK, 0, payload))
+                self._out.append(http2.frame(http2.PING, http2.ACK, 0, bytes(payload)))
         elif frame_type == http2.RST_STREAM:
             if stream_id == 0 or len(payload) != 4:
                 raise ProtocolViolation(http2.PROTOCOL_ERROR, "bad RST_STREAM")
@@ -292,7 +340,7 @@ class _Connection(asyncio.Protocol):
             raise ProtocolViolation(http2.FRAME_SIZE_ERROR, "bad PRIORITY")
         # PRIORITY and unknown frame types carry nothing for us (RFC 9113 §5.5).
 
-    def _on_data(self, flags: int, stream_id: int, payload: bytes) -> None:
+    def _on_data(self, flags: int, stream_id: int, payload: memoryview) -> None:
         if stream_id == 0:
             raise ProtocolViolation(http2.PROTOCOL_ERROR, "DATA on stream 0")
         # Every DATA frame counts against the connection window, even one for a stream already finished.
@@ -313,19 +361,14 @@ class _Connection(asyncio.Protocol):
             self._reset(stream, http2.FLOW_CONTROL_ERROR)
             return
         if not stream.done and data:
-            stream.buffer += data
-            self._buffered += len(data)
-            if self._buffered > self._server.max_connection_buffer:
-                self._end(stream, RESOURCE_EXHAUSTED, "connection buffer limit exceeded")
-            else:
-                self._parse_messages(stream)
+            self._on_stream_data(stream, data)
         if flags & http2.END_STREAM:
             self._on_client_end(stream)
         elif stream.received >= _WINDOW // 2 and self._streams.get(stream_id) is stream:
             self._out.append(http2.window_update(stream_id, stream.received))
             stream.received = 0
 
-    def _on_headers(self, flags: int, stream_id: int, payload: bytes) -> None:
+    def _on_headers(self, flags: int, stream_id: int, payload: memoryview) -> None:
         if stream_id == 0:
             raise ProtocolViolation(http2.PROTOCOL_ERROR, "HEADERS on stream 0")
         block = http2.strip_padding(payload, flags)
@@ -334,11 +377,11 @@ class _Connection(asyncio.Protocol):
                 raise ProtocolViolation(http2.FRAME_SIZE_ERROR, "HEADERS too short for its priority")
             block = block[5:]
         if flags & http2.END_HEADERS:
-            self._on_header_block(stream_id, flags & http2.END_STREAM, block)
+            self._on_header_block(stream_id, flags & http2.END_STREAM, bytes(block))
         else:
             self._continuation = (stream_id, flags & http2.END_STREAM, bytearray(block))
 
-    def _on_continuation(self, flags: int, stream_id: int, payload: bytes) -> None:
+    def _on_continuation(self, flags: int, stream_id: int, payload: memoryview) -> None:
         if self._continuation is None or self._continuation[0] != stream_id:
             raise ProtocolViolation(http2.PROTOCOL_ERROR, "CONTINUATION without a header block to continue")
         _, end_stream, fragments = self._continuation
@@ -350,11 +393,7 @@ class _Connection(asyncio.Protocol):
             self._on_header_block(stream_id, end_stream, bytes(fragments))
 
     def _on_header_block(self, stream_id: int, end_stream: int, block: bytes) -> None:
-        try:
-            # Every block must be decoded, even one we refuse: the dynamic table is shared.
-            headers = dict(self._decoder.decode(block, raw=True))
-        except hpack.HPACKError as exc:
-            raise ProtocolViolation(http2.COMPRESSION_ERROR, f"cannot decode a header block: {exc}") from None
+        headers = self._headers.decode(block)
         stream = self._streams.get(stream_id)
         if stream is not None:  # trailers: gRPC requests carry none, but they end the stream all the same
             if not end_stream:
@@ -386,7 +425,7 @@ class _Connection(asyncio.Protocol):
         if end_stream:
             self._on_client_end(stream)
 
-    def _on_window_update(self, stream_id: int, payload: bytes) -> None:
+    def _on_window_update(self, stream_id: int, payload: memoryview) -> None:
         if len(payload) != 4:
             raise ProtocolViolation(http2.FRAME_SIZE_ERROR, "bad WINDOW_UPDATE")
         increment = http2.read_u32(payload) & 0x7FFFFFFF
@@ -407,7 +446,7 @@ class _Connection(asyncio.Protocol):
             return
         self._send_stream(stream)
 
-    def _on_settings(self, flags: int, stream_id: int, payload: bytes) -> None:
+    def _on_settings(self, flags: int, stream_id: int, payload: memoryview) -> None:
         if stream_id:
             raise ProtocolViolation(http2.PROTOCOL_ERROR, "SETTINGS on a stream")
         if flags & http2.ACK:
@@ -430,28 +469,45 @@ class _Connection(asyncio.Protocol):
         self._out.append(http2.SETTINGS_ACK)
         self._send_pending()
 
-    def _parse_messages(self, stream: _Stream) -> None:
-        buffer = stream.buffer
-        while len(buffer) >= 5 and not stream.done:
-            if buffer[0] != 0:
+    def _on_stream_data(self, stream: _Stream, data: memoryview) -> None:
+        if stream.buffer:  # a message begun in an earlier frame: complete it in the stream's buffer
+            stream.buffer += data
+            self._buffered += len(data)
+            consumed = self._parse_messages(stream, stream.buffer)
+            if stream.buffer:  # (emptied if the stream ended meanwhile)
+                del stream.buffer[:consumed]
+                self._buffered -= consumed
+        else:  # the usual case: the frame holds whole messages, parsed in place
+            consumed = self._parse_messages(stream, data)
+            if consumed < len(data) and not stream.done:
+                stream.buffer += data[consumed:]
+                self._buffered += len(data) - consumed
+        if self._buffered > self._server.max_connection_buffer and not stream.done:
+            self._end(stream, RESOURCE_EXHAUSTED, "connection buffer limit exceeded")
+
+    def _parse_messages(self, stream: _Stream, data: memoryview | bytearray) -> int:
+        """Hand each complete gRPC message in `data` to the stream's logic; return the bytes they took."""
+        offset, end = 0, len(data)
+        while end - offset >= 5 and not stream.done:
+            if data[offset] != 0:
                 self._end(stream, UNIMPLEMENTED, "compressed messages are not supported")
-                return
-            length = int.from_bytes(buffer[1:5], "big")
+                break
+            length = int.from_bytes(data[offset + 1 : offset + 5], "big")
             if length > self._server.max_message_bytes:
                 limit = self._server.max_message_bytes
                 self._end(stream, RESOURCE_EXHAUSTED, f"message of {length} bytes exceeds the limit {limit}")
-                return
-            if len(buffer) < 5 + length:
-                return
-            message = bytes(buffer[5 : 5 + length])
-            del buffer[: 5 + length]
-            self._buffered -= 5 + length
+                break
+            if end - offset - 5 < length:
+                break
+            message = data[offset + 5 : offset + 5 + length]
+            offset += 5 + length
             try:
-                request = pb.ProcessingRequest.FromString(message)
+                request = pb.ProcessingRequest.FromString(cast(bytes, message))  # upb reads any buffer
             except DecodeError:
                 self._end(stream, INTERNAL, "cannot parse the ProcessingRequest")
-                return
+                break
             self._on_message(stream, request)
+        return offset
 
     def _on_message(self, stream: _Stream, request: pb.ProcessingRequest) -> None:
         try:
@@ -504,6 +560,17 @@ class _Connection(asyncio.Protocol):
         if not stream.headers_sent:
             self._out.append(http2.frame(http2.HEADERS, http2.END_HEADERS, stream.id, http2.RESPONSE_HEADERS_BLOCK))
             stream.headers_sent = True
+        size = 5 + len(reply)
+        if not stream.pending and size <= min(stream.send_window, self._send_window, self._peer_max_frame):
+            # The usual case: the whole reply goes out now in one DATA frame, without a copy.
+            self._out += (
+                http2.frame_head(http2.DATA, 0, stream.id, size),
+                b"\x00" + len(reply).to_bytes(4, "big"),
+                reply,
+            )
+            stream.send_window -= size
+            self._send_window -= size
+            return
         stream.pending += b"\x00" + len(reply).to_bytes(4, "big") + reply
         self._send_stream(stream)
 
@@ -586,10 +653,9 @@ class _Connection(asyncio.Protocol):
     def _flush(self) -> None:
         if not self._out:
             return
-        data = b"".join(self._out)
-        self._out.clear()
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
+            self._transport.writelines(self._out)
+        self._out.clear()
 
     # ---- lifecycle
 

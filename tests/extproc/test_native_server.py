@@ -14,6 +14,7 @@ import grpc
 import h2.config
 import h2.connection
 import h2.events
+import hpack
 import orjson
 import pytest
 from seed_data import SEED_ENV, seed_config_data
@@ -222,3 +223,30 @@ def test_a_failing_decision_fails_only_its_own_call() -> None:
         assert len(await full_exchange(channel)) == 2
 
     run_native(scenario)
+
+
+def test_header_blocks_are_reused_only_while_the_dynamic_table_is_unchanged() -> None:
+    from brightstaff.extproc.native_server import _HeaderBlocks
+
+    blocks = _HeaderBlocks(16 * 1024)
+    inserts_x = hpack.Encoder().encode([(b"x", b"1")])  # literal with incremental indexing: x -> index 62
+    refers_62 = b"\xbe"  # indexed field 62: the newest dynamic entry, whatever it is now
+    never_indexed_path = hpack.Encoder().encode([(b":path", b"/a", True)])  # sensitive: never indexed
+
+    assert blocks.decode(never_indexed_path) == {b":path": b"/a"}
+    assert blocks.decode(never_indexed_path) == {b":path": b"/a"}  # kept: it did not touch the table
+    assert blocks.decode(inserts_x) == {b"x": b"1"}
+    assert blocks.decode(refers_62) == {b"x": b"1"}
+    inserts_y = hpack.Encoder().encode([(b"y", b"2")])
+    assert blocks.decode(inserts_y) == {b"y": b"2"}
+    # The same bytes now name another entry: a kept result from before the insertion must not be reused.
+    assert blocks.decode(refers_62) == {b"y": b"2"}
+
+
+def test_a_header_block_that_cannot_be_decoded_is_a_compression_error() -> None:
+    from brightstaff.extproc.http2 import COMPRESSION_ERROR, ProtocolViolation
+    from brightstaff.extproc.native_server import _HeaderBlocks
+
+    with pytest.raises(ProtocolViolation) as error:
+        _HeaderBlocks(16 * 1024).decode(b"\xff\xff\xff\xff\x0f")  # an index far past both tables
+    assert error.value.code == COMPRESSION_ERROR
