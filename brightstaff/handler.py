@@ -126,7 +126,10 @@ class RequestHandler:
             "brightstaff_requests_total", affinity=decision.affinity.value, provider=decision.provider.name
         )
         self.metrics.observe_ms("brightstaff_decision_ms", elapsed_ms)
-        log.info(
+        # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
+        # the line (a syscall) stay off the request's path.
+        asyncio.get_running_loop().call_soon(
+            log.info,
             "decision request_id=%s affinity=%s key=%s provider=%s model=%s route=%s reason=%s stream=%s ms=%.3f",
             facts.request_id,
             decision.affinity.value,
