@@ -151,7 +151,7 @@ def _request(raw: Mapping[str, Any], where: str) -> ChatRequest:
         messages = [{"role": "user", "content": raw["prompt"]}]
     else:
         raise ValueError(f"{where}: needs `prompt` (a string) or `messages` (a list)")
-    return ChatRequest(document={"model": "router-eval", "messages": messages}, model="router-eval", stream=False)
+    return ChatRequest.from_messages(messages, "router-eval")
 
 
 def load_labelled(path: str | Path) -> list[LabelledSet]:

@@ -15,7 +15,7 @@ def test_parse_keeps_everything_and_reads_model_and_stream() -> None:
     assert chat.model == "gpt-4o-mini"
     assert chat.stream is True
     assert chat.messages == [{"role": "user", "content": "hi"}]
-    assert chat.document["temperature"] == 0.2
+    assert orjson.loads(with_model(chat, "m"))["temperature"] == 0.2
 
 
 def test_rewrite_replaces_only_the_model() -> None:
@@ -40,6 +40,10 @@ def test_rewrite_replaces_only_the_model() -> None:
         (b'{"model":"","messages":[]}', "invalid_request_body", 400),
         (b'{"model":"m","messages":"hi"}', "invalid_request_body", 400),
         (b"\xff\xfe", "invalid_json", 400),
+        (b'{"model":"m","messages":[{"role":"user","content":"\xff"}]}', "invalid_json", 400),
+        (b'{"model":"m","messages":[' + b"[" * 5000 + b"]" * 5000 + b"]}", "invalid_json", 400),
+        (b'{"model":"m","messages":[],}', "invalid_json", 400),
+        (b'{"model":"m"} trailing', "invalid_json", 400),
     ],
 )
 def test_bad_bodies_are_client_errors(body: bytes, code: str, status: int) -> None:
@@ -50,6 +54,16 @@ def test_bad_bodies_are_client_errors(body: bytes, code: str, status: int) -> No
     payload = orjson.loads(info.value.to_json())
     assert payload["error"]["code"] == code
     assert payload["error"]["type"] == "invalid_request_error"
+
+
+def test_rewrite_keeps_every_other_field_byte_for_byte() -> None:
+    body = '{"messages":[{"role":"user","content":"caf\u00e9 \\u00e9 \\"model\\""}],"temperature":0.50,"model":"x"}'
+    out = with_model(parse_chat(body.encode()), "gpt-4o")
+    assert out == body.replace('"model":"x"', '"model":"gpt-4o"').encode()
+
+
+def test_null_messages_are_no_messages() -> None:
+    assert parse_chat(b'{"model":"m","messages":null}').messages == []
 
 
 def test_missing_model_names_the_param() -> None:

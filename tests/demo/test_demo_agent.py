@@ -6,11 +6,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from demo_loop import running_provider
 
 from brightstaff.config import parse_config
-from brightstaff.core.chat import ChatRequest
+from brightstaff.core.chat import parse_chat
 from brightstaff.demo.agent import AgentRun, Turn, format_run, run_agent, run_title, run_tool, summary_line
 from brightstaff.demo.fake_provider import FakeProvider
 from brightstaff.demo.scenario import demo_config
@@ -240,7 +241,7 @@ def test_demo_config_needs_every_vendor_and_does_not_share_state() -> None:
 def _routes(requests: list[Any]) -> list[str | None]:
     config = parse_config(demo_config({"openai": 1, "anthropic": 2}), {})
     router = EmbeddedRouter(config.providers, config.routing.min_match_score)
-    return [router.classify(ChatRequest(r.body, r.body["model"], False)).route for r in requests]
+    return [router.classify(parse_chat(orjson.dumps(r.body))).route for r in requests]
 
 
 def test_the_embedded_router_reads_the_agent_turns_as_the_seed_demo_tells(provider: FakeProvider) -> None:

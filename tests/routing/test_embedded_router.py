@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from brightstaff.config import Provider, parse_config
-from brightstaff.core.chat import ChatRequest
+from brightstaff.core.chat import ChatRequest, parse_chat
 from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.embedded import MAX_CHARS, MAX_MESSAGES, EmbeddedRouter, segments
 from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
@@ -38,7 +38,7 @@ SEED = providers(
 
 
 def chat(*messages: Any) -> ChatRequest:
-    return ChatRequest(document={"model": "m", "messages": list(messages)}, model="m", stream=False)
+    return ChatRequest.from_messages(list(messages), "m")
 
 
 def user(content: Any) -> dict[str, Any]:
@@ -199,7 +199,7 @@ def test_content_parts_are_read_like_strings(router: EmbeddedRouter) -> None:
 
 def test_empty_conversation_is_default(router: EmbeddedRouter) -> None:
     assert router.classify(chat()) == RouteChoice(DEFAULT, None, "default", 0.0)
-    no_messages = ChatRequest(document={"model": "m"}, model="m", stream=False)
+    no_messages = parse_chat(b'{"model":"m"}')
     assert router.classify(no_messages) == RouteChoice(DEFAULT, None, "default", 0.0)
     assert router.classify(chat(user(""))) == RouteChoice(DEFAULT, None, "default", 0.0)
 

@@ -57,7 +57,7 @@ def llm_config(base_url: str, **router: Any) -> Config:
 
 def chat(text: str, *history: dict[str, Any]) -> ChatRequest:
     messages = [*history, {"role": "user", "content": text}]
-    return ChatRequest(document={"model": "m", "messages": messages}, model="m", stream=False)
+    return ChatRequest.from_messages(messages, "m")
 
 
 def run(scenario: Callable[[FakeRouter], Awaitable[None]], **fake: Any) -> FakeRouter:
@@ -189,7 +189,7 @@ def test_nothing_to_route_on_and_no_preferences_skip_the_call() -> None:
     async def scenario(fake: FakeRouter) -> None:
         config = llm_config(fake.base_url)
         router = LlmRouter(config.providers, config.routing.router)
-        only_system = ChatRequest(document={"messages": [{"role": "system", "content": "x"}]}, model="m", stream=False)
+        only_system = ChatRequest.from_messages([{"role": "system", "content": "x"}], "m")
         assert await router.route(only_system) == RouteChoice(DEFAULT, None, "default")
         await router.close()
         bare = parse_config(

@@ -80,7 +80,7 @@ class Scripted:
 
 
 def example(text: str, label: str) -> Example:
-    request = ChatRequest(document={"messages": [{"role": "user", "content": text}]}, model="m", stream=False)
+    request = ChatRequest.from_messages([{"role": "user", "content": text}], "m")
     return Example(request=request, label=label, name=text)
 
 
