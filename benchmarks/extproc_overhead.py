@@ -10,7 +10,7 @@ One run, on loopback, starts:
   whose providers all point at the upstream, plus one extra listener ("direct") that routes straight
   to the same provider cluster. Both paths share one Envoy process, so they differ only by brightstaff.
 
-`--server grpcio,native` measures the brightstaff path once per ext_proc transport (`brightstaff.transport`),
+`--server native,grpcio` measures the brightstaff path once per ext_proc transport (`brightstaff.transport`),
 each its own `brightstaff serve` behind its own front Envoy, cell after cell in the same run; the first
 server's front Envoy also carries the direct listener, and the redis path uses the first server.
 
@@ -222,7 +222,7 @@ def brightstaff_config(
     grpc_port: int,
     admin_port: int,
     redis_url: str | None = None,
-    transport: str = "grpcio",
+    transport: str = "native",
 ) -> dict[str, Any]:
     """A Plano-style config whose providers all live on the fake upstream (pins in Redis with `redis_url`)."""
     base_url = f"http://127.0.0.1:{upstream_port}/v1"
@@ -637,7 +637,7 @@ class Cell:
     envoy_cpu_us: float  # front + upstream Envoy, per request
     other_load: float  # cores used by processes outside this benchmark during the cell
     redis_cpu_us: float = 0.0  # redis-server, per request (redis path only)
-    server: str = "grpcio"  # brightstaff's ext_proc transport (the first --server for direct and redis)
+    server: str = "native"  # brightstaff's ext_proc transport (the first --server for direct and redis)
 
 
 @dataclasses.dataclass
@@ -1157,9 +1157,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--server",
         type=_csv(str, SERVERS),
-        default=["grpcio"],
+        default=["native"],
         help="brightstaff ext_proc transports to measure, each its own `brightstaff serve` with "
-        "brightstaff.transport set: grpcio (the default transport), native; e.g. grpcio,native",
+        "brightstaff.transport set: native (the default transport), grpcio; e.g. native,grpcio",
     )
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--keep-workdir", action="store_true", help="keep configs and logs (printed path)")

@@ -229,7 +229,8 @@ class ServerSettings:
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
     affinity_header: str = DEFAULT_AFFINITY_HEADER
     affinity_id_max_length: int = 128
-    transport: Literal["grpcio", "native"] = "grpcio"  # native: gRPC framing on the event loop (README)
+    # native: brightstaff's own gRPC/HTTP/2 framing on the event loop; grpcio: grpcio's asyncio server (README)
+    transport: Literal["grpcio", "native"] = "native"
 
 
 @dataclass(frozen=True)
@@ -805,9 +806,9 @@ def _parse_server(raw: Any) -> ServerSettings:
             "brightstaff.affinity_header",
         ),
         affinity_id_max_length=_int(data, "affinity_id_max_length", "brightstaff", d.affinity_id_max_length, 8, 1024),
-        transport="native"
-        if _choice(data, "transport", "brightstaff", d.transport, ("grpcio", "native")) == "native"
-        else "grpcio",
+        transport="grpcio"
+        if _choice(data, "transport", "brightstaff", d.transport, ("native", "grpcio")) == "grpcio"
+        else "native",
     )
 
 

@@ -1,7 +1,7 @@
-"""Key end-to-end behaviours again through real Envoy, with brightstaff on the native transport.
+"""Key end-to-end behaviours again through real Envoy, with brightstaff on the grpcio transport.
 
 The tests are the grpcio tier's own functions, imported (not copied): only `make_stack` differs here, so
-every stack this module starts (the default `stack` included) serves ext_proc with `transport: native`.
+every stack this module starts (the default `stack` included) serves ext_proc with `transport: grpcio`.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ __all__ = [  # re-exported so pytest collects them here, against this module's s
 
 @pytest.fixture(scope="module")
 def make_stack(make_stack: StackFactory) -> StackFactory:
-    """The conftest factory with `transport: native` unless a test asks otherwise."""
+    """The conftest factory with `transport: grpcio` unless a test asks otherwise."""
 
     def make(**brightstaff: Any) -> Stack:
-        return make_stack(**{"transport": "native", **brightstaff})
+        return make_stack(**{"transport": "grpcio", **brightstaff})
 
     return make
 
 
-def test_the_stack_really_runs_the_native_transport(stack: Stack) -> None:
+def test_the_stack_really_runs_the_grpcio_transport(stack: Stack) -> None:
     assert send(stack, "POST", "/v1/chat/completions", GOOD)[0] == 200
-    assert "transport native" in stack.brightstaff_log.read_text()
+    assert "transport grpcio" in stack.brightstaff_log.read_text()
