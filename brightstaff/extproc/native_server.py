@@ -214,6 +214,7 @@ class _Connection(asyncio.Protocol):
         self._draining_after: int | None = None  # streams above this id are refused (GOAWAY sent)
         self._idle_timer: asyncio.TimerHandle | None = None
         self._write_paused = False
+        self._closed = False  # close() was called: frames still arriving are not handled
         self._peer = "?"
 
     @property
@@ -296,7 +297,7 @@ class _Connection(asyncio.Protocol):
         end = len(buffer)
         # Payloads are views into `buffer`, valid during their handler only (handlers copy what they keep).
         with memoryview(buffer) as view:
-            while end - offset >= http2.FRAME_HEADER_SIZE and self._transport is not None:
+            while end - offset >= http2.FRAME_HEADER_SIZE and not self._closed:
                 length, frame_type, flags, stream_id = http2.parse_frame_header(buffer, offset)
                 if length > _MAX_FRAME:
                     raise ProtocolViolation(http2.FRAME_SIZE_ERROR, f"a frame of {length} bytes exceeds {_MAX_FRAME}")
@@ -331,7 +332,8 @@ class _Connection(asyncio.Protocol):
             self._forget(stream_id, cancel=True)
         elif frame_type == http2.GOAWAY:
             # The peer opens no more streams; the ones in flight still get their replies.
-            self._draining_after = min(self._draining_after or self._last_stream_id, self._last_stream_id)
+            if self._draining_after is None:
+                self._draining_after = self._last_stream_id
             if not self._streams:
                 self.close()
         elif frame_type == http2.PUSH_PROMISE:
@@ -360,6 +362,9 @@ class _Connection(asyncio.Protocol):
         if stream.received > _WINDOW:
             self._reset(stream, http2.FLOW_CONTROL_ERROR)
             return
+        if flags & http2.END_STREAM:
+            # Known before the data is handled: a reply finished by it needs no RST_STREAM after it.
+            stream.client_ended = True
         if not stream.done and data:
             self._on_stream_data(stream, data)
         if flags & http2.END_STREAM:
@@ -415,6 +420,7 @@ class _Connection(asyncio.Protocol):
             self._idle_timer.cancel()
             self._idle_timer = None
         stream = _Stream(stream_id, self._server.new_stream(), self._peer_window)
+        stream.client_ended = bool(end_stream)
         self._streams[stream_id] = stream
         if headers.get(b":method") != b"POST":
             self._end(stream, UNIMPLEMENTED, "only POST is a gRPC call")
@@ -685,6 +691,7 @@ class _Connection(asyncio.Protocol):
         """Close the connection; `announce` sends a final GOAWAY (NO_ERROR) first."""
         if self._transport is None or self._transport.is_closing():
             return
+        self._closed = True
         if announce:
             self._out.append(http2.goaway(self._last_stream_id, http2.NO_ERROR))
         self._flush()
