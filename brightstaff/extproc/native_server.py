@@ -328,7 +328,9 @@ class _Connection(asyncio.Protocol):
                 self._out.append(http2.frame(http2.PING, http2.ACK, 0, bytes(payload)))
         elif frame_type == http2.RST_STREAM:
             if stream_id == 0 or len(payload) != 4:
-                raise ProtocolViolation(http2.PROTOCOL_ERROR, "bad RST_STREAM")
+                raise ProtocolViolation(
+                    http2.PROTOCOL_ERROR if stream_id == 0 else http2.FRAME_SIZE_ERROR, "bad RST_STREAM"
+                )
             self._forget(stream_id, cancel=True)
         elif frame_type == http2.GOAWAY:
             # The peer opens no more streams; the ones in flight still get their replies.

@@ -1,4 +1,4 @@
-"""The ext_proc servers, sized for whole agent conversations: grpc.aio (default) or the native transport."""
+"""The ext_proc servers, sized for whole agent conversations: the native transport (default) or grpc.aio."""
 
 from __future__ import annotations
 
