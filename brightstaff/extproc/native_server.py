@@ -213,7 +213,6 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._draining_after: int | None = None  # streams above this id are refused (GOAWAY sent)
         self._idle_timer: asyncio.TimerHandle | None = None
-        self._write_paused = False
         self._closed = False  # close() was called: frames still arriving are not handled
         self._peer = "?"
 
@@ -254,12 +253,10 @@ class _Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         # The peer is not reading our replies: stop reading its requests until it does.
-        self._write_paused = True
         if self._transport is not None:
             self._transport.pause_reading()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
         if self._transport is not None:
             self._transport.resume_reading()
 
@@ -568,18 +565,15 @@ class _Connection(asyncio.Protocol):
         if not stream.headers_sent:
             self._out.append(http2.frame(http2.HEADERS, http2.END_HEADERS, stream.id, http2.RESPONSE_HEADERS_BLOCK))
             stream.headers_sent = True
-        size = 5 + len(reply)
+        prefix = b"\x00" + len(reply).to_bytes(4, "big")  # uncompressed, length
+        size = len(prefix) + len(reply)
         if not stream.pending and size <= min(stream.send_window, self._send_window, self._peer_max_frame):
             # The usual case: the whole reply goes out now in one DATA frame, without a copy.
-            self._out += (
-                http2.frame_head(http2.DATA, 0, stream.id, size),
-                b"\x00" + len(reply).to_bytes(4, "big"),
-                reply,
-            )
+            self._out += (http2.frame_head(http2.DATA, 0, stream.id, size), prefix, reply)
             stream.send_window -= size
             self._send_window -= size
             return
-        stream.pending += b"\x00" + len(reply).to_bytes(4, "big") + reply
+        stream.pending += prefix + reply
         self._send_stream(stream)
 
     def _end(self, stream: _Stream, status: int, message: str = "") -> None:
