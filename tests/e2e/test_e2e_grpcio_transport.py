@@ -1,6 +1,6 @@
 """Key end-to-end behaviours again through real Envoy, with brightstaff on the grpcio transport.
 
-The tests are the grpcio tier's own functions, imported (not copied): only `make_stack` differs here, so
+The tests are the main tier's own functions, imported (not copied): only `make_stack` differs here, so
 every stack this module starts (the default `stack` included) serves ext_proc with `transport: grpcio`.
 """
 
