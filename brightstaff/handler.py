@@ -182,7 +182,7 @@ class RequestHandler:
 
     async def _route(self, chat: ChatRequest) -> RouteChoice:
         try:
-            choice = await self.router.route(chat)
+            choice = await self.router.route(chat.conversation)
         except Exception:
             self.metrics.inc("brightstaff_router_failures_total", router=self.router.name)
             log.exception("router %s failed; serving the default model", self.router.name)

@@ -10,7 +10,7 @@ import pytest
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import Config, parse_config
-from brightstaff.core.chat import ChatRequest
+from brightstaff.core.conversation import Conversation
 from brightstaff.core.request import RequestFacts
 from brightstaff.core.rewrite import Forward, Outcome, Reply
 from brightstaff.handler import RequestHandler
@@ -30,13 +30,13 @@ class ScriptedRouter:
         self.delay = delay
         self.fail = fail
 
-    async def route(self, request: ChatRequest) -> RouteChoice:
+    async def route(self, conversation: Conversation) -> RouteChoice:
         self.calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail:
             raise RuntimeError("router exploded")
-        text = str(request.messages[-1].get("content", "")) if request.messages else ""
+        text = conversation.turns[-1].text if conversation.turns else ""
         if "code" in text:
             return RouteChoice("anthropic/claude-sonnet-4-20250514", "code_generation", "preference", 0.9)
         if "analy" in text:
@@ -148,9 +148,9 @@ def test_a_pin_written_elsewhere_wins_the_race() -> None:
     handler, _, store = make_handler()
 
     class RacingRouter(ScriptedRouter):
-        async def route(self, request: ChatRequest) -> RouteChoice:
+        async def route(self, conversation: Conversation) -> RouteChoice:
             await store.claim("race", Pin("openai/gpt-4o", "complex_reasoning", 1.0))
-            return await super().route(request)
+            return await super().route(conversation)
 
     handler.router = RacingRouter()
     outcome = asyncio.run(handler.handle(facts("race"), body("write code")))

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from brightstaff.core.conversation import Conversation, from_chat_messages
 from brightstaff.errors import invalid_body, invalid_json, missing_model
 
 _FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -24,13 +25,14 @@ _NULL = b"null"
 class ChatRequest:
     """A parsed chat completions body: its top-level fields as raw JSON, plus the values brightstaff reads."""
 
-    __slots__ = ("_messages", "fields", "model", "stream")
+    __slots__ = ("_conversation", "_messages", "fields", "model", "stream")
 
     def __init__(self, fields: dict[str, msgspec.Raw], model: str, stream: bool) -> None:
         self.fields = fields
         self.model = model
         self.stream = stream
         self._messages: list[Any] | None = None
+        self._conversation: Conversation | None = None
 
     @classmethod
     def from_messages(cls, messages: list[Any], model: str) -> ChatRequest:
@@ -45,6 +47,13 @@ class ChatRequest:
             decoded = msgspec.json.decode(raw) if raw is not None else None
             self._messages = decoded if isinstance(decoded, list) else []
         return self._messages
+
+    @property
+    def conversation(self) -> Conversation:
+        """What a router reads, built on first use (pin hits never build it)."""
+        if self._conversation is None:
+            self._conversation = from_chat_messages(self.messages)
+        return self._conversation
 
 
 def parse_chat(body: bytes) -> ChatRequest:
@@ -86,13 +95,3 @@ def with_model(request: ChatRequest, model: str) -> bytes:
     fields = dict(request.fields)
     fields["model"] = msgspec.Raw(orjson.dumps(model))
     return _ENCODER.encode(fields)
-
-
-def content_text(content: Any) -> str:
-    """The text of a message `content`: a string, or the text parts of a content array."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
-        return "\n".join(parts)
-    return ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-from brightstaff.core.chat import ChatRequest
+from brightstaff.core.conversation import Conversation
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +23,11 @@ class RouteChoice:
 
 
 class Router(Protocol):
-    """Picks a provider for a chat request. Implementations must not raise for a well-formed request."""
+    """Picks a provider for a conversation (from any client API). Implementations must not raise."""
 
     name: str
 
-    async def route(self, request: ChatRequest) -> RouteChoice: ...
+    async def route(self, conversation: Conversation) -> RouteChoice: ...
 
 
 @runtime_checkable

@@ -39,10 +39,9 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from brightstaff.config import Provider
-from brightstaff.core.chat import ChatRequest, content_text
+from brightstaff.core.conversation import Conversation, Turn
 from brightstaff.routing import lexicon
 from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.text import stem, tokens
@@ -55,7 +54,7 @@ MAX_CHARS = 6_000
 ROLE_CHARS = {"user": 3000, "assistant": 1200, "tool": 1200, "system": 600}
 HEAD_SHARE = 0.4
 
-ROLE_WEIGHT = {"user": 1.0, "assistant": 0.7, "tool": 0.6, "function": 0.6}  # unknown roles: 0.5
+ROLE_WEIGHT = {"user": 1.0, "assistant": 0.7, "tool": 0.6}
 RECENCY_DECAY = 0.75  # per message, walking back from the newest
 LAST_USER_FLOOR = 0.6  # the request itself never fades below this, however many tool steps follow
 OLDER_TURN = 0.3  # messages before the last user message
@@ -221,23 +220,11 @@ def _clip(text: str, limit: int) -> str:
     return text[:head] + "\n" + text[len(text) - (limit - head) :]
 
 
-def _tool_calls_text(message: dict[str, Any]) -> str:
+def _tool_calls_text(turn: Turn) -> str:
     parts: list[str] = []
-    calls = message.get("tool_calls")
-    if isinstance(calls, list):
-        for call in calls:
-            fn = call.get("function") if isinstance(call, dict) else None
-            if isinstance(fn, dict):
-                parts.append(str(fn.get("name") or ""))
-                args = fn.get("arguments")
-                if isinstance(args, str):
-                    parts.append(args[:TOOL_CALL_CHARS])
-    legacy = message.get("function_call")
-    if isinstance(legacy, dict):
-        parts.append(str(legacy.get("name") or ""))
-        args = legacy.get("arguments")
-        if isinstance(args, str):
-            parts.append(args[:TOOL_CALL_CHARS])
+    for call in turn.tool_calls:
+        parts.append(call.name)
+        parts.append(call.arguments[:TOOL_CALL_CHARS])
     return "\n".join(p for p in parts if p)
 
 
@@ -248,44 +235,35 @@ class Segment:
     current: bool  # part of the current turn: the last user message or anything after it
 
 
-def segments(messages: list[Any]) -> Iterator[Segment]:
+def segments(conversation: Conversation) -> Iterator[Segment]:
     """The pieces of a conversation the router reads, the last user message first, then newest first."""
-    total = len(messages)
+    turns = conversation.turns
+    total = len(turns)
     first = max(0, total - MAX_MESSAGES)
     # The request itself stays in view even when a long tool loop has pushed it out of the window.
     floor = max(0, total - MAX_MESSAGES - LAST_USER_LOOKBACK)
-    last_user = next(
-        (
-            i
-            for i in range(total - 1, floor - 1, -1)
-            if isinstance(messages[i], dict) and messages[i].get("role") == "user"
-        ),
-        -1,
-    )
+    last_user = next((i for i in range(total - 1, floor - 1, -1) if turns[i].role == "user"), -1)
     order = [i for i in range(total - 1, first - 1, -1) if i != last_user]
     if last_user >= 0:
         order.insert(0, last_user)
     budget = MAX_CHARS
     for i in order:
-        message = messages[i]
-        if not isinstance(message, dict):
-            continue
-        role = message.get("role")
-        role = role if isinstance(role, str) else "user"
-        current = i >= last_user and role not in ("system", "developer")
-        if role in ("system", "developer"):
+        turn = turns[i]
+        role = turn.role
+        current = i >= last_user and role != "system"
+        if role == "system":
             weight = SYSTEM
         elif i == last_user:
             weight = max(LAST_USER_FLOOR, RECENCY_DECAY ** (total - 1 - i))
         elif current:
-            weight = ROLE_WEIGHT.get(role, 0.5) * RECENCY_DECAY ** (total - 1 - i)
+            weight = ROLE_WEIGHT[role] * RECENCY_DECAY ** (total - 1 - i)
         else:
-            weight = ROLE_WEIGHT.get(role, 0.5) * OLDER_TURN * RECENCY_DECAY ** (last_user - 1 - i)
+            weight = ROLE_WEIGHT[role] * OLDER_TURN * RECENCY_DECAY ** (last_user - 1 - i)
         if weight < MIN_WEIGHT:
             continue
-        limit = min(ROLE_CHARS.get(role, 1200), budget)
-        text = _clip(content_text(message.get("content")), limit)
-        calls = _tool_calls_text(message) if role == "assistant" else ""
+        limit = min(ROLE_CHARS[role], budget)
+        text = _clip(turn.text, limit)
+        calls = _tool_calls_text(turn)
         if calls:
             text = f"{text}\n{calls}" if text else calls
         if not text:
@@ -335,11 +313,11 @@ class EmbeddedRouter:
             if hit is not None:
                 self._shape_vectors[pseudo] = hit[1]
 
-    async def route(self, request: ChatRequest) -> RouteChoice:
-        return self.classify(request)
+    async def route(self, conversation: Conversation) -> RouteChoice:
+        return self.classify(conversation)
 
-    def classify(self, request: ChatRequest) -> RouteChoice:
-        scores = self.scores(request)
+    def classify(self, conversation: Conversation) -> RouteChoice:
+        scores = self.scores(conversation)
         best = -1
         for j, score in enumerate(scores):
             if best < 0 or score > scores[best] + TIE_EPSILON:
@@ -350,21 +328,21 @@ class EmbeddedRouter:
         pref = self._prefs[best]
         return RouteChoice(pref.provider, pref.route, "preference", scores[best])
 
-    def scores(self, request: ChatRequest) -> list[float]:
+    def scores(self, conversation: Conversation) -> list[float]:
         """The score in [0, 1) of every routing preference, in config order."""
         if not self._prefs:
             return []
-        evidence = self._evidence(request.messages)
+        evidence = self._evidence(conversation)
         return [1.0 - math.exp(-e / TAU) for e in evidence]
 
-    def _evidence(self, messages: list[Any]) -> list[float]:
+    def _evidence(self, conversation: Conversation) -> list[float]:
         # stem -> summed weight, one map for the current turn and one for older context; dicts keep
         # the order of first appearance, so the sums below run in text order in every process.
         current: dict[str, float] = {}
         context: dict[str, float] = {}
         vectors: dict[str, tuple[float, ...]] = {}
         cache = self._cache
-        for segment in segments(messages):
+        for segment in segments(conversation):
             seen = current if segment.current else context
             weight = segment.weight
             text = segment.text

@@ -17,6 +17,7 @@ import yaml
 
 from brightstaff.config import Provider, parse_config
 from brightstaff.core.chat import ChatRequest
+from brightstaff.core.conversation import Conversation
 from brightstaff.routing.base import RouteChoice
 
 DEFAULT_LABEL = "default"  # the label of examples that no routing preference should take
@@ -25,7 +26,7 @@ LABELLED_PROMPTS = Path(__file__).parent / "data" / "labelled_prompts.yaml"
 
 
 class Classifier(Protocol):
-    def classify(self, request: ChatRequest) -> RouteChoice: ...
+    def classify(self, conversation: Conversation) -> RouteChoice: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ def evaluate(router: Classifier, examples: Iterable[Example], *, repeat: int = 3
     misses: list[Miss] = []
     correct = 0
     for example in items:
-        choice = router.classify(example.request)
+        choice = router.classify(example.request.conversation)
         got = _label(choice)
         labels.setdefault(example.label)
         labels.setdefault(got)
@@ -99,7 +100,7 @@ def evaluate(router: Classifier, examples: Iterable[Example], *, repeat: int = 3
     for _ in range(max(0, repeat)):
         for example in items:
             start = time.perf_counter_ns()
-            router.classify(example.request)
+            router.classify(example.request.conversation)
             timings.append((time.perf_counter_ns() - start) / 1000)
     timings.sort()
     return Report(

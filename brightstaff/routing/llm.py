@@ -30,7 +30,7 @@ import httpx
 import orjson
 
 from brightstaff.config import Provider, RouterSettings
-from brightstaff.core.chat import ChatRequest
+from brightstaff.core.conversation import Conversation
 from brightstaff.metrics import Metrics
 from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.llm_prompt import AnswerError, RouterPrompt, parse_answer, routes_in_config_order
@@ -126,9 +126,9 @@ class LlmRouter:
         )
         self._failures = _FailureLog(LOG_INTERVAL_SECONDS)
 
-    async def route(self, request: ChatRequest) -> RouteChoice:
+    async def route(self, conversation: Conversation) -> RouteChoice:
         try:
-            name = await self.choose(request)
+            name = await self.choose(conversation)
         except RouterCallError as error:
             if self._metrics is not None:
                 self._metrics.inc("brightstaff_router_failures_total", router=self.name, kind=error.kind)
@@ -138,11 +138,11 @@ class LlmRouter:
             return RouteChoice(self._default, None, "default")
         return RouteChoice(self._provider_of[name], name, "preference", 1.0)
 
-    async def choose(self, request: ChatRequest) -> str | None:
+    async def choose(self, conversation: Conversation) -> str | None:
         """The configured route the router model picks, None for none; raises RouterCallError."""
         if not self._route_names:
             return None
-        prompt = self.prompt.build(request.messages)
+        prompt = self.prompt.build(conversation)
         if prompt is None:
             return None
         started = time.perf_counter()

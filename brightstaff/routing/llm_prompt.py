@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from brightstaff.config import Provider
-from brightstaff.core.chat import content_text
+from brightstaff.core.conversation import Conversation, Turn
 
 Format = Literal["arch_router", "orchestrator_v1"]
 
@@ -87,7 +87,9 @@ def routes_in_config_order(providers: Sequence[Provider]) -> tuple[Route, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class Turn:
+class ShownTurn:
+    """A turn as the router model is shown it."""
+
     role: str  # "user" | "assistant"
     content: str
 
@@ -103,30 +105,27 @@ def trim_middle(text: str, limit: int) -> str:
     return text[:head] + TRIM_MARKER + text[len(text) - (room - head) :]
 
 
-def _turn(message: Any) -> Turn | None:
-    if not isinstance(message, dict):
-        return None
-    role = message.get("role")
-    if role not in ("user", "assistant"):
-        return None  # system, developer, tool, function: see the module docstring
-    text = content_text(message.get("content")).strip()
-    return Turn(role, text) if text else None
+def _shown(turn: Turn) -> ShownTurn | None:
+    if turn.role not in ("user", "assistant"):
+        return None  # system and tool turns: see the module docstring
+    text = turn.text.strip()
+    return ShownTurn(turn.role, text) if text else None
 
 
-def _window(messages: Sequence[Any], max_messages: int) -> list[Turn]:
+def _window(turns: Sequence[Turn], max_messages: int) -> list[ShownTurn]:
     """The newest `max_messages` turns in order, with the latest user turn first if it fell outside."""
-    newest_first: list[Turn] = []
+    newest_first: list[ShownTurn] = []
     has_user = False
-    i = len(messages) - 1
+    i = len(turns) - 1
     while i >= 0 and len(newest_first) < max_messages:
-        turn = _turn(messages[i])
+        turn = _shown(turns[i])
         if turn is not None:
             newest_first.append(turn)
             has_user = has_user or turn.role == "user"
         i -= 1
     if not has_user and newest_first:
         for j in range(i, max(-1, i - USER_LOOKBACK), -1):
-            turn = _turn(messages[j])
+            turn = _shown(turns[j])
             if turn is not None and turn.role == "user":
                 newest_first[-1] = turn  # the oldest of the window makes room for the request itself
                 break
@@ -135,18 +134,18 @@ def _window(messages: Sequence[Any], max_messages: int) -> list[Turn]:
 
 
 def bound_conversation(
-    messages: Sequence[Any], *, max_messages: int, budget_chars: int, turn_overhead: int = TURN_OVERHEAD
-) -> list[Turn]:
+    conversation: Conversation, *, max_messages: int, budget_chars: int, turn_overhead: int = TURN_OVERHEAD
+) -> list[ShownTurn]:
     """The turns shown to the router, oldest first, within `max_messages` and `budget_chars`."""
-    turns = _window(messages, max(1, max_messages))
+    turns = _window(conversation.turns, max(1, max_messages))
     if not turns:
         return []
     last_user = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].role == "user"), None)
-    chosen: dict[int, Turn] = {}
+    chosen: dict[int, ShownTurn] = {}
     left = budget_chars
     if last_user is not None:
         text = trim_middle(turns[last_user].content, max(MIN_TURN_CHARS, left - turn_overhead))
-        chosen[last_user] = Turn("user", text)
+        chosen[last_user] = ShownTurn("user", text)
         left -= len(text) + turn_overhead
     share = max(MIN_TURN_CHARS, budget_chars // 4)
     for i in range(len(turns) - 1, -1, -1):
@@ -156,7 +155,7 @@ def bound_conversation(
         if room < MIN_TURN_CHARS:
             break  # older turns would be cut to nothing; the conversation stays contiguous
         text = trim_middle(turns[i].content, room)
-        chosen[i] = Turn(turns[i].role, text)
+        chosen[i] = ShownTurn(turns[i].role, text)
         left -= len(text) + turn_overhead
     return [chosen[i] for i in sorted(chosen)]
 
@@ -231,27 +230,30 @@ class RouterPrompt:
             self.prefix = _ORCHESTRATOR_HEAD + block + _ORCHESTRATOR_MIDDLE
             self.suffix = _ORCHESTRATOR_TAIL
         fixed = len(self.prefix) + len(self.suffix)
-        self.turn_overhead = len(self._conversation_json([Turn("assistant", "")])) + 1  # + the separator
+        self.turn_overhead = len(self._conversation_json([ShownTurn("assistant", "")])) + 1  # + the separator
         self.overflows = fixed >= max_context_tokens * CHARS_PER_TOKEN  # the routes alone exceed the budget
         self.budget_chars = max(MIN_CONVERSATION_CHARS, max_context_tokens * CHARS_PER_TOKEN - fixed)
 
-    def conversation(self, messages: Sequence[Any]) -> list[Turn]:
+    def conversation(self, conversation: Conversation) -> list[ShownTurn]:
         return bound_conversation(
-            messages, max_messages=self.max_messages, budget_chars=self.budget_chars, turn_overhead=self.turn_overhead
+            conversation,
+            max_messages=self.max_messages,
+            budget_chars=self.budget_chars,
+            turn_overhead=self.turn_overhead,
         )
 
-    def _conversation_json(self, turns: Sequence[Turn]) -> str:
+    def _conversation_json(self, turns: Sequence[ShownTurn]) -> str:
         listed = [{"role": t.role, "content": t.content} for t in turns]
         if self.format == "arch_router":
             return json.dumps(listed, ensure_ascii=False, separators=(",", ":"))
         return json.dumps(listed, ensure_ascii=False, indent=4)
 
-    def render(self, turns: Sequence[Turn]) -> str:
+    def render(self, turns: Sequence[ShownTurn]) -> str:
         return self.prefix + self._conversation_json(turns) + self.suffix
 
-    def build(self, messages: Sequence[Any]) -> str | None:
+    def build(self, conversation: Conversation) -> str | None:
         """The prompt for a conversation, or None when it holds nothing to route on."""
-        turns = self.conversation(messages)
+        turns = self.conversation(conversation)
         return self.render(turns) if turns else None
 
 

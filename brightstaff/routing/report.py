@@ -64,7 +64,7 @@ async def run_llm(labelled: LabelledSet, settings: RouterSettings, *, concurrenc
     async def one(example: Example) -> tuple[str, float, float]:
         async with gate:
             started = time.perf_counter()
-            choice = await router.route(example.request)
+            choice = await router.route(example.request.conversation)
             elapsed_ms = (time.perf_counter() - started) * 1000
         if choice.reason == "fallback":
             return FALLBACK_LABEL, choice.score, elapsed_ms

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from brightstaff.core.chat import content_text, parse_chat, with_model
+from brightstaff.core.chat import parse_chat, with_model
 from brightstaff.errors import ClientError
 
 
@@ -70,10 +70,3 @@ def test_missing_model_names_the_param() -> None:
     with pytest.raises(ClientError) as info:
         parse_chat(b'{"messages":[]}')
     assert info.value.param == "model"
-
-
-def test_content_text_handles_strings_parts_and_junk() -> None:
-    assert content_text("plain") == "plain"
-    assert content_text([{"type": "text", "text": "a"}, {"type": "image_url"}, {"type": "text", "text": "b"}]) == "a\nb"
-    assert content_text(None) == ""
-    assert content_text(7) == ""

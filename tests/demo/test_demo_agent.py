@@ -241,7 +241,7 @@ def test_demo_config_needs_every_vendor_and_does_not_share_state() -> None:
 def _routes(requests: list[Any]) -> list[str | None]:
     config = parse_config(demo_config({"openai": 1, "anthropic": 2}), {})
     router = EmbeddedRouter(config.providers, config.routing.min_match_score)
-    return [router.classify(parse_chat(orjson.dumps(r.body))).route for r in requests]
+    return [router.classify(parse_chat(orjson.dumps(r.body)).conversation).route for r in requests]
 
 
 def test_the_embedded_router_reads_the_agent_turns_as_the_seed_demo_tells(provider: FakeProvider) -> None:

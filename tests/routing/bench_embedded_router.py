@@ -52,7 +52,7 @@ def main() -> int:
                 print()
     router = EmbeddedRouter(sets[0].providers, 0.2)
     for name, body in (("agent transcript", _long_agent_body()), ("one user message", _huge_user_body())):
-        request = parse_chat(body)
+        request = parse_chat(body).conversation
         router.classify(request)
         timings = []
         for _ in range(500):

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from brightstaff.config import Provider, parse_config
-from brightstaff.core.chat import ChatRequest, parse_chat
+from brightstaff.core.chat import parse_chat
+from brightstaff.core.conversation import Conversation, from_chat_messages
 from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.embedded import MAX_CHARS, MAX_MESSAGES, EmbeddedRouter, segments
 from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
@@ -37,8 +38,8 @@ SEED = providers(
 )
 
 
-def chat(*messages: Any) -> ChatRequest:
-    return ChatRequest.from_messages(list(messages), "m")
+def chat(*messages: Any) -> Conversation:
+    return from_chat_messages(messages)
 
 
 def user(content: Any) -> dict[str, Any]:
@@ -178,7 +179,7 @@ def test_tool_call_names_and_arguments_are_read(router: EmbeddedRouter) -> None:
     # Only the tool call carries the cue: no user text at all.
     request = chat(call("run_python_script", '{"code": "def main():\\n    print(parse_args())", "lang": "python"}'))
     assert router.classify(request).route == "code_generation"
-    text = " ".join(s.text for s in segments(request.messages))
+    text = " ".join(s.text for s in segments(request))
     assert "run_python_script" in text and "parse_args" in text
 
 
@@ -199,7 +200,7 @@ def test_content_parts_are_read_like_strings(router: EmbeddedRouter) -> None:
 
 def test_empty_conversation_is_default(router: EmbeddedRouter) -> None:
     assert router.classify(chat()) == RouteChoice(DEFAULT, None, "default", 0.0)
-    no_messages = parse_chat(b'{"model":"m"}')
+    no_messages = parse_chat(b'{"model":"m"}').conversation
     assert router.classify(no_messages) == RouteChoice(DEFAULT, None, "default", 0.0)
     assert router.classify(chat(user(""))) == RouteChoice(DEFAULT, None, "default", 0.0)
 
@@ -233,7 +234,7 @@ def test_very_long_conversations_are_read_within_the_budget(router: EmbeddedRout
     filler = "The shipment left the warehouse on time and arrived two days later. " * 800  # ~55 KB
     history = [m for i in range(1000) for m in (user(f"status {i}?"), {"role": "assistant", "content": filler})]
     request = chat(*history, user("Write a Python function that parses these status lines."))
-    read = list(segments(request.messages))
+    read = list(segments(request))
     assert len(read) <= MAX_MESSAGES + 1
     assert sum(len(s.text) for s in read) <= MAX_CHARS + MAX_MESSAGES  # + the joins between parts
     assert read[0].text.startswith("Write a Python function")
@@ -243,14 +244,14 @@ def test_very_long_conversations_are_read_within_the_budget(router: EmbeddedRout
 def test_the_request_survives_a_long_tool_loop(router: EmbeddedRouter) -> None:
     steps = [m for i in range(3 * MAX_MESSAGES) for m in (call("poll", f'{{"n": {i}}}'), tool("still waiting"))]
     request = chat(user("Write a bash script that tails the log and alerts on errors."), *steps)
-    read = list(segments(request.messages))
+    read = list(segments(request))
     assert read[0].text.startswith("Write a bash script")
     assert router.classify(request).route == "code_generation"
 
 
 def test_huge_single_message_is_clipped_head_and_tail(router: EmbeddedRouter) -> None:
     text = "Summarize nothing here. " + "lorem ipsum dolor " * 20_000 + " Now write a Python class for it."
-    (first, *rest) = list(segments(chat(user(text)).messages))
+    (first, *rest) = list(segments(chat(user(text))))
     assert not rest
     assert len(first.text) < 5_000
     assert first.text.startswith("Summarize") and first.text.endswith("Python class for it.")
@@ -260,8 +261,8 @@ def test_huge_single_message_is_clipped_head_and_tail(router: EmbeddedRouter) ->
 # ---------------------------------------------------------------- determinism
 
 
-def _labelled_requests() -> list[tuple[tuple[Provider, ...], ChatRequest]]:
-    return [(s.providers, e.request) for s in load_labelled(LABELLED) for e in s.examples]
+def _labelled_requests() -> list[tuple[tuple[Provider, ...], Conversation]]:
+    return [(s.providers, e.request.conversation) for s in load_labelled(LABELLED) for e in s.examples]
 
 
 def test_two_instances_agree_on_every_labelled_example() -> None:
@@ -281,7 +282,7 @@ out = []
 for s in load_labelled(Path(sys.argv[1])):
     router = EmbeddedRouter(s.providers, 0.2)
     for e in s.examples:
-        c = router.classify(e.request)
+        c = router.classify(e.request.conversation)
         out.append([c.provider, c.route, c.reason, repr(c.score)])
 print(json.dumps(out))
 """

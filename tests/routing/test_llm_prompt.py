@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from brightstaff.config import Provider, parse_config
+from brightstaff.core.conversation import from_chat_messages
 from brightstaff.routing.llm_prompt import (
     MIN_TURN_CHARS,
     TRIM_MARKER,
     TURN_OVERHEAD,
     AnswerError,
     RouterPrompt,
-    Turn,
+    ShownTurn,
     bound_conversation,
     parse_answer,
     routes_in_config_order,
@@ -113,11 +114,11 @@ If no routes are needed, return an empty list for `route`.
 
 
 def test_arch_router_prompt_is_exact() -> None:
-    assert RouterPrompt(ROUTES, "arch_router").build(CONVERSATION) == ARCH_ROUTER_GOLDEN
+    assert RouterPrompt(ROUTES, "arch_router").build(from_chat_messages(CONVERSATION)) == ARCH_ROUTER_GOLDEN
 
 
 def test_orchestrator_prompt_is_exact() -> None:
-    assert RouterPrompt(ROUTES, "orchestrator_v1").build(CONVERSATION) == ORCHESTRATOR_GOLDEN
+    assert RouterPrompt(ROUTES, "orchestrator_v1").build(from_chat_messages(CONVERSATION)) == ORCHESTRATOR_GOLDEN
 
 
 def test_routes_are_listed_in_config_order_and_the_prefix_never_varies() -> None:
@@ -125,8 +126,8 @@ def test_routes_are_listed_in_config_order_and_the_prefix_never_varies() -> None
     assert [r.provider for r in ROUTES] == ["openai/gpt-4o", "openai/gpt-4o", "anthropic/claude-sonnet-4-20250514"]
     for fmt in ("arch_router", "orchestrator_v1"):
         prompt = RouterPrompt(ROUTES, fmt)  # type: ignore[arg-type]
-        one = prompt.build(CONVERSATION)
-        other = prompt.build([{"role": "user", "content": "something else entirely"}])
+        one = prompt.build(from_chat_messages(CONVERSATION))
+        other = prompt.build(from_chat_messages([{"role": "user", "content": "something else entirely"}]))
         assert one is not None and other is not None
         # Everything up to the conversation is shared by every request: a prefix cache serves it.
         assert one.startswith(prompt.prefix) and other.startswith(prompt.prefix)
@@ -169,8 +170,8 @@ def test_system_developer_tool_messages_and_tool_only_turns_are_dropped() -> Non
         "not a message",
         {"role": "user", "content": "   "},
     ]
-    turns = bound_conversation(messages, max_messages=16, budget_chars=8000)
-    assert turns == [Turn("user", "Refactor\na.py"), Turn("assistant", "Reading it now.")]
+    turns = bound_conversation(from_chat_messages(messages), max_messages=16, budget_chars=8000)
+    assert turns == [ShownTurn("user", "Refactor\na.py"), ShownTurn("assistant", "Reading it now.")]
 
 
 def test_every_step_of_a_tool_loop_shows_the_router_the_same_conversation() -> None:
@@ -179,7 +180,7 @@ def test_every_step_of_a_tool_loop_shows_the_router_the_same_conversation() -> N
     seen = set()
     messages = list(base)
     for i in range(5):
-        seen.add(prompt.build(messages))
+        seen.add(prompt.build(from_chat_messages(messages)))
         call = {"id": f"c{i}", "type": "function", "function": {"name": "grep", "arguments": "{}"}}
         messages += [
             {"role": "assistant", "content": None, "tool_calls": [call]},
@@ -190,13 +191,13 @@ def test_every_step_of_a_tool_loop_shows_the_router_the_same_conversation() -> N
 
 def test_only_the_most_recent_turns_are_kept_and_the_latest_user_message_always() -> None:
     messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i}"} for i in range(40)]
-    turns = bound_conversation(messages, max_messages=16, budget_chars=100_000)
+    turns = bound_conversation(from_chat_messages(messages), max_messages=16, budget_chars=100_000)
     assert [t.content for t in turns] == [f"turn {i}" for i in range(24, 40)]
     # A tail of assistant turns longer than the window still shows the request they answer.
     messages = [{"role": "user", "content": "the request"}] + [
         {"role": "assistant", "content": f"a{i}"} for i in range(30)
     ]
-    turns = bound_conversation(messages, max_messages=4, budget_chars=100_000)
+    turns = bound_conversation(from_chat_messages(messages), max_messages=4, budget_chars=100_000)
     assert [t.content for t in turns] == ["the request", "a27", "a28", "a29"]
 
 
@@ -217,7 +218,7 @@ def test_a_huge_latest_user_message_is_trimmed_in_the_middle_to_the_budget() -> 
         {"role": "assistant", "content": "earlier answer"},
         {"role": "user", "content": ask},
     ]
-    turns = bound_conversation(messages, max_messages=16, budget_chars=4000)
+    turns = bound_conversation(from_chat_messages(messages), max_messages=16, budget_chars=4000)
     assert len(turns) == 1  # the request took the whole budget; older context had to go
     (turn,) = turns
     assert len(turn.content) + TURN_OVERHEAD <= 4000
@@ -232,8 +233,8 @@ def test_context_turns_get_a_share_of_the_budget_newest_first() -> None:
         {"role": "user", "content": "and now the actual question"},
     ]
     budget = 2000
-    turns = bound_conversation(messages, max_messages=16, budget_chars=budget)
-    assert turns[-1] == Turn("user", "and now the actual question")
+    turns = bound_conversation(from_chat_messages(messages), max_messages=16, budget_chars=budget)
+    assert turns[-1] == ShownTurn("user", "and now the actual question")
     assert turns[-2].role == "assistant" and len(turns[-2].content) <= budget // 4
     assert sum(len(t.content) + TURN_OVERHEAD for t in turns) <= budget
     # The conversation stays contiguous: once a turn does not fit, older ones are left out.
@@ -245,7 +246,7 @@ def test_prompt_length_respects_the_token_budget() -> None:
     messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": "word " * 400} for i in range(31)]
     for fmt, tokens in (("arch_router", 2048), ("orchestrator_v1", 8192)):
         prompt = RouterPrompt(ROUTES, fmt, max_context_tokens=tokens)  # type: ignore[arg-type]
-        text = prompt.build(messages)
+        text = prompt.build(from_chat_messages(messages))
         assert text is not None
         # chars / 4 estimate; JSON escaping of plain words adds nothing, framing is counted per turn.
         assert len(text) <= tokens * 4 + 200, (fmt, len(text))
@@ -257,23 +258,23 @@ def test_the_conversation_always_gets_some_room_even_with_many_routes() -> None:
     many = routes_in_config_order(providers()) * 200
     prompt = RouterPrompt(many, "arch_router", max_context_tokens=256)
     assert prompt.overflows
-    text = prompt.build([{"role": "user", "content": "Write code " * 1000}])
+    text = prompt.build(from_chat_messages([{"role": "user", "content": "Write code " * 1000}]))
     assert text is not None and "Write code" in text
     assert prompt.budget_chars >= 1000
 
 
 def test_nothing_to_route_on_builds_no_prompt() -> None:
     prompt = RouterPrompt(ROUTES, "arch_router")
-    assert prompt.build([]) is None
-    assert prompt.build([{"role": "system", "content": "only a system prompt"}]) is None
-    assert prompt.build([{"role": "tool", "content": "x"}]) is None
+    assert prompt.build(from_chat_messages([])) is None
+    assert prompt.build(from_chat_messages([{"role": "system", "content": "only a system prompt"}])) is None
+    assert prompt.build(from_chat_messages([{"role": "tool", "content": "x"}])) is None
 
 
 def test_a_context_turn_too_small_to_matter_is_not_added() -> None:
     messages = [{"role": "assistant", "content": "B" * 500}, {"role": "user", "content": "q" * 300}]
     budget = 300 + TURN_OVERHEAD + TURN_OVERHEAD + MIN_TURN_CHARS - 1
-    turns = bound_conversation(messages, max_messages=16, budget_chars=budget)
-    assert turns == [Turn("user", "q" * 300)]
+    turns = bound_conversation(from_chat_messages(messages), max_messages=16, budget_chars=budget)
+    assert turns == [ShownTurn("user", "q" * 300)]
 
 
 # ---------------------------------------------------------------------------------------------- answers

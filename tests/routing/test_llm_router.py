@@ -15,7 +15,7 @@ from fake_router import FakeRouter, start_fake_router
 
 from brightstaff.app import build_app, build_router
 from brightstaff.config import Config, RouterSettings, parse_config
-from brightstaff.core.chat import ChatRequest
+from brightstaff.core.conversation import Conversation, from_chat_messages
 from brightstaff.metrics import Metrics
 from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.embedded import EmbeddedRouter
@@ -55,9 +55,8 @@ def llm_config(base_url: str, **router: Any) -> Config:
     return parse_config(config_data(settings), env={"ROUTER_KEY": "rk-secret-1"})
 
 
-def chat(text: str, *history: dict[str, Any]) -> ChatRequest:
-    messages = [*history, {"role": "user", "content": text}]
-    return ChatRequest.from_messages(messages, "m")
+def chat(text: str, *history: dict[str, Any]) -> Conversation:
+    return from_chat_messages([*history, {"role": "user", "content": text}])
 
 
 def run(scenario: Callable[[FakeRouter], Awaitable[None]], **fake: Any) -> FakeRouter:
@@ -189,7 +188,7 @@ def test_nothing_to_route_on_and_no_preferences_skip_the_call() -> None:
     async def scenario(fake: FakeRouter) -> None:
         config = llm_config(fake.base_url)
         router = LlmRouter(config.providers, config.routing.router)
-        only_system = ChatRequest.from_messages([{"role": "system", "content": "x"}], "m")
+        only_system = from_chat_messages([{"role": "system", "content": "x"}])
         assert await router.route(only_system) == RouteChoice(DEFAULT, None, "default")
         await router.close()
         bare = parse_config(

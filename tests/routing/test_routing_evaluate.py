@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from brightstaff.core.chat import ChatRequest
+from brightstaff.core.conversation import Conversation
 from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.evaluate import (
@@ -72,8 +73,8 @@ class Scripted:
     def __init__(self, answers: dict[str, str | None]) -> None:
         self.answers = answers
 
-    def classify(self, request: ChatRequest) -> RouteChoice:
-        route = self.answers[request.messages[-1]["content"]]
+    def classify(self, conversation: Conversation) -> RouteChoice:
+        route = self.answers[conversation.turns[-1].text]
         if route is None:
             return RouteChoice("cheap", None, "default", 0.1)
         return RouteChoice("big", route, "preference", 0.8)

@@ -1,0 +1,99 @@
+"""The conversation view: what a router reads of a request, the same whatever API the client speaks.
+
+Invariants:
+- A `Conversation` is a tuple of `Turn`s in the order the client sent them, with exactly four roles:
+  `system` (standing instructions: system and developer messages, a top-level system prompt), `user`
+  (what a person asked), `assistant` (the model's earlier answers and the tools it called) and `tool`
+  (results fed back from tools). Each client API's parser maps its own shapes onto these, so one turn
+  routes the same way from any API.
+- Text is kept as sent (text parts joined by a newline); images, audio and files contribute no text.
+- Building the view never raises: parts of a shape it does not know are skipped, not refused (the
+  request was already validated by its API's parser; the view only reads it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+# Chat completions roles onto the view's: developer messages are system messages under a newer name,
+# and the legacy `function` role carried tool results.
+_CHAT_ROLES: dict[str, Role] = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+    "function": "tool",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A tool the assistant called: its name and its arguments as the JSON text the model wrote."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: Role
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    turns: tuple[Turn, ...]
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    def last_user_index(self) -> int:
+        """Index of the latest user turn (the current ask), -1 when there is none."""
+        for i in range(len(self.turns) - 1, -1, -1):
+            if self.turns[i].role == "user":
+                return i
+        return -1
+
+
+def content_text(content: Any) -> str:
+    """The text of a message `content`: a string, or the text parts of a content array joined by newlines."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _chat_tool_calls(message: dict[str, Any]) -> tuple[ToolCall, ...]:
+    calls: list[ToolCall] = []
+    listed = message.get("tool_calls")
+    functions = [c.get("function") for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+    functions.append(message.get("function_call"))  # the legacy single-call field
+    for function in functions:
+        if isinstance(function, dict):
+            name, arguments = function.get("name"), function.get("arguments")
+            calls.append(
+                ToolCall(name if isinstance(name, str) else "", arguments if isinstance(arguments, str) else "")
+            )
+    return tuple(calls)
+
+
+def from_chat_messages(messages: Iterable[Any]) -> Conversation:
+    """The view of an OpenAI chat completions `messages` array."""
+    turns: list[Turn] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        raw_role = message.get("role")
+        role = _CHAT_ROLES.get(raw_role, "user") if isinstance(raw_role, str) else "user"
+        calls = _chat_tool_calls(message) if role == "assistant" else ()
+        turns.append(Turn(role, content_text(message.get("content")), calls))
+    return Conversation(tuple(turns))
