@@ -98,6 +98,7 @@ class Provider:
     passthrough_auth: bool
     routing_preferences: tuple[RoutingPreference, ...]
     cluster: str  # the Envoy cluster serving this provider
+    api: Literal["openai", "anthropic"] = "openai"  # the backend API it speaks (picks the provider adapter)
 
     @property
     def scheme(self) -> str:

@@ -1,8 +1,10 @@
-"""One request through brightstaff: validate, look up or create the pin, route, and plan the rewrite.
+"""One request through brightstaff: sequencing and I/O around the pure rules of `core/` and `providers/`.
 
-This is the only place that awaits the pin store and the router. It knows nothing of gRPC or protobuf
-(the ext_proc servicer feeds it `RequestFacts` and bytes) and every rule it applies lives in `core/`.
-Invariant: `handle` never raises; every failure becomes a `Reply` with an OpenAI-style JSON error.
+The handler finds the endpoint, parses the body with its client API's parser, awaits the pin store and
+the router, and asks `core.decision` what the facts mean and the provider adapter for the rewrite. It is
+the only place that awaits the store and the router, and it knows nothing of gRPC or protobuf (the
+transport feeds it `RequestFacts` and bytes).
+Invariant: `handle` never raises; every failure becomes a `Reply` with a JSON error.
 """
 
 from __future__ import annotations
@@ -10,55 +12,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from brightstaff.config import Config
+from brightstaff.core import decision as rules
 from brightstaff.core.affinity import pin_key
-from brightstaff.core.chat import ChatRequest, parse_chat
-from brightstaff.core.decision import Affinity, Decision, from_choice, from_pin, pinned_provider, should_pin
+from brightstaff.core.decision import Affinity, Decision, Pin, RouteChoice
+from brightstaff.core.errors import ClientError, body_too_large, internal_error, invalid_body, no_adapter
+from brightstaff.core.outcome import Outcome, Reply, forward
 from brightstaff.core.request import RequestFacts
-from brightstaff.core.rewrite import Outcome, Reply, forward
-from brightstaff.errors import (
-    ClientError,
-    body_too_large,
-    internal_error,
-    invalid_body,
-    method_not_allowed,
-    not_found,
-    unknown_model,
-)
 from brightstaff.metrics import Metrics
-from brightstaff.pins.base import Pin, PinStore, PinStoreError, PinStoreUnavailable
-from brightstaff.routing.base import RouteChoice, Router
+from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
+from brightstaff.providers.adapter import ClientApi, ClientRequest
+from brightstaff.providers.endpoints import endpoint_for
+from brightstaff.routing.base import Router
 
 log = logging.getLogger("brightstaff.decision")
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    method: str
-    kind: str  # "chat" | "models"
-    upstream: str  # the provider path after its base URL
-
-
-# The API surface brightstaff serves. Anything else is a 404/405 JSON error, never a pass-through.
-ENDPOINTS: dict[str, Endpoint] = {
-    "/v1/chat/completions": Endpoint("POST", "chat", "/chat/completions"),
-    "/chat/completions": Endpoint("POST", "chat", "/chat/completions"),
-    "/v1/models": Endpoint("GET", "models", "/models"),
-    "/models": Endpoint("GET", "models", "/models"),
-}
-
-
-def _endpoint(facts: RequestFacts) -> Endpoint:
-    endpoint = ENDPOINTS.get(facts.route_path.rstrip("/") or "/")
-    if endpoint is None:
-        raise not_found(facts.method, facts.route_path)
-    if facts.method != endpoint.method:
-        raise method_not_allowed(facts.method, facts.route_path)
-    return endpoint
 
 
 class RequestHandler:
@@ -103,8 +74,8 @@ class RequestHandler:
         return outcome
 
     async def _handle(self, facts: RequestFacts, body: bytes | None, started: float) -> Outcome:
-        endpoint = _endpoint(facts)
-        if endpoint.kind == "models":
+        endpoint = endpoint_for(facts)
+        if endpoint.api is None:
             return self._models_reply
         server = self.config.server
         key = pin_key(
@@ -118,13 +89,20 @@ class RequestHandler:
             raise invalid_body("The request body is empty; expected a JSON object.")
         if len(body) > server.max_request_body_bytes:
             raise body_too_large(server.max_request_body_bytes)
-        chat = parse_chat(body)
-        decision = await self._decide(key, chat)
-        outcome = forward(decision, chat, facts, endpoint.upstream)
+        return await self._generate(endpoint.api, facts, key, body, started)
+
+    async def _generate(
+        self, api: ClientApi[Any], facts: RequestFacts, key: str | None, body: bytes, started: float
+    ) -> Outcome:
+        request: ClientRequest = api.parse(body)
+        decision = await self._decide(key, request)
+        provider = decision.provider
+        adapter = api.adapters.get(provider.api)
+        if adapter is None:
+            raise no_adapter(api.name, provider.name, provider.api)
+        outcome = forward(decision, adapter.request(request, provider, facts.path.partition("?")[2]))
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self.metrics.inc(
-            "brightstaff_requests_total", affinity=decision.affinity.value, provider=decision.provider.name
-        )
+        self.metrics.inc("brightstaff_requests_total", affinity=decision.affinity.value, provider=provider.name)
         self.metrics.observe_ms("brightstaff_decision_ms", elapsed_ms)
         # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
         # the line (a syscall) stay off the request's path.
@@ -134,42 +112,36 @@ class RequestHandler:
             facts.request_id,
             decision.affinity.value,
             key or "-",
-            decision.provider.name,
-            decision.provider.model,
+            provider.name,
+            provider.model,
             decision.route or "-",
             decision.reason,
-            chat.stream,
+            request.stream,
             elapsed_ms,
         )
         return outcome
 
-    async def _decide(self, key: str | None, chat: ChatRequest) -> Decision:
-        if "/" in chat.model:
-            explicit = self.config.provider(chat.model)
-            if explicit is None:
-                raise unknown_model(chat.model, [p.name for p in self.config.providers])
-            return Decision(explicit, None, Affinity.NONE, "explicit")
+    async def _decide(self, key: str | None, request: ClientRequest) -> Decision:
+        explicit = rules.explicit(request.model, self.config)
+        if explicit is not None:
+            return explicit
         if key is None:
-            return from_choice(await self._route(chat), self.config, Affinity.NONE)
+            return rules.from_choice(await self._route(request), self.config, Affinity.NONE)
 
         pin = await self._store_get(key)
-        provider = pinned_provider(pin, self.config)
+        provider = rules.pinned_provider(pin, self.config)
         if provider is not None and pin is not None:
-            return from_pin(provider, pin)
+            return rules.from_pin(provider, pin)
 
         leader = self._inflight.get(key)
         if leader is not None:
-            followed = await asyncio.shield(leader)
-            if followed.affinity == Affinity.UNPINNED:
-                return followed
-            return Decision(followed.provider, followed.route, Affinity.PINNED, "pinned")
+            return rules.follow(await asyncio.shield(leader))
 
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            affinity = Affinity.REPINNED if pin is not None else Affinity.NEW
-            decision = from_choice(await self._route(chat), self.config, affinity)
-            if should_pin(decision):
+            decision = rules.from_choice(await self._route(request), self.config, rules.routed_affinity(pin))
+            if rules.should_pin(decision):
                 decision = await self._pin(key, decision)
             future.set_result(decision)
             return decision
@@ -180,9 +152,9 @@ class RequestHandler:
         finally:
             del self._inflight[key]
 
-    async def _route(self, chat: ChatRequest) -> RouteChoice:
+    async def _route(self, request: ClientRequest) -> RouteChoice:
         try:
-            choice = await self.router.route(chat.conversation)
+            choice = await self.router.route(request.conversation)
         except Exception:
             self.metrics.inc("brightstaff_router_failures_total", router=self.router.name)
             log.exception("router %s failed; serving the default model", self.router.name)
@@ -217,11 +189,8 @@ class RequestHandler:
             holder = await self.store.claim(key, pin)
         except Exception as exc:
             self._store_failed("claim", key, exc)
-            return Decision(decision.provider, decision.route, Affinity.UNPINNED, decision.reason)
-        if holder.provider == decision.provider.name:
-            return decision
-        winner = self.config.provider(holder.provider)
-        if winner is None:  # another replica pinned a provider this replica's config lacks
-            return decision
-        self.metrics.inc("brightstaff_pin_races_total")
-        return Decision(winner, holder.route, Affinity.PINNED, "pinned")
+            return rules.claim_failed(decision)
+        decision, raced = rules.after_claim(decision, holder, self.config)
+        if raced:
+            self.metrics.inc("brightstaff_pin_races_total")
+        return decision

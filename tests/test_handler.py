@@ -11,13 +11,12 @@ from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import Config, parse_config
 from brightstaff.core.conversation import Conversation
+from brightstaff.core.decision import Pin, RouteChoice
+from brightstaff.core.outcome import Forward, Outcome, Reply
 from brightstaff.core.request import RequestFacts
-from brightstaff.core.rewrite import Forward, Outcome, Reply
 from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
-from brightstaff.pins.base import Pin
 from brightstaff.pins.memory import MemoryPinStore
-from brightstaff.routing.base import RouteChoice
 
 
 class ScriptedRouter:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from brightstaff.errors import invalid_affinity_id, invalid_tenant
+from brightstaff.core.errors import invalid_affinity_id, invalid_tenant
 
 # UUIDs, ULIDs, "run-42", "team/agent:7", base64url tokens: all fit; spaces, quotes and control bytes do not.
 _ID_CHARS = re.compile(r"^[A-Za-z0-9._:/+=@-]+$")

@@ -14,7 +14,7 @@ import msgspec
 import orjson
 
 from brightstaff.core.conversation import Conversation, from_chat_messages
-from brightstaff.errors import invalid_body, invalid_json, missing_model
+from brightstaff.core.errors import invalid_body, invalid_json, missing_model
 
 _FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ENCODER = msgspec.json.Encoder()

@@ -1,13 +1,25 @@
-"""Affinity decisions as plain data, and the pure rules that turn a pin or a route choice into one."""
+"""Affinity decisions as plain data, and every rule that turns facts into one, as pure functions.
+
+The request handler gathers the facts (the pin the store holds, the router's choice, the pin that won a
+claim) and sequences the I/O; which provider serves a request, what the response says about affinity
+and whether the decision is pinned is decided here, and nowhere else.
+
+Invariants:
+- A decision always names a configured provider; a pin or a router choice naming one that left the
+  config never reaches a client (the request is routed again, or served by the default).
+- Only a routed decision (`new` or `repinned`) that did not come from a router failure is pinned.
+- `unpinned` marks a request served without affinity although it asked for it (router failure, pin
+  store failure); the session's next request gets a fresh chance.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from brightstaff.config import Config, Provider
-from brightstaff.pins.base import Pin
-from brightstaff.routing.base import RouteChoice
+from brightstaff.core.errors import unknown_model
 
 
 class Affinity(StrEnum):
@@ -17,7 +29,32 @@ class Affinity(StrEnum):
     PINNED = "pinned"  # a live pin answered; the router did not run
     NEW = "new"  # first request of this id: routed, and the choice is now pinned
     REPINNED = "repinned"  # the pinned provider left the config: routed again and pinned anew
-    UNPINNED = "unpinned"  # the router fell back; served with the default but not pinned
+    UNPINNED = "unpinned"  # asked for affinity, served without it (router or pin store failed)
+
+
+# Why a router chose its provider: a preference matched, none matched well enough, or it failed.
+ChoiceReason = Literal["preference", "default", "fallback"]
+# Why a decision names its provider: a router's reason, a pin, or the client's explicit provider/model.
+Reason = Literal["preference", "default", "fallback", "pinned", "explicit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """The decision pinned under an affinity key."""
+
+    provider: str  # configured provider name, e.g. "anthropic/claude-sonnet-4-20250514"
+    route: str | None  # the routing preference that chose it, None for the default model
+    pinned_at: float  # wall-clock seconds, for operators
+
+
+@dataclass(frozen=True, slots=True)
+class RouteChoice:
+    """Where a router sends a conversation (a fallback choice is never pinned)."""
+
+    provider: str  # a configured provider name
+    route: str | None  # the matched routing preference, None for the default
+    reason: ChoiceReason
+    score: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +62,20 @@ class Decision:
     provider: Provider
     route: str | None  # routing preference name, None for the default model
     affinity: Affinity
-    reason: str  # "preference" | "default" | "fallback" | "pinned" | "explicit"
+    reason: Reason
+
+
+def explicit(model: str, config: Config) -> Decision | None:
+    """A `provider/model` request goes to that provider, unrouted and unpinned; a plain model name is routed.
+
+    Raises ClientError (404) when the named provider is not configured.
+    """
+    if "/" not in model:
+        return None
+    provider = config.provider(model)
+    if provider is None:
+        raise unknown_model(model, [p.name for p in config.providers])
+    return Decision(provider, None, Affinity.NONE, "explicit")
 
 
 def pinned_provider(pin: Pin | None, config: Config) -> Provider | None:
@@ -39,16 +89,17 @@ def from_pin(provider: Provider, pin: Pin) -> Decision:
     return Decision(provider=provider, route=pin.route, affinity=Affinity.PINNED, reason="pinned")
 
 
+def routed_affinity(pin: Pin | None) -> Affinity:
+    """The affinity of a routed request with an id: `repinned` if a stale pin was there, else `new`."""
+    return Affinity.REPINNED if pin is not None else Affinity.NEW
+
+
 def from_choice(choice: RouteChoice, config: Config, affinity: Affinity) -> Decision:
     """A router's choice as a decision; an unknown provider name falls back to the default model."""
     provider = config.provider(choice.provider)
     if provider is None:
-        return Decision(
-            config.default_provider,
-            None,
-            Affinity.UNPINNED if affinity != Affinity.NONE else affinity,
-            "fallback",
-        )
+        fallback = Affinity.NONE if affinity == Affinity.NONE else Affinity.UNPINNED
+        return Decision(config.default_provider, None, fallback, "fallback")
     if choice.reason == "fallback" and affinity != Affinity.NONE:
         affinity = Affinity.UNPINNED
     return Decision(provider=provider, route=choice.route, affinity=affinity, reason=choice.reason)
@@ -57,3 +108,32 @@ def from_choice(choice: RouteChoice, config: Config, affinity: Affinity) -> Deci
 def should_pin(decision: Decision) -> bool:
     """A router failure is served but never pinned: the next request gets a fresh chance."""
     return decision.affinity in (Affinity.NEW, Affinity.REPINNED) and decision.reason != "fallback"
+
+
+def follow(leader: Decision) -> Decision:
+    """A concurrent first request of the same id, after its leader decided: the leader's provider.
+
+    It is `pinned` (it did not route) unless the leader's decision was not pinned either.
+    """
+    if leader.affinity == Affinity.UNPINNED:
+        return leader
+    return Decision(leader.provider, leader.route, Affinity.PINNED, "pinned")
+
+
+def after_claim(decision: Decision, holder: Pin, config: Config) -> tuple[Decision, bool]:
+    """The decision once the store answered a claim with the pin that holds; True when another writer won.
+
+    The earlier writer's pin wins (every replica then serves the same provider), unless it names a
+    provider this replica's config lacks: then this replica serves its own choice.
+    """
+    if holder.provider == decision.provider.name:
+        return decision, False
+    winner = config.provider(holder.provider)
+    if winner is None:
+        return decision, False
+    return Decision(winner, holder.route, Affinity.PINNED, "pinned"), True
+
+
+def claim_failed(decision: Decision) -> Decision:
+    """The store could not record the pin: serve the routed choice, marked as not pinned."""
+    return Decision(decision.provider, decision.route, Affinity.UNPINNED, decision.reason)

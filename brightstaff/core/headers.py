@@ -14,8 +14,5 @@ RESPONSE_HEADERS = {
     "x-brightstaff-route": "route",
 }
 
-# Client credentials that are replaced by the provider's own unless the provider passes them through.
-CLIENT_CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key")
-
 # Internal headers a client must never be able to set (Envoy strips them before the ext_proc filter).
 INTERNAL_REQUEST_HEADERS = (PROVIDER_HEADER,)

@@ -10,8 +10,8 @@ from google.protobuf.struct_pb2 import Struct
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.core.headers import METADATA_NAMESPACE
+from brightstaff.core.outcome import Forward, Outcome, Reply
 from brightstaff.core.request import RequestFacts
-from brightstaff.core.rewrite import Forward, Outcome, Reply
 
 _OVERWRITE = pb.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 

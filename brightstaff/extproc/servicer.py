@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 import grpc
 
 from brightstaff._generated import ext_proc_pb2 as pb
+from brightstaff.core.errors import internal_error
+from brightstaff.core.outcome import Reply
 from brightstaff.core.request import RequestFacts
-from brightstaff.core.rewrite import Reply
-from brightstaff.errors import internal_error
 from brightstaff.extproc import codec
 from brightstaff.handler import RequestHandler
 

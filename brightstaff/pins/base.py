@@ -1,18 +1,13 @@
-"""The PinStore interface, the Pin it stores and its errors; every backend passes tests/pins/pin_store_contract.py."""
+"""The PinStore interface and its errors; every backend passes tests/pins/pin_store_contract.py.
+
+What a store holds is a `brightstaff.core.decision.Pin` (plain data, defined with the rules that use it).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-
-@dataclass(frozen=True, slots=True)
-class Pin:
-    """The decision pinned under an affinity key."""
-
-    provider: str  # configured provider name, e.g. "anthropic/claude-sonnet-4-20250514"
-    route: str | None  # the routing preference that chose it, None for the default model
-    pinned_at: float  # wall-clock seconds, for operators
+from brightstaff.core.decision import Pin
 
 
 class PinStoreError(Exception):

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from brightstaff.pins.base import Pin
+from brightstaff.core.decision import Pin
 
 
 class MemoryPinStore:

@@ -36,8 +36,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from brightstaff.config import DEFAULT_PIN_KEY_PREFIX, SessionCache
+from brightstaff.core.decision import Pin
 from brightstaff.metrics import Metrics
-from brightstaff.pins.base import Pin, PinStoreError, PinStoreUnavailable
+from brightstaff.pins.base import PinStoreError, PinStoreUnavailable
 from brightstaff.pins.circuit import CircuitBreaker, CircuitState
 
 log = logging.getLogger("brightstaff.pins")

@@ -1,25 +1,11 @@
-"""The Router interface every routing strategy implements, and the choice it returns."""
+"""The Router interface every routing strategy implements; the `RouteChoice` it returns lives in core.decision."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from brightstaff.core.conversation import Conversation
-
-
-@dataclass(frozen=True, slots=True)
-class RouteChoice:
-    """Where a router sends a conversation.
-
-    `reason` is "preference" when a routing preference matched, "default" when none matched well
-    enough, and "fallback" when the router itself failed (a fallback choice is never pinned).
-    """
-
-    provider: str  # a configured provider name
-    route: str | None  # the matched routing preference, None for the default
-    reason: Literal["preference", "default", "fallback"]
-    score: float = 0.0
+from brightstaff.core.decision import RouteChoice
 
 
 class Router(Protocol):

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 from brightstaff.config import Provider
 from brightstaff.core.conversation import Conversation, Turn
+from brightstaff.core.decision import RouteChoice
 from brightstaff.routing import lexicon
-from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.text import stem, tokens
 
 # Reading budget. A typical agent turn fits entirely; long transcripts are cut, newest kept.

@@ -18,7 +18,7 @@ import yaml
 from brightstaff.config import Provider, parse_config
 from brightstaff.core.chat import ChatRequest
 from brightstaff.core.conversation import Conversation
-from brightstaff.routing.base import RouteChoice
+from brightstaff.core.decision import RouteChoice
 
 DEFAULT_LABEL = "default"  # the label of examples that no routing preference should take
 # The labelled set the tests and `brightstaff routing-report` use; package data, so installs carry it.

@@ -31,8 +31,8 @@ import orjson
 
 from brightstaff.config import Provider, RouterSettings
 from brightstaff.core.conversation import Conversation
+from brightstaff.core.decision import RouteChoice
 from brightstaff.metrics import Metrics
-from brightstaff.routing.base import RouteChoice
 from brightstaff.routing.llm_prompt import AnswerError, RouterPrompt, parse_answer, routes_in_config_order
 
 log = logging.getLogger("brightstaff.router")

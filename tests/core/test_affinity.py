@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brightstaff.core.affinity import pin_key
-from brightstaff.errors import ClientError
+from brightstaff.core.errors import ClientError
 
 
 def key(affinity: str | None, tenant: str | None = None, max_length: int = 128) -> str | None:

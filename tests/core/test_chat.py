@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from brightstaff.core.chat import parse_chat, with_model
-from brightstaff.errors import ClientError
+from brightstaff.core.errors import ClientError
 
 
 def test_parse_keeps_everything_and_reads_model_and_stream() -> None:

@@ -10,7 +10,7 @@ from envoy_data_plane.envoy.extensions.filters.http.ext_proc import v3 as filter
 from envoy_data_plane.envoy.service.ext_proc import v3 as envoy_pb
 
 from brightstaff._generated import ext_proc_pb2 as pb
-from brightstaff.core.rewrite import Forward, Reply
+from brightstaff.core.outcome import Forward, Reply
 from brightstaff.extproc import codec
 
 

@@ -14,7 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from brightstaff.pins.base import Pin, PinStore
+from brightstaff.core.decision import Pin
+from brightstaff.pins.base import PinStore
 
 
 class FakeClock:

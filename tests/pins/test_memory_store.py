@@ -9,7 +9,8 @@ import tracemalloc
 import pytest
 from pin_store_contract import CONTRACT, Factory, FakeClock, pin
 
-from brightstaff.pins.base import Pin, PinStore
+from brightstaff.core.decision import Pin
+from brightstaff.pins.base import PinStore
 from brightstaff.pins.memory import MemoryPinStore
 
 

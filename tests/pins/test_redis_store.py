@@ -18,14 +18,14 @@ from redis.exceptions import ResponseError
 from redis_server import TLS_DIR, RedisServer, free_port
 
 from brightstaff.config import RedisTLS, SessionCache, parse_config
+from brightstaff.core.decision import Pin, RouteChoice
+from brightstaff.core.outcome import Forward
 from brightstaff.core.request import RequestFacts
-from brightstaff.core.rewrite import Forward
 from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
-from brightstaff.pins.base import Pin, PinStore, PinStoreError, PinStoreUnavailable
+from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
 from brightstaff.pins.circuit import CircuitState
 from brightstaff.pins.redis import RedisPinStore
-from brightstaff.routing.base import RouteChoice
 
 # Real seconds per contract second: the contract's 60 s TTL becomes 1.2 s, its 10 s margins 200 ms.
 SCALE = 0.02

@@ -14,7 +14,7 @@ import pytest
 from brightstaff.config import Provider, parse_config
 from brightstaff.core.chat import parse_chat
 from brightstaff.core.conversation import Conversation, from_chat_messages
-from brightstaff.routing.base import RouteChoice
+from brightstaff.core.decision import RouteChoice
 from brightstaff.routing.embedded import MAX_CHARS, MAX_MESSAGES, EmbeddedRouter, segments
 from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
 from brightstaff.routing.text import stem, tokens

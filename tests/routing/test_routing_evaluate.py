@@ -8,7 +8,7 @@ import pytest
 
 from brightstaff.core.chat import ChatRequest
 from brightstaff.core.conversation import Conversation
-from brightstaff.routing.base import RouteChoice
+from brightstaff.core.decision import RouteChoice
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.evaluate import (
     DEFAULT_LABEL,

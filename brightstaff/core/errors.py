@@ -66,6 +66,16 @@ def invalid_tenant(header: str, reason: str) -> ClientError:
     return ClientError(400, f"Invalid {header} header: {reason}", code="invalid_tenant", param=header)
 
 
+def no_adapter(client_api: str, provider: str, backend_api: str) -> ClientError:
+    return ClientError(
+        400,
+        f"The model '{provider}' speaks the {backend_api} API, which brightstaff cannot reach from {client_api} "
+        "requests.",
+        code="unsupported_api",
+        param="model",
+    )
+
+
 def body_too_large(limit: int) -> ClientError:
     return ClientError(413, f"The request body exceeds the limit of {limit} bytes.", code="request_too_large")
 
