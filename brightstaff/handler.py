@@ -100,7 +100,8 @@ class RequestHandler:
         adapter = api.adapters.get(provider.api)
         if adapter is None:
             raise no_adapter(api.name, provider.name, provider.api)
-        outcome = forward(decision, adapter.request(request, provider, facts.path.partition("?")[2]))
+        upstream = adapter.request(request, provider, facts.path.partition("?")[2])
+        outcome = forward(decision, upstream, adapter.response(request, provider) if adapter.response else None)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.metrics.inc("brightstaff_requests_total", affinity=decision.affinity.value, provider=provider.name)
         self.metrics.observe_ms("brightstaff_decision_ms", elapsed_ms)

@@ -8,11 +8,16 @@ Invariants:
   mutation (a stale length is a 500).
 - The upstream request itself (path, credentials, body) comes from a provider adapter as an
   `UpstreamRequest`; this module only adds what every provider shares.
+- A `Forward` whose `response` is set asks the transport to run the provider's response through that
+  translator (the client and the provider speak different APIs); without it the response passes
+  through Envoy untouched and brightstaff never sees it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from brightstaff.core.decision import Decision
 from brightstaff.core.errors import ClientError
@@ -30,6 +35,33 @@ class UpstreamRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ResponseStart:
+    """How a translator takes a response, decided from its status and headers.
+
+    `streamed`: the body arrives and is translated chunk by chunk (SSE); otherwise it arrives whole
+    (JSON answers and errors) and the transport sets `content-length` to the translated length.
+    """
+
+    streamed: bool
+    set_headers: tuple[tuple[str, str], ...] = ()
+    remove_headers: tuple[str, ...] = ()
+
+
+class ResponseTranslator(Protocol):
+    """One request's response, from the provider's API to the client's: pure, stateful across chunks.
+
+    `start` is called once with the response status and headers (names lower-case); then `body` with
+    every chunk in order (one call with the whole body when not streamed), the last with
+    `end_of_stream`. Each call returns the bytes the client gets for that chunk (possibly empty). It
+    never raises: a body it cannot read becomes an error in the client's API shape.
+    """
+
+    def start(self, status: int, headers: Mapping[str, str]) -> ResponseStart: ...
+
+    def body(self, chunk: bytes, end_of_stream: bool) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Forward:
     """Send the request upstream with these edits. `metadata` becomes the response's decision headers."""
 
@@ -37,6 +69,7 @@ class Forward:
     set_headers: tuple[tuple[str, str], ...]
     remove_headers: tuple[str, ...]
     metadata: tuple[tuple[str, str], ...]
+    response: ResponseTranslator | None = None  # set when the response must be translated for the client
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +99,7 @@ def decision_metadata(decision: Decision) -> tuple[tuple[str, str], ...]:
     )
 
 
-def forward(decision: Decision, upstream: UpstreamRequest) -> Forward:
+def forward(decision: Decision, upstream: UpstreamRequest, response: ResponseTranslator | None = None) -> Forward:
     headers = (
         (PROVIDER_HEADER, decision.provider.cluster),
         (":path", upstream.path),
@@ -78,4 +111,5 @@ def forward(decision: Decision, upstream: UpstreamRequest) -> Forward:
         set_headers=headers,
         remove_headers=upstream.remove_headers,
         metadata=decision_metadata(decision),
+        response=response,
     )

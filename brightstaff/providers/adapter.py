@@ -5,7 +5,9 @@ Invariants:
   client request, the chosen provider and the client's query string, `request` returns the complete
   upstream rewrite (`UpstreamRequest`: path, headers with credentials, body). It never raises for a
   request its client API's parser accepted, unless the request cannot be expressed in the backend's
-  API (then a `ClientError` naming the field).
+  API (then a `ClientError` naming the field). `response`, for pairs whose APIs differ, makes the
+  per-request `ResponseTranslator` that turns the provider's answer (JSON, SSE, errors) into the
+  client's API; same-API pairs have none and their responses never reach brightstaff.
 - A `ClientApi` is what brightstaff knows of one client API: how to parse its bodies into a request
   object and which adapter serves each backend API. A backend API without an adapter is a 400 naming
   the provider, never a silent pass-through.
@@ -19,9 +21,9 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from brightstaff.config import Provider
 from brightstaff.core.conversation import Conversation
-from brightstaff.core.outcome import UpstreamRequest
+from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
 
-ClientApiName = Literal["chat"]
+ClientApiName = Literal["chat", "messages", "responses"]
 
 
 class ClientRequest(Protocol):
@@ -44,6 +46,7 @@ R = TypeVar("R", bound=ClientRequest)
 class Adapter(Generic[R]):
     name: str  # "<client>_<backend>", the module that implements it
     request: Callable[[R, Provider, str], UpstreamRequest]
+    response: Callable[[R, Provider], ResponseTranslator] | None = None
 
 
 @dataclass(frozen=True, slots=True)
