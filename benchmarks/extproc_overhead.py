@@ -6,7 +6,7 @@ One run, on loopback, starts:
   sits in the upstream path, so the upstream is never the bottleneck;
 - brightstaff's ext_proc server in its own process (`brightstaff serve CONFIG --grpc-port P
   --admin-port Q`), so its CPU is read from /proc/PID/stat (utime + stime) before and after each cell;
-- a *front* Envoy running the bootstrap `brightstaff.envoyconf.render_envoy` renders for a config
+- a *front* Envoy running the bootstrap `brightstaff.proxy.bootstrap.render_envoy` renders for a config
   whose providers all point at the upstream, plus one extra listener ("direct") that routes straight
   to the same provider cluster. Both paths share one Envoy process, so they differ only by brightstaff.
 
@@ -58,8 +58,8 @@ from typing import IO, Any
 import yaml
 
 from brightstaff.config import load_config
-from brightstaff.envoyconf import render_envoy
-from brightstaff.launcher import EnvoyProcess, envoy_binary
+from brightstaff.proxy.bootstrap import render_envoy
+from brightstaff.proxy.envoy_process import EnvoyProcess, envoy_binary
 
 AFFINITY_ID = "bench-agent-run-0001"
 CHAT_PATH = "/v1/chat/completions"

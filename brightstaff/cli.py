@@ -73,7 +73,7 @@ async def _wait_for_signal() -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from brightstaff.app import build_app
+    from brightstaff.server.app import build_app
 
     config = _load(args.config)
     app = build_app(config)
@@ -90,7 +90,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 async def _up(args: argparse.Namespace) -> int:
-    from brightstaff.stack import Stack
+    from brightstaff.proxy.stack import Stack
 
     config = _load(args.config)
     stack = Stack(config, listener_port=args.port, envoy_log_level=args.envoy_log_level)
@@ -108,7 +108,7 @@ async def _up(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from brightstaff.envoyconf import render_envoy
+    from brightstaff.proxy.bootstrap import render_envoy
 
     config = _load(args.config)
     text = yaml.safe_dump(
@@ -124,8 +124,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from brightstaff.envoyconf import RenderError, render_envoy
-    from brightstaff.launcher import validate_envoy_config
+    from brightstaff.proxy.bootstrap import RenderError, render_envoy
+    from brightstaff.proxy.envoy_process import validate_envoy_config
 
     config = load_config(args.config)
     print(f"config {args.config}: OK ({len(config.providers)} providers, default {config.default_provider.name})")

@@ -12,7 +12,7 @@ from brightstaff.config import Config, load_config, parse_config
 from brightstaff.demo.agent import format_run, run_agent
 from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
 from brightstaff.demo.scenario import demo_config
-from brightstaff.stack import Stack
+from brightstaff.proxy.stack import Stack
 
 RULE = "━" * 56
 

@@ -40,7 +40,7 @@ from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.extproc import http2
 from brightstaff.extproc.http2 import ProtocolViolation
 from brightstaff.extproc.servicer import METHOD_PATH, ProcessStream
-from brightstaff.handler import RequestHandler
+from brightstaff.server.handler import RequestHandler
 
 log = logging.getLogger("brightstaff.extproc.native")
 

@@ -8,7 +8,7 @@ import grpc
 
 from brightstaff.extproc.native_server import NativeServer
 from brightstaff.extproc.servicer import ExtProcServicer, generic_handler
-from brightstaff.handler import RequestHandler
+from brightstaff.server.handler import RequestHandler
 
 # Envoy sends the BUFFERED body in one gRPC message; grpcio refuses messages over 4 MiB by default.
 _GRPC_MESSAGE_HEADROOM = 64 * 1024

@@ -27,7 +27,7 @@ from brightstaff.core.errors import internal_error
 from brightstaff.core.outcome import Reply
 from brightstaff.core.request import RequestFacts
 from brightstaff.extproc import codec
-from brightstaff.handler import RequestHandler
+from brightstaff.server.handler import RequestHandler
 
 log = logging.getLogger("brightstaff.extproc")
 

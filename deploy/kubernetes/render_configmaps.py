@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from brightstaff.config import parse_config
-from brightstaff.envoyconf import render_envoy
+from brightstaff.proxy.bootstrap import render_envoy
 
 HERE = Path(__file__).resolve().parent
 CONFIG_PATH = HERE / "config.yaml"

@@ -30,8 +30,8 @@ import yaml
 
 from brightstaff.config import Config, load_config, parse_config
 from brightstaff.core.headers import INTERNAL_REQUEST_HEADERS, PROVIDER_HEADER
-from brightstaff.envoyconf import EXTPROC_CLUSTER, find_ca_bundle, render_envoy
-from brightstaff.launcher import EnvoyProcess, validate_envoy_config
+from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, find_ca_bundle, render_envoy
+from brightstaff.proxy.envoy_process import EnvoyProcess, validate_envoy_config
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION_FILE = ROOT / "envoy" / "VERSION"

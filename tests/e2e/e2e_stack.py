@@ -20,8 +20,8 @@ from loop_thread import LoopThread
 
 from brightstaff.config import load_config
 from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
-from brightstaff.envoyconf import render_envoy
-from brightstaff.launcher import EnvoyProcess
+from brightstaff.proxy.bootstrap import render_envoy
+from brightstaff.proxy.envoy_process import EnvoyProcess
 
 T = TypeVar("T")
 KEYS = {"OPENAI_API_KEY": "sk-e2e-openai-1111", "ANTHROPIC_API_KEY": "sk-e2e-anthropic-2222"}

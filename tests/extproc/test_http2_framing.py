@@ -30,10 +30,10 @@ from test_native_server import PAYLOAD, full_exchange
 from test_servicer import METHOD, body_message, client_channel, headers_message
 
 from brightstaff._generated import ext_proc_pb2 as pb
-from brightstaff.app import App, build_app
 from brightstaff.config import parse_config
 from brightstaff.extproc.native_server import NativeServer
 from brightstaff.extproc.server import max_message_bytes
+from brightstaff.server.app import App, build_app
 
 TIMEOUT = 10.0  # bounds every network wait: a failing test fails, it never hangs
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"

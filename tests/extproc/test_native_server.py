@@ -21,9 +21,9 @@ from seed_data import SEED_ENV, seed_config_data
 from test_servicer import body_message, client_channel, headers_message, process_call
 
 from brightstaff._generated import ext_proc_pb2 as pb
-from brightstaff.app import App, build_app
 from brightstaff.config import parse_config
 from brightstaff.extproc.native_server import NativeServer
+from brightstaff.server.app import App, build_app
 
 PAYLOAD = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]})
 

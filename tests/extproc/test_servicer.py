@@ -15,8 +15,8 @@ import pytest
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
-from brightstaff.app import build_app
 from brightstaff.config import parse_config
+from brightstaff.server.app import build_app
 
 METHOD = "/envoy.service.ext_proc.v3.ExternalProcessor/Process"
 

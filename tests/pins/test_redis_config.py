@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
-from brightstaff.app import build_store
 from brightstaff.cli import main
 from brightstaff.config import ConfigError, RedisTLS, SessionCache, parse_config
 from brightstaff.metrics import Metrics
 from brightstaff.pins.memory import MemoryPinStore
 from brightstaff.pins.redis import RedisPinStore
+from brightstaff.server.app import build_store
 
 
 def config_with(session_cache: Any, **routing: Any) -> dict[str, Any]:

@@ -21,11 +21,11 @@ from brightstaff.config import RedisTLS, SessionCache, parse_config
 from brightstaff.core.decision import Pin, RouteChoice
 from brightstaff.core.outcome import Forward
 from brightstaff.core.request import RequestFacts
-from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
 from brightstaff.pins.circuit import CircuitState
 from brightstaff.pins.redis import RedisPinStore
+from brightstaff.server.handler import RequestHandler
 
 # Real seconds per contract second: the contract's 60 s TTL becomes 1.2 s, its 10 s margins 200 ms.
 SCALE = 0.02

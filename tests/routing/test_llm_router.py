@@ -13,13 +13,13 @@ import httpx
 import pytest
 from fake_router import FakeRouter, start_fake_router
 
-from brightstaff.app import build_app, build_router
 from brightstaff.config import Config, RouterSettings, parse_config
 from brightstaff.core.conversation import Conversation, from_chat_messages
 from brightstaff.core.decision import RouteChoice
 from brightstaff.metrics import Metrics
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.llm import LlmRouter
+from brightstaff.server.app import build_app, build_router
 
 DEFAULT = "openai/gpt-4o-mini"
 REASONING = "openai/gpt-4o"

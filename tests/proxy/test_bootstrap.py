@@ -10,10 +10,10 @@ import yaml
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import parse_config
-from brightstaff.envoyconf import EXTPROC_CLUSTER, render_envoy
-from brightstaff.launcher import validate_envoy_config
+from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, render_envoy
+from brightstaff.proxy.envoy_process import validate_envoy_config
 
-SEED = Path(__file__).resolve().parents[1] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
+SEED = Path(__file__).resolve().parents[2] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 
 
 def hcm(bootstrap: dict[str, Any]) -> dict[str, Any]:

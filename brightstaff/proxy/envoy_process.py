@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import yaml
 
-log = logging.getLogger("brightstaff.launcher")
+log = logging.getLogger("brightstaff.proxy.envoy_process")
 
 
 def envoy_binary() -> str:

@@ -6,15 +6,15 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from brightstaff.admin import AdminServer
 from brightstaff.config import Config
 from brightstaff.extproc.server import ExtProcServer, start_extproc_server
-from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, Probeable
 from brightstaff.pins.memory import MemoryPinStore
 from brightstaff.routing.base import Closeable, Router
 from brightstaff.routing.embedded import EmbeddedRouter
+from brightstaff.server.admin import AdminServer
+from brightstaff.server.handler import RequestHandler
 
 log = logging.getLogger("brightstaff")
 

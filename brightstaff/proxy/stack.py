@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brightstaff.app import App, build_app
 from brightstaff.config import Config
-from brightstaff.envoyconf import render_envoy
-from brightstaff.launcher import EnvoyProcess
+from brightstaff.proxy.bootstrap import render_envoy
+from brightstaff.proxy.envoy_process import EnvoyProcess
+from brightstaff.server.app import App, build_app
 
 
 class Stack:

@@ -14,9 +14,9 @@ from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import Pin, RouteChoice
 from brightstaff.core.outcome import Forward, Outcome, Reply
 from brightstaff.core.request import RequestFacts
-from brightstaff.handler import RequestHandler
 from brightstaff.metrics import Metrics
 from brightstaff.pins.memory import MemoryPinStore
+from brightstaff.server.handler import RequestHandler
 
 
 class ScriptedRouter:
