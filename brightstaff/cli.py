@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from brightstaff import __version__
+from brightstaff import __version__, logs
 from brightstaff.config import Config, ConfigError, load_config
 
 log = logging.getLogger("brightstaff")
@@ -46,11 +46,7 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(level)
 
 
 def _load(path: str) -> Config:

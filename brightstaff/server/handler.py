@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from logging import DEBUG, INFO, WARNING
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from brightstaff.core.decision import Affinity, Decision, Pin, RouteChoice
 from brightstaff.core.errors import ClientError, body_too_large, internal_error, invalid_body, no_adapter
 from brightstaff.core.outcome import Outcome, Reply, forward
 from brightstaff.core.request import RequestFacts
+from brightstaff.logs import event
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
 from brightstaff.providers.adapter import ClientApi, ClientRequest
@@ -59,17 +61,21 @@ class RequestHandler:
             outcome = await self._handle(facts, body, started)
         except ClientError as error:
             self.metrics.inc("brightstaff_client_errors_total", code=error.code)
-            log.info(
-                "refused request_id=%s status=%d code=%s path=%s",
-                facts.request_id,
-                error.status,
-                error.code,
-                facts.route_path,
+            event(
+                log,
+                INFO,
+                "refused",
+                request_id=facts.request_id,
+                status=error.status,
+                code=error.code,
+                path=facts.route_path,
             )
             return Reply.from_error(error)
         except Exception:
             self.metrics.inc("brightstaff_internal_errors_total")
-            log.exception("internal error request_id=%s path=%s", facts.request_id, facts.route_path)
+            event(
+                log, logging.ERROR, "internal error", exc_info=True, request_id=facts.request_id, path=facts.route_path
+            )
             return Reply.from_error(internal_error())
         return outcome
 
@@ -107,19 +113,7 @@ class RequestHandler:
         self.metrics.observe_ms("brightstaff_decision_ms", elapsed_ms)
         # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
         # the line (a syscall) stay off the request's path.
-        asyncio.get_running_loop().call_soon(
-            log.info,
-            "decision request_id=%s affinity=%s key=%s provider=%s model=%s route=%s reason=%s stream=%s ms=%.3f",
-            facts.request_id,
-            decision.affinity.value,
-            key or "-",
-            provider.name,
-            provider.model,
-            decision.route or "-",
-            decision.reason,
-            request.stream,
-            elapsed_ms,
-        )
+        asyncio.get_running_loop().call_soon(_log_decision, facts, decision, key, request.stream, elapsed_ms)
         return outcome
 
     async def _decide(self, key: str | None, request: ClientRequest) -> Decision:
@@ -175,11 +169,11 @@ class RequestHandler:
         self.metrics.inc("brightstaff_pin_store_errors_total", op=op)
         if isinstance(exc, PinStoreUnavailable):
             # The store logged the outage when its circuit opened; every request in it need not repeat that.
-            log.debug("pin store unavailable for %s key=%s; serving without affinity", op, key)
+            event(log, DEBUG, "pin store unavailable; serving without affinity", op=op, key=key)
         elif isinstance(exc, PinStoreError):
-            log.warning("pin store %s failed for key=%s: %s; serving without affinity", op, key, exc)
+            event(log, WARNING, "pin store failed; serving without affinity", op=op, key=key, error=str(exc))
         else:
-            log.warning("pin store %s raised for key=%s; serving without affinity", op, key, exc_info=True)
+            event(log, WARNING, "pin store raised; serving without affinity", exc_info=True, op=op, key=key)
 
     async def _pin(self, key: str, decision: Decision) -> Decision:
         pin = Pin(provider=decision.provider.name, route=decision.route, pinned_at=time.time())
@@ -195,3 +189,20 @@ class RequestHandler:
         if raced:
             self.metrics.inc("brightstaff_pin_races_total")
         return decision
+
+
+def _log_decision(facts: RequestFacts, decision: Decision, key: str | None, stream: bool, elapsed_ms: float) -> None:
+    event(
+        log,
+        INFO,
+        "decision",
+        request_id=facts.request_id,
+        affinity=decision.affinity.value,
+        key=key,
+        provider=decision.provider.name,
+        model=decision.provider.model,
+        route=decision.route,
+        reason=decision.reason,
+        stream=stream,
+        ms=round(elapsed_ms, 3),
+    )

@@ -14,6 +14,7 @@ from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import Pin, RouteChoice
 from brightstaff.core.outcome import Forward, Outcome, Reply
 from brightstaff.core.request import RequestFacts
+from brightstaff.logs import TextFormatter
 from brightstaff.metrics import Metrics
 from brightstaff.pins.memory import MemoryPinStore
 from brightstaff.server.handler import RequestHandler
@@ -245,7 +246,7 @@ def test_decision_log_line_has_no_secret(caplog: pytest.LogCaptureFixture) -> No
     handler, _, _ = make_handler()
     with caplog.at_level("INFO", logger="brightstaff.decision"):
         asyncio.run(handler.handle(facts("log-me"), body("write code")))
-    text = caplog.text
+    text = "\n".join(TextFormatter().format(r) for r in caplog.records)
     assert "affinity=new key=log-me provider=anthropic/claude-sonnet-4-20250514" in text
     assert "sk-test" not in text
 
