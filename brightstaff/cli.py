@@ -171,7 +171,7 @@ async def _routing_report(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     labels = Path(args.labels) if args.labels else LABELLED_PROMPTS
     try:
-        sets = select(load_labelled(labels), names=args.sets or (), split=args.split)
+        sets = select(load_labelled(labels), names=args.sets or (), split=args.split, where=args.where or ())
     except (ValueError, ConfigError) as exc:
         print(f"error: {labels}: {exc}", file=sys.stderr)
         return 2
@@ -183,7 +183,8 @@ async def _routing_report(args: argparse.Namespace) -> int:
             flush=True,
         )
     runs = await routing_report(config, sets, repeat=args.repeat, concurrency=args.concurrency)
-    print(f"labelled prompts: {labels}" + (f" (split {args.split})" if args.split else ""))
+    narrowed = ([f"split {args.split}"] if args.split else []) + list(args.where or ())
+    print(f"labelled prompts: {labels}" + (f" ({', '.join(narrowed)})" if narrowed else ""))
     for run in runs:
         print()
         print(format_run(run, misses=not args.no_misses))
@@ -287,7 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--labels", default=None, help="labelled prompts YAML (default: the set brightstaff ships)")
     report.add_argument("--set", dest="sets", action="append", default=None, help="only this labelled set (repeatable)")
-    report.add_argument("--split", default=None, help="only examples of this split (dev, holdout1, holdout2)")
+    report.add_argument("--split", default=None, help="only examples of this split (dev, holdout1, holdout2, test)")
+    report.add_argument(
+        "--where",
+        action="append",
+        default=None,
+        help="only examples whose tag matches: KEY=V1,V2 or KEY!=V with KEY split, lang or kind (repeatable)",
+    )
     report.add_argument("--repeat", type=int, default=3, help="timed passes over the embedded router (default 3)")
     report.add_argument(
         "--concurrency", type=int, default=1, help="LLM router calls in flight (default 1: each call timed alone)"

@@ -2,11 +2,14 @@
 
 Used by the tests (which guard the embedded router's accuracy) and meant for a "routing report" command:
 `load_labelled(path)` reads a labelled file (format: `LABELLED_PROMPTS`, shipped with the package), `evaluate()`
-runs a router over the examples, `format_report()` renders the result as plain text.
+runs a router over the examples, `format_report()` renders the result as plain text. The independent
+evaluation sets in `data/eval/` use the same format, plus per-case `id`, `lang` and `kind` tags and per-route
+few-shot `examples` (a brightstaff extension the config parser does not know: the loader keeps them aside).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +38,12 @@ class Example:
     label: str  # a routing preference name, or DEFAULT_LABEL
     name: str = ""  # where the example came from, for reports
     split: str = "dev"  # how the example was used: "dev" was tuned against, holdouts were not
+    lang: str = ""  # language of the ask (ISO 639-1), when the set says
+    kind: str = ""  # single, multi_turn, agent, indirect, smalltalk, long..., when the set says
+
+    def tag(self, key: str) -> str:
+        """The value of a tag a report can filter on: split, lang or kind ("" for another key)."""
+        return {"split": self.split, "lang": self.lang, "kind": self.kind}.get(key, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,17 @@ class Report:
             right, total = out.get(expected, (0, 0))
             out[expected] = (right + (count if expected == got else 0), total + count)
         return out
+
+
+def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of an accuracy (95% for the default z); (0, 1) when there is nothing to measure."""
+    if total <= 0:
+        return 0.0, 1.0
+    p = correct / total
+    centre = p + z * z / (2 * total)
+    spread = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    scale = 1 + z * z / total
+    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
 
 
 def _label(choice: RouteChoice) -> str:
@@ -141,6 +161,28 @@ class LabelledSet:
     name: str
     providers: tuple[Provider, ...]
     examples: tuple[Example, ...]
+    # route -> its few-shot example asks (`routing_preferences[].examples`), for routers that use them
+    route_examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _split_route_examples(config: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
+    """The config without `routing_preferences[].examples` (the config parser rejects the key), and those examples."""
+    examples: dict[str, tuple[str, ...]] = {}
+    providers = []
+    for provider in config.get("model_providers") or []:
+        if isinstance(provider, dict) and isinstance(provider.get("routing_preferences"), list):
+            prefs = []
+            for pref in provider["routing_preferences"]:
+                if isinstance(pref, dict) and "examples" in pref:
+                    asks = pref["examples"]
+                    if not isinstance(asks, list) or not all(isinstance(a, str) for a in asks):
+                        raise ValueError(f"{where}: routing preference {pref.get('name')!r}: examples must be strings")
+                    examples[str(pref.get("name"))] = tuple(asks)
+                    pref = {k: v for k, v in pref.items() if k != "examples"}
+                prefs.append(pref)
+            provider = {**provider, "routing_preferences": prefs}
+        providers.append(provider)
+    return {**config, "model_providers": providers}, examples
 
 
 def _request(raw: Mapping[str, Any], where: str) -> ChatRequest:
@@ -165,7 +207,8 @@ def load_labelled(path: str | Path) -> list[LabelledSet]:
     for set_name, body in sets.items():
         if not isinstance(body, dict) or not isinstance(body.get("config"), dict):
             raise ValueError(f"{path}: sets.{set_name} needs a `config` mapping with model_providers")
-        config = parse_config(body["config"], env={})
+        raw_config, route_examples = _split_route_examples(body["config"], f"{path}: sets.{set_name}.config")
+        config = parse_config(raw_config, env={})
         known = {pref.name for p in config.providers for pref in p.routing_preferences} | {DEFAULT_LABEL}
         examples = []
         for i, raw in enumerate(body.get("examples") or []):
@@ -177,9 +220,11 @@ def load_labelled(path: str | Path) -> list[LabelledSet]:
                 Example(
                     request=_request(raw, where),
                     label=str(label),
-                    name=f"{set_name}[{i}]",
+                    name=str(raw.get("id") or f"{set_name}[{i}]"),
                     split=str(raw.get("split", "dev")),
+                    lang=str(raw.get("lang", "")),
+                    kind=str(raw.get("kind", "")),
                 )
             )
-        out.append(LabelledSet(name=str(set_name), providers=config.providers, examples=tuple(examples)))
+        out.append(LabelledSet(str(set_name), config.providers, tuple(examples), route_examples))
     return out

@@ -15,13 +15,22 @@ import asyncio
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from brightstaff.config import Config, RouterSettings
 from brightstaff.metrics import Metrics
 from brightstaff.routing.embedded import EmbeddedRouter
-from brightstaff.routing.evaluate import DEFAULT_LABEL, Example, LabelledSet, Miss, Report, evaluate, format_report
+from brightstaff.routing.evaluate import (
+    DEFAULT_LABEL,
+    Example,
+    LabelledSet,
+    Miss,
+    Report,
+    evaluate,
+    format_report,
+    wilson_interval,
+)
 
 FALLBACK_LABEL = "fallback"
 FAILURE_KINDS = ("timeout", "connection", "http_status", "malformed", "unknown_route")
@@ -102,18 +111,35 @@ async def run_llm(labelled: LabelledSet, settings: RouterSettings, *, concurrenc
     return RouterRun(labelled.name, "llm", report, failures, tuple(timings))
 
 
-def select(sets: Sequence[LabelledSet], *, names: Sequence[str] = (), split: str | None = None) -> list[LabelledSet]:
-    """The sets named (all when none), each narrowed to one split when given; raises ValueError on unknowns."""
+def parse_where(condition: str) -> Callable[[Example], bool]:
+    """`KEY=V1,V2` keeps examples whose tag KEY (split, lang, kind) is one of the values; `KEY!=...` the others."""
+    negate = "!=" in condition
+    key, sep, values = condition.partition("!=" if negate else "=")
+    if not sep or key not in ("split", "lang", "kind") or not values:
+        raise ValueError(f"--where {condition!r}: expected KEY=V1[,V2] or KEY!=V with KEY split, lang or kind")
+    wanted = set(values.split(","))
+    return lambda example: (example.tag(key) in wanted) != negate
+
+
+def select(
+    sets: Sequence[LabelledSet], *, names: Sequence[str] = (), split: str | None = None, where: Sequence[str] = ()
+) -> list[LabelledSet]:
+    """The sets named (all when none), narrowed to one split and to the `where` conditions; ValueError on unknowns."""
     known = [s.name for s in sets]
     for name in names:
         if name not in known:
             raise ValueError(f"no labelled set {name!r} (sets: {', '.join(known)})")
     chosen = [s for s in sets if not names or s.name in names]
-    if split is None:
+    keep = [parse_where(f"split={split}")] if split is not None else []
+    keep += [parse_where(condition) for condition in where]
+    if not keep:
         return chosen
-    narrowed = [LabelledSet(s.name, s.providers, tuple(e for e in s.examples if e.split == split)) for s in chosen]
+    narrowed = [
+        dataclasses.replace(s, examples=tuple(e for e in s.examples if all(k(e) for k in keep))) for s in chosen
+    ]
     if not any(s.examples for s in narrowed):
-        raise ValueError(f"no examples in split {split!r}")
+        what = [f"split {split!r}"] if split is not None else []
+        raise ValueError(f"no examples in {' and '.join([*what, *where])}")
     return [s for s in narrowed if s.examples]
 
 
@@ -155,14 +181,16 @@ def format_run(run: RouterRun, *, misses: bool = True) -> str:
 
 def format_summary(runs: Sequence[RouterRun]) -> str:
     width = max([len(r.set_name) for r in runs] + [3])
-    lines = [f"{'set'.ljust(width)}  router    accuracy              p50        p99  failures"]
+    lines = [f"{'set'.ljust(width)}  router    accuracy            95% CI            p50        p99  failures"]
     for run in runs:
         r = run.report
+        low, high = wilson_interval(r.correct, r.total)
         accuracy = f"{r.accuracy:6.1%} ({r.correct}/{r.total})"
+        accuracy = f"{accuracy:<18}  {low:5.1%}-{high:5.1%}"
         if run.router == "llm":
             p50, p99 = f"{r.latency_p50_us / 1000:.1f} ms", f"{r.latency_p99_us / 1000:.1f} ms"
             failed = str(run.failed)
         else:
             p50, p99, failed = f"{r.latency_p50_us:.0f} us", f"{r.latency_p99_us:.0f} us", "-"
-        lines.append(f"{run.set_name.ljust(width)}  {run.router:<8}  {accuracy:<18}  {p50:>9}  {p99:>9}  {failed:>8}")
+        lines.append(f"{run.set_name.ljust(width)}  {run.router:<8}  {accuracy:<32}  {p50:>9}  {p99:>9}  {failed:>8}")
     return "\n".join(lines)

@@ -137,3 +137,46 @@ def test_load_labelled_rejects_unknown_labels_and_shapeless_examples(tmp_path: P
     not_sets.write_text("examples: []\n")
     with pytest.raises(ValueError, match="sets"):
         load_labelled(not_sets)
+
+
+def test_load_labelled_reads_tags_ids_and_few_shot_examples(tmp_path: Path) -> None:
+    path = tmp_path / "tagged.yaml"
+    path.write_text(
+        "sets:\n  s:\n    config:\n      model_providers:\n        - model: openai/small\n          default: true\n"
+        "        - model: openai/big\n          routing_preferences:\n            - name: code\n"
+        "              description: writing code\n              examples: [write a parser, add a CLI flag]\n"
+        "    examples:\n      - id: s-001\n        split: test\n        label: code\n        lang: de\n"
+        "        kind: single\n        prompt: Schreib eine Funktion\n      - label: default\n        prompt: hi\n",
+        encoding="utf-8",
+    )
+    (labelled,) = load_labelled(path)
+    assert labelled.route_examples == {"code": ("write a parser", "add a CLI flag")}
+    assert [p.name for p in labelled.providers[1].routing_preferences] == ["code"]
+    tagged, plain = labelled.examples
+    assert (tagged.name, tagged.split, tagged.lang, tagged.kind) == ("s-001", "test", "de", "single")
+    assert (plain.name, plain.split, plain.lang, plain.kind) == ("s[1]", "dev", "", "")
+    assert tagged.tag("lang") == "de" and tagged.tag("nope") == ""
+    path.write_text(path.read_text(encoding="utf-8").replace("[write a parser, add a CLI flag]", "[1, 2]"))
+    with pytest.raises(ValueError, match="examples must be strings"):
+        load_labelled(path)
+
+
+def test_every_independent_evaluation_set_loads() -> None:
+    from brightstaff.routing.eval_sets import set_files
+
+    for path in set_files():
+        for labelled in load_labelled(path):
+            routes = {pref.name for p in labelled.providers for pref in p.routing_preferences}
+            assert set(labelled.route_examples) == routes
+            assert {e.split for e in labelled.examples} == {"dev", "test"}
+            assert all(e.lang and e.kind and e.name.split("-")[0] for e in labelled.examples)
+
+
+def test_wilson_interval_matches_known_values() -> None:
+    from brightstaff.routing.evaluate import wilson_interval
+
+    low, high = wilson_interval(57, 100)
+    assert (round(low, 4), round(high, 4)) == (0.4722, 0.6627)  # as published for 57/100
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(10, 10)
+    assert high == 1.0 and 0.72 < low < 0.73

@@ -112,3 +112,30 @@ def test_percentile_is_nearest_rank() -> None:
     assert (percentile(values, 0.5), percentile(values, 0.9), percentile(values, 0.99)) == (50.0, 90.0, 99.0)
     assert percentile([], 0.5) == 0.0
     assert percentile([7.0], 0.99) == 7.0
+
+
+def test_select_filters_on_tags_with_where() -> None:
+    from brightstaff.routing.eval_sets import EVAL_DIR
+
+    sets = load_labelled(EVAL_DIR / "seed.yaml")
+    (english_test,) = select(sets, split="test", where=["lang=en"])
+    assert english_test.examples and {(e.split, e.lang) for e in english_test.examples} == {("test", "en")}
+    (others,) = select(sets, where=["lang!=en", "kind=single,smalltalk"])
+    assert {e.kind for e in others.examples} <= {"single", "smalltalk"}
+    assert others.examples and "en" not in {e.lang for e in others.examples}
+    assert others.route_examples == sets[0].route_examples
+    with pytest.raises(ValueError, match="expected KEY"):
+        select(sets, where=["colour=red"])
+    with pytest.raises(ValueError, match="no examples in split 'dev' and lang=xx"):
+        select(sets, split="dev", where=["lang=xx"])
+
+
+def test_routing_report_where_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from brightstaff.routing.eval_sets import EVAL_DIR
+
+    labels = str(EVAL_DIR / "tutoring.yaml")
+    assert main(["routing-report", "--labels", labels, "--split", "dev", "--where", "lang=de", "--repeat", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "(split dev, lang=de)" in out.splitlines()[0]
+    assert main(["routing-report", "--labels", labels, "--where", "size=big"]) == 2
+    assert "expected KEY" in capsys.readouterr().err
