@@ -26,20 +26,32 @@ def _check(value: str, max_length: int) -> str | None:
 
 
 def pin_key(
-    affinity: str | None, tenant: str | None, *, header: str, tenant_header: str | None, max_length: int
+    affinity: str | None,
+    tenant: str | None,
+    *,
+    header: str,
+    tenant_header: str | None,
+    max_length: int,
+    repeated: bool = False,
+    tenant_repeated: bool = False,
 ) -> str | None:
     """Validate the affinity id (and tenant) and return the pin key, or None when no affinity was asked.
 
-    Raises ClientError (400) for an id or tenant that does not validate.
+    Raises ClientError (400) for an id or tenant that does not validate, or a header sent more than once
+    (which id would it be? HTTP joins repeated values with commas; a proxy may keep either).
     """
     if affinity is None:
         return None
+    if repeated:
+        raise invalid_affinity_id(header, "must be sent once, got several values")
     value = affinity.strip()
     reason = _check(value, max_length)
     if reason:
         raise invalid_affinity_id(header, reason)
     if tenant is None:
         return value
+    if tenant_repeated:
+        raise invalid_tenant(tenant_header or "tenant", "must be sent once, got several values")
     scope = tenant.strip()
     reason = _check(scope, max_length)
     if reason:

@@ -14,10 +14,9 @@ import msgspec
 import orjson
 
 from brightstaff.core.conversation import Conversation, from_chat_messages
-from brightstaff.core.errors import invalid_body, invalid_json, missing_model
+from brightstaff.core.errors import invalid_body, missing_model
+from brightstaff.core.json_body import split_object, with_field
 
-_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_ENCODER = msgspec.json.Encoder()
 _TRUE = b"true"
 _NULL = b"null"
 
@@ -58,20 +57,7 @@ class ChatRequest:
 
 def parse_chat(body: bytes) -> ChatRequest:
     """Parse and check the fields brightstaff relies on; everything else passes through untouched."""
-    if not body.strip():
-        raise invalid_body("The request body is empty; expected a JSON object.")
-    try:
-        if not body.isascii():
-            body.decode("utf-8")  # skipped string contents are not checked by the split below
-        fields = _FIELDS.decode(body)
-    except msgspec.ValidationError:
-        raise invalid_body("The request body must be a JSON object.") from None
-    except msgspec.DecodeError as exc:
-        raise invalid_json(str(exc).removeprefix("JSON is malformed: ")) from None
-    except UnicodeDecodeError:
-        raise invalid_json("the body is not valid UTF-8") from None
-    except RecursionError:
-        raise invalid_json("the body is nested too deeply") from None
+    fields = split_object(body)
     raw_model = fields.get("model")
     if raw_model is None:
         raise missing_model()
@@ -92,6 +78,4 @@ def _starts_with(raw: msgspec.Raw, prefix: bytes) -> bool:
 
 def with_model(request: ChatRequest, model: str) -> bytes:
     """The body to forward: the client's fields, in their order and bytes, with `model` replaced."""
-    fields = dict(request.fields)
-    fields["model"] = msgspec.Raw(orjson.dumps(model))
-    return _ENCODER.encode(fields)
+    return with_field(request.fields, "model", model)

@@ -37,6 +37,18 @@ class ClientError(Exception):
         return f"ClientError({self.status}, {self.code!r}, {self.message!r})"
 
 
+# Client input quoted back in an error is cut to this many characters: a 1 MB model name must not
+# become a 1 MB error (or a 1 MB log line).
+ECHO_LIMIT = 96
+
+
+def echo(text: str) -> str:
+    """Client input as an error quotes it: at most ECHO_LIMIT characters, the cut marked."""
+    if len(text) <= ECHO_LIMIT:
+        return text
+    return f"{text[:ECHO_LIMIT]}… ({len(text)} characters)"
+
+
 def invalid_json(detail: str) -> ClientError:
     return ClientError(400, f"The request body is not valid JSON: {detail}", code="invalid_json")
 
@@ -52,7 +64,7 @@ def missing_model() -> ClientError:
 def unknown_model(model: str, configured: list[str]) -> ClientError:
     return ClientError(
         404,
-        f"The model '{model}' is not configured. Configured models: {', '.join(configured)}.",
+        f"The model '{echo(model)}' is not configured. Configured models: {', '.join(configured)}.",
         code="model_not_found",
         param="model",
     )
@@ -81,11 +93,11 @@ def body_too_large(limit: int) -> ClientError:
 
 
 def not_found(method: str, path: str) -> ClientError:
-    return ClientError(404, f"No route for {method} {path}.", code="not_found", type="not_found_error")
+    return ClientError(404, f"No route for {echo(method)} {echo(path)}.", code="not_found", type="not_found_error")
 
 
 def method_not_allowed(method: str, path: str) -> ClientError:
-    return ClientError(405, f"Method {method} is not allowed on {path}.", code="method_not_allowed")
+    return ClientError(405, f"Method {echo(method)} is not allowed on {echo(path)}.", code="method_not_allowed")
 
 
 def internal_error() -> ClientError:

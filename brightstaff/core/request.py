@@ -15,6 +15,9 @@ class RequestFacts:
     tenant: str | None = None  # raw tenant header value, None when absent or not configured
     has_body: bool = True
     request_id: str = "-"  # Envoy's x-request-id, for log lines
+    # The affinity or tenant header sent more than once (HTTP allows it; a pin key cannot be two ids).
+    affinity_repeated: bool = False
+    tenant_repeated: bool = False
 
     @property
     def route_path(self) -> str:

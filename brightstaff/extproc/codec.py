@@ -22,6 +22,7 @@ HEADERS_CONTINUE: bytes = pb.ProcessingResponse(request_headers=pb.HeadersRespon
 def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_header: str | None) -> RequestFacts:
     method = path = ""
     affinity = tenant = None
+    affinity_repeated = tenant_repeated = False
     request_id = "-"
     for header in headers.headers.headers:
         key = header.key
@@ -30,10 +31,12 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         elif key == ":path":
             path = header.raw_value.decode("latin-1")
         elif key == affinity_header:
+            affinity_repeated = affinity is not None
             affinity = header.raw_value.decode("latin-1")
         elif key == "x-request-id":
             request_id = header.raw_value.decode("latin-1")
         elif tenant_header is not None and key == tenant_header:
+            tenant_repeated = tenant is not None
             tenant = header.raw_value.decode("latin-1")
     return RequestFacts(
         method=method,
@@ -42,6 +45,8 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         tenant=tenant,
         has_body=not headers.end_of_stream,
         request_id=request_id,
+        affinity_repeated=affinity_repeated,
+        tenant_repeated=tenant_repeated,
     )
 
 

@@ -90,6 +90,8 @@ class RequestHandler:
             header=server.affinity_header,
             tenant_header=self.config.routing.tenant_header,
             max_length=server.affinity_id_max_length,
+            repeated=facts.affinity_repeated,
+            tenant_repeated=facts.tenant_repeated,
         )
         if body is None:
             raise invalid_body("The request body is empty; expected a JSON object.")

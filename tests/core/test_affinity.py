@@ -65,3 +65,23 @@ def test_bad_tenant_is_400_naming_the_tenant_header() -> None:
         key("s1", "bad tenant")
     assert info.value.code == "invalid_tenant"
     assert "x-tenant" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("repeated", "tenant_repeated", "code"),
+    [(True, False, "invalid_affinity_id"), (False, True, "invalid_tenant")],
+    ids=["affinity twice", "tenant twice"],
+)
+def test_a_header_sent_twice_is_refused(repeated: bool, tenant_repeated: bool, code: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        pin_key(
+            "a1",
+            "t1",
+            header="x-model-affinity",
+            tenant_header="x-tenant",
+            max_length=128,
+            repeated=repeated,
+            tenant_repeated=tenant_repeated,
+        )
+    assert (caught.value.status, caught.value.code) == (400, code)
+    assert "must be sent once" in caught.value.message

@@ -113,3 +113,21 @@ def test_chunked_request_body_is_rewritten_with_a_content_length(stack: Stack, p
         assert json.loads(response.read())["model"] == "gpt-4o-mini"
     finally:
         conn.close()
+
+
+def test_an_affinity_header_sent_twice_is_refused_not_joined(stack: Stack, providers: Providers) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", stack.listener_port, timeout=30)
+    try:
+        conn.putrequest("POST", "/v1/chat/completions")
+        conn.putheader("content-type", "application/json")
+        conn.putheader("content-length", str(len(GOOD)))
+        conn.putheader("x-model-affinity", "a1")
+        conn.putheader("x-model-affinity", "b2")
+        conn.endheaders(GOOD)
+        response = conn.getresponse()
+        status, body = response.status, response.read()
+    finally:
+        conn.close()
+    assert status == 400
+    assert error_of(body)["code"] == "invalid_affinity_id"
+    assert "must be sent once" in error_of(body)["message"]

@@ -1,0 +1,57 @@
+"""A JSON request body split into its top-level fields, or the client error that says what is wrong with it.
+
+Invariants:
+- `split_object` accepts exactly the bodies that are one well-formed JSON object in valid UTF-8 (strings
+  inside skipped values are checked too), and returns each top-level field as its raw JSON bytes, in the
+  client's order. Anything else raises a 400 `ClientError` whose message says what is wrong and where
+  (the byte offset), without echoing the body.
+- `with_field` writes the fields back, one replaced, every other field byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+import orjson
+
+from brightstaff.core.errors import invalid_body, invalid_json
+
+_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ENCODER = msgspec.json.Encoder()
+# A UTF-16 high surrogate escape not followed by a low one: msgspec reports it as truncated input.
+_LONE_HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+
+
+def _decode_error_detail(error: msgspec.DecodeError, body: bytes) -> str:
+    detail = str(error).removeprefix("JSON is malformed: ")
+    if detail == "Input data was truncated":
+        lone = _LONE_HIGH_SURROGATE.search(body)
+        if lone is not None:
+            return f"a \\u escape of a lone UTF-16 high surrogate (byte {lone.start()}); JSON needs the pair"
+        return "the body ends before the JSON value is complete"
+    return detail
+
+
+def split_object(body: bytes) -> dict[str, msgspec.Raw]:
+    if not body.strip():
+        raise invalid_body("The request body is empty; expected a JSON object.")
+    try:
+        if not body.isascii():
+            body.decode("utf-8")  # names the failure precisely; msgspec would also refuse it
+        return _FIELDS.decode(body)
+    except msgspec.ValidationError:
+        raise invalid_body("The request body must be a JSON object.") from None
+    except msgspec.DecodeError as exc:
+        raise invalid_json(_decode_error_detail(exc, body)) from None
+    except UnicodeDecodeError as exc:
+        raise invalid_json(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    except RecursionError:
+        raise invalid_json("the body is nested too deeply") from None
+
+
+def with_field(fields: dict[str, msgspec.Raw], name: str, value: object) -> bytes:
+    """The body with `name` set to `value`, every other field in its place and bytes."""
+    replaced = dict(fields)
+    replaced[name] = msgspec.Raw(orjson.dumps(value))
+    return _ENCODER.encode(replaced)
