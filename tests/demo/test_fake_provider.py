@@ -1,4 +1,7 @@
-"""The fake provider: the official openai SDK against it, raw HTTP/1.1 framing, records, and the process."""
+"""The fake provider: the official openai SDK against it, its OpenAI-style errors, records, and the process.
+
+The HTTP/1.1 framing under it is tested in test_http_server.py, the scripted model in test_scripted_model.py.
+"""
 
 from __future__ import annotations
 
@@ -18,31 +21,11 @@ import openai
 import pytest
 from demo_loop import LoopThread, running_provider
 from openai import OpenAI
+from raw_http import exchange as raw_exchange
+from raw_http import get, parse_responses, post
+from tool_specs import DEMO_TOOLS, WEATHER_TOOLS
 
-from brightstaff.demo.fake_provider import FakeProvider, plan_reply, start_fake_provider, tool_rounds
-
-DEMO_TOOLS: list[Any] = [
-    {"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": {}}}}
-    for name in ("get_db_benchmarks", "get_case_studies", "check_feature_support")
-]
-WEATHER_TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "city": {"type": "string"},
-                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-                    "days": {"type": "integer"},
-                },
-                "required": ["city", "unit"],
-            },
-        },
-    },
-    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
-]
+from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
 
 
 @pytest.fixture
@@ -55,55 +38,8 @@ def sdk(provider: FakeProvider, **kwargs: Any) -> OpenAI:
     return OpenAI(base_url=provider.base_url, api_key="sk-test-key", max_retries=0, timeout=10, **kwargs)
 
 
-# --------------------------------------------------------------------------------------------------
-# Raw HTTP helpers: the server must be right byte by byte, not only as far as one client library cares.
-
-
-def exchange(provider: FakeProvider, data: bytes, *, half_close: bool = True) -> bytes:
-    """Send raw bytes, read until the server closes."""
-    with socket.create_connection((provider.host, provider.port), timeout=10) as sock:
-        sock.sendall(data)
-        if half_close:
-            sock.shutdown(socket.SHUT_WR)
-        received = bytearray()
-        while chunk := sock.recv(65536):
-            received += chunk
-    return bytes(received)
-
-
-def parse_responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
-    """Every response in a byte stream, with chunked bodies decoded."""
-    out = []
-    while data:
-        head, _, data = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
-        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        if status == 100:
-            continue
-        if headers.get("transfer-encoding") == "chunked":
-            body = bytearray()
-            while True:
-                size_line, _, data = data.partition(b"\r\n")
-                size = int(size_line, 16)
-                if size == 0:
-                    data = data[2:]
-                    break
-                body += data[:size]
-                data = data[size + 2 :]
-            out.append((status, headers, bytes(body)))
-        else:
-            length = int(headers.get("content-length", "0"))
-            out.append((status, headers, data[:length]))
-            data = data[length:]
-    return out
-
-
-def post(path: str, body: bytes, extra: str = "") -> bytes:
-    return (
-        f"POST {path} HTTP/1.1\r\nHost: fake\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n{extra}\r\n"
-    ).encode() + body
+def exchange(provider: FakeProvider, data: bytes) -> bytes:
+    return raw_exchange(provider.port, data, host=provider.host)
 
 
 CHAT = json.dumps({"model": "m-1", "messages": [{"role": "user", "content": "ping"}]}).encode()
@@ -302,66 +238,7 @@ def test_api_key_is_enforced_when_configured() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Raw HTTP/1.1
-
-
-def test_chunked_request_body_is_decoded(provider: FakeProvider) -> None:
-    chunks = [CHAT[:10], CHAT[10:11], CHAT[11:]]
-    framed = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\nX-Trailer: yes\r\n\r\n"
-    data = (
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: fake\r\nTransfer-Encoding: chunked\r\n"
-        b"Content-Type: application/json\r\n\r\n" + framed
-    )
-    [(status, _headers, body)] = parse_responses(exchange(provider, data))
-    assert status == 200, body
-    assert json.loads(body)["model"] == "m-1"
-    assert provider.received[0].body["model"] == "m-1"
-    assert provider.received[0].raw_body == CHAT
-
-
-def test_chunked_request_body_through_http_client(provider: FakeProvider) -> None:
-    conn = http.client.HTTPConnection(provider.host, provider.port, timeout=10)
-    try:
-        conn.request("POST", "/v1/chat/completions", body=iter([CHAT[:7], CHAT[7:]]), encode_chunked=True)
-        response = conn.getresponse()
-        assert response.status == 200
-        assert json.loads(response.read())["model"] == "m-1"
-    finally:
-        conn.close()
-    assert provider.received[0].headers["transfer-encoding"] == "chunked"
-
-
-def test_keep_alive_serves_pipelined_requests_on_one_connection(provider: FakeProvider) -> None:
-    models = b"GET /v1/models HTTP/1.1\r\nHost: fake\r\n\r\n"
-    responses = parse_responses(exchange(provider, post("/v1/chat/completions", CHAT) + models + b"\r\n" + models))
-    assert [status for status, _, _ in responses] == [200, 200, 200]
-    assert all("connection" not in headers for _, headers, _ in responses)
-    assert len(provider.received) == 3
-
-
-def test_http_1_0_and_connection_close_close_the_connection(provider: FakeProvider) -> None:
-    request = b"GET /v1/models HTTP/1.0\r\n\r\nGET /v1/models HTTP/1.0\r\n\r\n"
-    responses = parse_responses(exchange(provider, request, half_close=False))
-    assert len(responses) == 1
-    assert responses[0][1]["connection"] == "close"
-    closing = post("/v1/chat/completions", CHAT, "Connection: close\r\n") * 2
-    assert len(parse_responses(exchange(provider, closing, half_close=False))) == 1
-
-
-def test_expect_100_continue(provider: FakeProvider) -> None:
-    with socket.create_connection((provider.host, provider.port), timeout=10) as sock:
-        sock.sendall(
-            post("/v1/chat/completions", b"", "Expect: 100-continue\r\n").replace(
-                b"Length: 0", b"Length: %d" % len(CHAT)
-            )
-        )
-        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
-        sock.sendall(CHAT)
-        sock.shutdown(socket.SHUT_WR)
-        received = bytearray()
-        while chunk := sock.recv(65536):
-            received += chunk
-    assert parse_responses(bytes(received))[0][0] == 200
+# Raw HTTP/1.1: the status codes and error bodies clients see
 
 
 def test_malformed_json_is_an_openai_400(provider: FakeProvider) -> None:
@@ -406,52 +283,37 @@ def test_unknown_paths_and_methods(provider: FakeProvider, request_bytes: bytes,
 
 
 @pytest.mark.parametrize(
-    ("request_bytes", "status"),
+    ("request_bytes", "status", "code"),
     [
-        (b"this is not http\r\n\r\n", 400),
-        (b"GET /v1/models HTTP/9.9\r\n\r\n", 505),
-        (b"GET /v1/models FTP/1.1\r\n\r\n", 400),
-        (b"GET http://elsewhere/ HTTP/1.1\r\n\r\n", 400),
-        (b"GET /v1/models HTTP/1.1\r\nno colon here\r\n\r\n", 400),
-        (b"GET /v1/models HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
-        (b"GET /v1/models HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n", 400),
-        (b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 999999999999\r\n\r\n", 413),
-        (b"GET /v1/models HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
-        (b"GET /v1/models HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 200 + b"\r\n", 431),
+        pytest.param(b"this is not http\r\n\r\n", 400, "bad_request", id="malformed"),
+        pytest.param(post("/v1/chat/completions", b"", "X-Many: 1\r\n" * 130), 431, "headers_too_large", id="head"),
+        pytest.param(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n",
+            413,
+            "request_too_large",
+            id="body",
+        ),
     ],
 )
-def test_garbage_gets_an_error_and_the_connection_closes(
-    provider: FakeProvider, request_bytes: bytes, status: int
+def test_requests_the_server_refuses_get_an_openai_error_and_a_close(
+    provider: FakeProvider, request_bytes: bytes, status: int, code: str
 ) -> None:
-    # The valid request after the garbage must not be served: the connection closes after the error.
-    responses = parse_responses(exchange(provider, request_bytes + b"GET /v1/models HTTP/1.1\r\n\r\n"))
-    assert [s for s, _, _ in responses] == [status]
-    assert responses[0][1]["connection"] == "close"
-    assert "error" in json.loads(responses[0][2])
-
-
-def test_truncated_requests(provider: FakeProvider) -> None:
-    assert exchange(provider, b"") == b"", "a connection closed before any byte gets no answer"
-    for partial in (b"GET /v1/mo", b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort"):
-        [(status, headers, _)] = parse_responses(exchange(provider, partial))
-        assert status == 400
-        assert headers["connection"] == "close"
+    [(got, headers, payload)] = parse_responses(exchange(provider, request_bytes))
+    assert got == status
+    assert headers["x-fake-provider"] == "anthropic"
+    assert headers["connection"] == "close"
+    error = json.loads(payload)["error"]
+    assert (error["code"], error["type"]) == (code, "invalid_request_error")
+    assert provider.received == []
 
 
 def test_control_endpoint_lists_and_clears_records(provider: FakeProvider) -> None:
     exchange(provider, post("/v1/chat/completions", CHAT))
-    [(_, _, body)] = parse_responses(exchange(provider, b"GET /_fake/received HTTP/1.1\r\n\r\n"))
+    [(_, _, body)] = parse_responses(exchange(provider, get("/_fake/received")))
     [record] = json.loads(body)
     assert record["body"]["model"] == "m-1"
     assert record["headers"]["content-type"] == "application/json"
-    exchange(provider, b"DELETE /_fake/received HTTP/1.1\r\n\r\n")
+    exchange(provider, b"DELETE /_fake/received HTTP/1.1\r\nHost: fake\r\n\r\n")
     assert provider.received == []
 
 
@@ -460,7 +322,7 @@ def test_close_drops_idle_keep_alive_connections() -> None:
     try:
         fake = loop.run(start_fake_provider("openai"))
         with socket.create_connection((fake.host, fake.port), timeout=10) as sock:
-            sock.sendall(b"GET /v1/models HTTP/1.1\r\n\r\n")
+            sock.sendall(get("/v1/models"))
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
             loop.run(fake.close())
             assert sock.recv(65536) == b"", "the idle connection was closed by the server"
@@ -475,26 +337,8 @@ def test_custom_prefix_and_close_are_idempotent() -> None:
         assert fake.base_url == f"http://127.0.0.1:{fake.port}/openai/v1"
         with sdk(fake) as client:
             assert client.chat.completions.create(model="x", messages=[]).model == "x"
-        [(status, _, _)] = parse_responses(exchange(fake, b"GET /v1/models HTTP/1.1\r\n\r\n"))
+        [(status, _, _)] = parse_responses(exchange(fake, get("/v1/models")))
         assert status == 404
-
-
-# --------------------------------------------------------------------------------------------------
-# The policy, as a pure function
-
-
-def test_tool_rounds_count_since_the_latest_user_message() -> None:
-    calls = {"role": "assistant", "tool_calls": [{"id": "1"}]}
-    assert tool_rounds([{"role": "user"}, calls, {"role": "tool"}, calls]) == 2
-    assert tool_rounds([{"role": "user"}, calls, {"role": "tool"}, {"role": "user"}]) == 0
-
-
-def test_tool_choice_none_and_forced() -> None:
-    base = {"model": "m", "messages": [{"role": "user", "content": "q"}], "tools": WEATHER_TOOLS}
-    assert plan_reply({**base, "tool_choice": "none"}).tool_calls == ()
-    forced = plan_reply({**base, "tool_choice": {"type": "function", "function": {"name": "get_time"}}})
-    assert [c.name for c in forced.tool_calls] == ["get_time"]
-    assert plan_reply(base) == plan_reply(base), "deterministic, ids included"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,13 +19,12 @@ Otherwise the first `rules` entry whose keyword occurs in the latest user messag
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from brightstaff.demo.fake_provider import HttpError, close_server, read_request
+from brightstaff.demo.http_server import HttpServer, Reply, Request, Response
 
 _DIRECTIVE = re.compile(r"\[router:([a-z0-9_=.-]+)\]")
 
@@ -61,67 +60,52 @@ class FakeRouter:
     slow_seconds: float = 5.0
     delay: float = 0.0  # every answer waits this long (to hold connections open in concurrency tests)
     calls: list[RouterCall] = field(default_factory=list)
-    connections: int = 0
-    max_connections: int = 0  # the most connections open at once
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _server: HttpServer | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def connections(self) -> int:
+        return self._server.open_connections if self._server is not None else 0
+
+    @property
+    def max_connections(self) -> int:
+        """The most connections open at once."""
+        return self._server.max_open_connections if self._server is not None else 0
+
     async def start(self) -> FakeRouter:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._server = await HttpServer(self._answer).start(self.host, self.port)
+        self.port = self._server.port
         return self
 
     async def close(self) -> None:
-        await close_server(self._server, self._tasks)
-        self._server = None
+        if self._server is not None:
+            await self._server.close()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
-        self.max_connections = max(self.max_connections, self.connections)
-        try:
-            while True:
-                try:
-                    request = await read_request(reader, writer)
-                except (HttpError, ConnectionError):
-                    return
-                if request is None or not await self._answer(request.body, dict(request.headers), writer):
-                    return
-        finally:
-            self.connections -= 1
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-                await writer.wait_closed()
-
-    async def _answer(self, raw: bytes, headers: dict[str, str], writer: asyncio.StreamWriter) -> bool:
-        body = json.loads(raw)
+    async def _answer(self, request: Request) -> Reply:
+        body = json.loads(request.body)
         prompt = body["messages"][0]["content"]
         fmt, routes, conversation = split_prompt(prompt)
-        self.calls.append(RouterCall(body, headers, prompt, fmt, routes, conversation))
+        self.calls.append(RouterCall(body, request.header_map(), prompt, fmt, routes, conversation))
         latest = next((m["content"] for m in reversed(conversation) if m["role"] == "user"), "")
         found = _DIRECTIVE.search(latest)
         directive = found.group(1) if found else self.mode
         if self.delay:
             await asyncio.sleep(self.delay)
         if directive == "close":
-            return False
+            return None
         if directive == "slow":
             await asyncio.sleep(self.slow_seconds)
         if directive == "500":
             error = {"error": {"message": "router overloaded", "type": "server_error", "code": "fake"}}
-            return await self._send(writer, 500, json.dumps(error).encode())
+            return _json(500, json.dumps(error).encode())
         if directive == "not-json":
-            return await self._send(writer, 200, b"<html>gateway</html>")
+            return _json(200, b"<html>gateway</html>")
         route: str | None
         if directive == "garbage":
-            return await self._send(writer, 200, _completion(body, "I think you should use a bigger model!"))
+            return _json(200, _completion(body, "I think you should use a bigger model!"))
         if directive == "unknown":
             route = "no_such_route"
         elif directive == "other":
@@ -136,17 +120,11 @@ class FakeRouter:
             answer = json.dumps({"route": [route] if route else []})
         if directive == "fenced":
             answer = f"```json\n{answer}\n```"
-        return await self._send(writer, 200, _completion(body, answer))
+        return _json(200, _completion(body, answer))
 
-    @staticmethod
-    async def _send(writer: asyncio.StreamWriter, status: int, payload: bytes) -> bool:
-        head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {len(payload)}\r\n\r\n"
-        try:
-            writer.write(head.encode() + payload)
-            await writer.drain()
-        except ConnectionError:
-            return False
-        return True
+
+def _json(status: int, payload: bytes) -> Response:
+    return Response(status, [("content-type", "application/json")], payload)
 
 
 def _completion(request: dict[str, Any], content: str) -> bytes:
