@@ -2,7 +2,9 @@
 
 Nothing here does I/O or reads a clock: the same request document always gets the same `Plan` (tool call
 ids included), and `completion_json` / `completion_chunks` turn a plan into the OpenAI chat completion
-object or the chunk objects of its stream, given the id and timestamp the caller picked.
+object or the chunk objects of its stream, given the id and timestamp the caller picked. The model
+honours the request: tool-call arguments are valid for the tool's JSON schema, `tool_choice` and
+`parallel_tool_calls` are obeyed, and a `response_format` gets JSON of that shape (see `plan_reply`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from brightstaff.demo.schema_instance import instance
 
 # The demo agent's tools, in the order a careful analyst would use them; see `plan_reply`.
 DEMO_TOOLS = frozenset({"get_db_benchmarks", "get_case_studies", "check_feature_support"})
@@ -61,52 +65,48 @@ def tool_rounds(messages: Sequence[Any]) -> int:
     return rounds
 
 
-def _tool_names(tools: Any) -> list[str]:
-    names: list[str] = []
-    if isinstance(tools, list):
-        for tool in tools:
-            fn = tool.get("function") if isinstance(tool, dict) else None
-            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-                names.append(fn["name"])
-    return names
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    parameters: dict[str, Any]  # the JSON schema of its arguments (always an object schema)
 
 
-def _tool_schema(tools: Any, name: str) -> dict[str, Any]:
-    for tool in tools if isinstance(tools, list) else []:
+def _tools(document: dict[str, Any]) -> list[Tool]:
+    """The request's function tools, in order (other tool types are not the model's to call here)."""
+    tools: list[Tool] = []
+    for tool in document.get("tools") or []:
         fn = tool.get("function") if isinstance(tool, dict) else None
-        parameters = fn.get("parameters") if isinstance(fn, dict) and fn.get("name") == name else None
-        if isinstance(parameters, dict):
-            return parameters
-    return {}
+        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+            parameters = fn.get("parameters")
+            schema = parameters if isinstance(parameters, dict) else {}
+            # OpenAI's arguments are always a JSON object, also when the schema leaves the type out.
+            tools.append(Tool(fn["name"], schema if "type" in schema else {"type": "object", **schema}))
+    return tools
 
 
-def _example_value(schema: Any) -> Any:
-    if not isinstance(schema, dict):
-        return "example"
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if kind == "integer":
-        return 1
-    if kind == "number":
-        return 1.0
-    if kind == "boolean":
-        return True
-    if kind == "array":
-        return []
-    if kind == "object":
-        return _example_arguments(schema)
-    return "example"
+def _tool_choice(document: dict[str, Any], tools: list[Tool]) -> tuple[str, list[Tool]]:
+    """("none" | "auto" | "required", the tools the model may call); a named choice leaves one tool."""
+    choice = document.get("tool_choice")
+    if isinstance(choice, str) and choice in ("none", "auto", "required"):
+        return choice, tools
+    if isinstance(choice, dict):
+        if choice.get("type") == "allowed_tools" and isinstance(choice.get("allowed_tools"), dict):
+            allowed = choice["allowed_tools"]
+            names = {t.get("function", {}).get("name") for t in allowed.get("tools") or [] if isinstance(t, dict)}
+            mode = allowed.get("mode") if allowed.get("mode") in ("auto", "required") else "auto"
+            return str(mode), [t for t in tools if t.name in names]
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        named = [t for t in tools if t.name == name]
+        if named:
+            return "required", named
+    return "auto", tools
 
 
-def _example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
-    """Arguments that satisfy a JSON schema's required properties (all of them, if none are required)."""
-    properties = schema.get("properties")
-    if not isinstance(properties, dict):
-        return {}
-    required = schema.get("required")
-    names = [n for n in required if n in properties] if isinstance(required, list) else list(properties)
-    return {n: _example_value(properties[n]) for n in names}
+def arguments_for(tool: Tool, wanted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Arguments the tool's schema accepts: `wanted` where the schema allows it, the schema's own otherwise."""
+    value = instance(tool.parameters) if wanted is None else instance(tool.parameters, wanted)
+    return value if isinstance(value, dict) else {}
 
 
 def _call(conversation_key: str, round_number: int, index: int, name: str, arguments: dict[str, Any]) -> ToolCall:
@@ -116,7 +116,10 @@ def _call(conversation_key: str, round_number: int, index: int, name: str, argum
     return ToolCall(id=f"call_{digest[:24]}", name=name, arguments=args)
 
 
-_DEMO_SCRIPT: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (
+# The database investigation: per round, the calls and the arguments the model would like to pass. Each
+# agent's own schema has the last word (arguments_for): brightstaff's demo agent takes these as they
+# are; an agent whose schema spells the workload `read_heavy`, or requires a database, gets that.
+DEMO_SCRIPT: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (
     (("get_db_benchmarks", {"workload": "read-heavy"}), ("get_db_benchmarks", {"workload": "write-heavy"})),
     (("get_case_studies", {"database": "postgresql"}), ("get_case_studies", {"database": "mongodb"})),
     (("check_feature_support", {"database": "mongodb", "feature": "multi-document ACID transactions"}),),
@@ -133,45 +136,72 @@ DEMO_ANSWER = (
 )
 
 
+def _script(parallel: bool) -> tuple[tuple[tuple[str, dict[str, Any]], ...], ...]:
+    # parallel_tool_calls: false allows one call per answer: the same calls, one round each.
+    return DEMO_SCRIPT if parallel else tuple((call,) for calls in DEMO_SCRIPT for call in calls)
+
+
 def plan_reply(document: dict[str, Any], provider_name: str = "fake") -> Plan:
     """The scripted model: a pure function of the request, so every run of a conversation is the same.
 
-    With the demo agent's tools it follows the database investigation script (benchmarks, case studies,
-    a feature check, then the recommendation); with other tools it calls them one per round, in order,
-    then answers; without tools (or with tool_choice "none") it answers with text.
+    Every tool call's arguments are valid for that tool's JSON schema (schema_instance.instance).
+    With the demo's three tools it follows the database investigation script (benchmarks, case
+    studies, a feature check, then the recommendation); with other tools it calls them one per round,
+    in order, then answers; without tools it answers with text. `tool_choice` is obeyed: "none" never
+    calls, "required" and a named function always call (the named one), `allowed_tools` narrows the
+    choice; `parallel_tool_calls: false` makes one call per answer. A `response_format` of
+    `json_schema` makes the answer a JSON document valid for that schema; `json_object` a JSON object.
     """
     messages = document.get("messages")
     messages = messages if isinstance(messages, list) else []
     model = str(document.get("model", ""))
-    tools = document.get("tools")
-    names = _tool_names(tools)
-    choice = document.get("tool_choice")
+    tools = _tools(document)
+    mode, callable_tools = _tool_choice(document, tools)
+    parallel = document.get("parallel_tool_calls") is not False
     rounds = tool_rounds(messages)
     key = _text(next((m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"), ""))
+    by_name = {t.name: t for t in callable_tools}
+    scripted = DEMO_TOOLS.issubset(t.name for t in tools)
 
-    if names and choice != "none":
-        forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
-        if isinstance(forced, str) and forced in names:
-            return Plan(None, (_call(key, rounds, 0, forced, _example_arguments(_tool_schema(tools, forced))),))
-        if DEMO_TOOLS.issubset(names):
-            if rounds < len(_DEMO_SCRIPT):
-                calls = tuple(_call(key, rounds, i, n, a) for i, (n, a) in enumerate(_DEMO_SCRIPT[rounds]))
-                return Plan(None, calls)
-            return Plan(DEMO_ANSWER)
-        if rounds < min(len(names), GENERIC_TOOL_ROUNDS):
-            name = names[rounds]
-            return Plan(None, (_call(key, rounds, 0, name, _example_arguments(_tool_schema(tools, name))),))
+    if callable_tools and mode != "none":
+        calls: list[tuple[Tool, dict[str, Any] | None]] = []
+        script = _script(parallel)
+        if scripted and rounds < len(script):
+            calls = [(by_name[name], wanted) for name, wanted in script[rounds] if name in by_name]
+        elif not scripted and rounds < min(len(tools), GENERIC_TOOL_ROUNDS):
+            calls = [(by_name[tools[rounds].name], None)] if tools[rounds].name in by_name else []
+        if not calls and mode == "required":
+            calls = [(callable_tools[rounds % len(callable_tools)], None)]
+        if calls:
+            return Plan(
+                None, tuple(_call(key, rounds, i, t.name, arguments_for(t, w)) for i, (t, w) in enumerate(calls))
+            )
+
+    if tools and mode != "none":
         results = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "tool")
-        return Plan(f"Done: {model} used {results} tool result(s) to answer.")
+        text = DEMO_ANSWER if scripted else f"Done: {model} used {results} tool result(s) to answer."
+    else:
+        last_user = next(
+            (_text(m.get("content")) for m in reversed(messages) if isinstance(m, dict) and m.get("role") == "user"), ""
+        )
+        snippet = " ".join(last_user.split())[:200]
+        text = (
+            f"This is the fake {provider_name} provider answering as {model}. "
+            f"You sent {len(messages)} message(s); the last user message was: {snippet}"
+        )
+    return Plan(_formatted(document.get("response_format"), text))
 
-    last_user = next(
-        (_text(m.get("content")) for m in reversed(messages) if isinstance(m, dict) and m.get("role") == "user"), ""
-    )
-    snippet = " ".join(last_user.split())[:200]
-    return Plan(
-        f"This is the fake {provider_name} provider answering as {model}. "
-        f"You sent {len(messages)} message(s); the last user message was: {snippet}"
-    )
+
+def _formatted(response_format: Any, text: str) -> str:
+    """The answer in the shape `response_format` asks for: a schema-valid JSON document, a JSON object, or text."""
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        return json.dumps(instance(schema if isinstance(schema, dict) else {"type": "object"}))
+    if kind == "json_object":
+        return json.dumps({"answer": text})
+    return text
 
 
 def _usage(document: dict[str, Any], plan: Plan) -> dict[str, int]:

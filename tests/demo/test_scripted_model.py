@@ -1,21 +1,154 @@
-"""The scripted model (brightstaff/demo/scripted_model.py), as the pure functions it is: request in, plan out."""
+"""The scripted model (brightstaff/demo/scripted_model.py), as the pure functions it is: request in, plan out.
+
+Every plan here goes through answer_check.honoured_plan: arguments valid for their tool's schema,
+tool_choice and parallel_tool_calls obeyed, response_format answered in its shape.
+"""
 
 from __future__ import annotations
 
-from tool_specs import WEATHER_TOOLS
+import json
+from typing import Any
 
-from brightstaff.demo.scripted_model import plan_reply, tool_rounds
+import pytest
+from answer_check import honoured_plan
+from schema_table import SCHEMAS
+from strict_agent import TOOLS as STRICT_TOOLS
+from tool_specs import DEMO_TOOLS, WEATHER_TOOLS
+
+from brightstaff.demo.agent import TOOLS as AGENT_TOOLS
+from brightstaff.demo.scripted_model import DEMO_ANSWER, Plan, tool_rounds
+
+USER = {"role": "user", "content": "q"}
+
+
+def request(tools: list[Any] | None = None, **fields: Any) -> dict[str, Any]:
+    return {"model": "m", "messages": [USER], **({"tools": tools} if tools is not None else {}), **fields}
+
+
+def as_tool(name: str, schema: Any) -> dict[str, Any]:
+    """A function tool whose parameters are the schema, wrapped in an object when it is not one.
+
+    The wrapper takes the schema's definitions along to its own root, where the "#/..." refs point."""
+    flat = isinstance(schema, dict) and (schema.get("type") == "object" or "properties" in schema)
+    if flat:
+        parameters = schema
+    else:
+        inner = dict(schema) if isinstance(schema, dict) else schema
+        definitions = {k: inner.pop(k) for k in ("$defs", "definitions") if isinstance(inner, dict) and k in inner}
+        parameters = {"type": "object", "properties": {"value": inner}, "required": ["value"], **definitions}
+    return {"type": "function", "function": {"name": name, "parameters": parameters}}
+
+
+def continue_after(document: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """The next request of the loop: the plan's tool calls and a result for each appended."""
+    calls = [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in plan.tool_calls
+    ]
+    results = [{"role": "tool", "tool_call_id": c.id, "content": "{}"} for c in plan.tool_calls]
+    messages = [*document["messages"], {"role": "assistant", "content": None, "tool_calls": calls}, *results]
+    return {**document, "messages": messages}
+
+
+def run(document: dict[str, Any], most: int = 8) -> list[Plan]:
+    """Plan turn after turn until a text answer (bounded)."""
+    plans = []
+    for _ in range(most):
+        plans.append(honoured_plan(document))
+        if not plans[-1].tool_calls:
+            break
+        document = continue_after(document, plans[-1])
+    return plans
+
+
+def calls(plans: list[Plan]) -> list[list[tuple[str, dict[str, Any]]]]:
+    return [[(c.name, json.loads(c.arguments)) for c in p.tool_calls] for p in plans if p.tool_calls]
 
 
 def test_tool_rounds_count_since_the_latest_user_message() -> None:
-    calls = {"role": "assistant", "tool_calls": [{"id": "1"}]}
-    assert tool_rounds([{"role": "user"}, calls, {"role": "tool"}, calls]) == 2
-    assert tool_rounds([{"role": "user"}, calls, {"role": "tool"}, {"role": "user"}]) == 0
+    assistant = {"role": "assistant", "tool_calls": [{"id": "1"}]}
+    assert tool_rounds([{"role": "user"}, assistant, {"role": "tool"}, assistant]) == 2
+    assert tool_rounds([{"role": "user"}, assistant, {"role": "tool"}, {"role": "user"}]) == 0
 
 
-def test_tool_choice_none_and_forced() -> None:
-    base = {"model": "m", "messages": [{"role": "user", "content": "q"}], "tools": WEATHER_TOOLS}
-    assert plan_reply({**base, "tool_choice": "none"}).tool_calls == ()
-    forced = plan_reply({**base, "tool_choice": {"type": "function", "function": {"name": "get_time"}}})
-    assert [c.name for c in forced.tool_calls] == ["get_time"]
-    assert plan_reply(base) == plan_reply(base), "deterministic, ids included"
+@pytest.mark.parametrize("schema", SCHEMAS.values(), ids=SCHEMAS.keys())
+@pytest.mark.parametrize("choice", ["auto", "required", "named"])
+def test_arguments_are_valid_for_every_schema_of_the_table(schema: Any, choice: str) -> None:
+    tools = [as_tool("first", {"type": "object", "properties": {}}), as_tool("target", schema)]
+    tool_choice: Any = {"type": "function", "function": {"name": "target"}} if choice == "named" else choice
+    document = request(tools, tool_choice=tool_choice)
+    plans = run(document)
+    used = [c.name for p in plans for c in p.tool_calls]
+    assert "target" in used, "the generic loop calls every tool once, in order; a named choice calls it at once"
+    assert honoured_plan(document) == honoured_plan(document), "deterministic, ids included"
+
+
+def test_the_demo_agents_own_tools_get_the_script_unchanged() -> None:
+    assert calls(run(request(AGENT_TOOLS, tool_choice="auto"))) == [
+        [("get_db_benchmarks", {"workload": "read-heavy"}), ("get_db_benchmarks", {"workload": "write-heavy"})],
+        [("get_case_studies", {"database": "postgresql"}), ("get_case_studies", {"database": "mongodb"})],
+        [("check_feature_support", {"database": "mongodb", "feature": "multi-document ACID transactions"})],
+    ]
+
+
+def test_another_agents_schemas_for_the_same_tools_get_arguments_they_accept() -> None:
+    """Plano's demo client spells the workloads read_heavy/write_heavy and requires a database."""
+    plans = run(request(STRICT_TOOLS, tool_choice="auto"))
+    assert calls(plans) == [
+        [
+            ("get_db_benchmarks", {"database": "postgresql", "workload": "read_heavy"}),
+            ("get_db_benchmarks", {"database": "postgresql", "workload": "write_heavy"}),
+        ],
+        [("get_case_studies", {"database": "postgresql"}), ("get_case_studies", {"database": "mongodb"})],
+        [("check_feature_support", {"database": "mongodb", "feature": "multi-document ACID transactions"})],
+    ]
+    assert plans[-1].content == DEMO_ANSWER
+
+
+def test_tool_choice_none_never_calls() -> None:
+    plan = honoured_plan(request(WEATHER_TOOLS, tool_choice="none"))
+    assert plan.tool_calls == ()
+    assert plan.content is not None
+
+
+def test_tool_choice_required_keeps_calling_after_the_script_ends() -> None:
+    plans = run(request(DEMO_TOOLS, tool_choice="required"), most=6)
+    assert all(p.tool_calls for p in plans)
+    assert len(plans) == 6
+
+
+def test_a_named_tool_is_called_every_turn() -> None:
+    named = {"type": "function", "function": {"name": "get_time"}}
+    plans = run(request(WEATHER_TOOLS, tool_choice=named), most=4)
+    assert [[c.name for c in p.tool_calls] for p in plans] == [["get_time"]] * 4
+
+
+def test_allowed_tools_narrow_the_choice() -> None:
+    allowed = {
+        "type": "allowed_tools",
+        "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "get_weather"}}]},
+    }
+    plans = run(request(WEATHER_TOOLS, tool_choice=allowed), most=3)
+    assert {c.name for p in plans for c in p.tool_calls} == {"get_weather"}
+
+
+def test_no_parallel_tool_calls_means_one_call_per_turn() -> None:
+    plans = run(request(AGENT_TOOLS, parallel_tool_calls=False))
+    assert [len(p.tool_calls) for p in plans] == [1, 1, 1, 1, 1, 0]
+    assert plans[-1].content == DEMO_ANSWER
+
+
+def test_response_format_json_schema_answers_with_a_valid_document() -> None:
+    schema = SCHEMAS["pydantic-Person"]
+    response_format = {"type": "json_schema", "json_schema": {"name": "Person", "schema": schema, "strict": True}}
+    plan = honoured_plan(request(response_format=response_format))
+    assert json.loads(plan.content or "")["home"]["zip"]
+    # With tools, the tool rounds come first and the final answer is the document.
+    plans = run(request(WEATHER_TOOLS, response_format=response_format))
+    assert plans[0].tool_calls
+    assert json.loads(plans[-1].content or "")["mode"] in ("fast", "slow")
+
+
+def test_response_format_json_object_answers_with_an_object() -> None:
+    plan = honoured_plan(request(response_format={"type": "json_object"}))
+    assert "answer" in json.loads(plan.content or "")
