@@ -31,7 +31,7 @@ CASES: list[tuple[str, bytes, list[SSEEvent]]] = [
     ("extra blank lines", b"\n\n\ndata: 1\n\n\n\n", [SSEEvent(None, b"1")]),
     ("no final blank line is flushed", b"data: 1\n\ndata: [DONE]", [SSEEvent(None, b"1"), SSEEvent(None, b"[DONE]")]),
     ("a trailing CR ends the last line", b"data: 1\r", [SSEEvent(None, b"1")]),
-    ("UTF-8 kept as bytes", "data: {\"t\":\"é日\"}\n\n".encode(), [SSEEvent(None, '{"t":"é日"}'.encode())]),
+    ("UTF-8 kept as bytes", 'data: {"t":"é日"}\n\n'.encode(), [SSEEvent(None, '{"t":"é日"}'.encode())]),
 ]
 
 
