@@ -50,33 +50,40 @@ class _ToolResult(_Block, tag="tool_result"):
     tool_use_id: str
 
 
-# Every block type the Messages API accepts in a request (stable, then beta), besides the three above.
+# Every block type the Messages API accepts in a request (stable and beta), besides the three above, in
+# named groups the translators use.
+THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+# Records of tools Anthropic ran itself (server tools, MCP connectors, the advisor), found in assistant turns.
+SERVER_TOOL_BLOCKS = frozenset(
+    {
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+        "mcp_tool_use",
+        "mcp_tool_result",
+        "mcp_tool_listing",
+        "advisor_tool_result",
+    }
+)
 _OTHER_TYPES = (
     "image",
     "document",
     "search_result",
-    "thinking",
-    "redacted_thinking",
-    "server_tool_use",
-    "web_search_tool_result",
-    "web_fetch_tool_result",
-    "code_execution_tool_result",
-    "bash_code_execution_tool_result",
-    "text_editor_code_execution_tool_result",
-    "tool_search_tool_result",
     "container_upload",
-    "mcp_tool_use",
-    "mcp_tool_result",
-    "mcp_tool_listing",
     "compaction",
     "fallback",
-    "advisor_tool_result",
     "tool_addition",
     "tool_removal",
+    *sorted(THINKING_BLOCKS),
+    *sorted(SERVER_TOOL_BLOCKS),
 )
 # Blocks only the assistant produces (the user sends them back inside assistant turns) and the one only
 # the user sends: the roles brightstaff's translations rely on.
-ASSISTANT_ONLY = frozenset({"tool_use", "thinking", "redacted_thinking"})
+ASSISTANT_ONLY = frozenset({"tool_use", *THINKING_BLOCKS})
 USER_ONLY = frozenset({"tool_result"})
 
 _OTHER_BLOCKS: dict[str, type[msgspec.Struct]] = {

@@ -51,7 +51,7 @@ import orjson
 
 from brightstaff.config import Provider
 from brightstaff.core.errors import invalid_body, untranslatable
-from brightstaff.core.messages import MessagesRequest
+from brightstaff.core.messages import SERVER_TOOL_BLOCKS, THINKING_BLOCKS, MessagesRequest
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
 from brightstaff.providers.backends import (
     ANTHROPIC_CLIENT_HEADERS,
@@ -79,24 +79,8 @@ DROPPED = frozenset(
 )
 # Hosts whose reasoning models refuse `max_tokens` and want `max_completion_tokens`.
 _MAX_COMPLETION_TOKENS_HOSTS = ("api.openai.com", ".openai.azure.com")
-# Assistant-side records of tools Anthropic ran itself: nothing an OpenAI backend can use.
-_SERVER_BLOCKS = frozenset(
-    {
-        "thinking",
-        "redacted_thinking",
-        "server_tool_use",
-        "web_search_tool_result",
-        "web_fetch_tool_result",
-        "code_execution_tool_result",
-        "bash_code_execution_tool_result",
-        "text_editor_code_execution_tool_result",
-        "tool_search_tool_result",
-        "mcp_tool_use",
-        "mcp_tool_result",
-        "mcp_tool_listing",
-        "advisor_tool_result",
-    }
-)
+# Assistant-side blocks an OpenAI backend can neither read nor replay.
+_DROPPED_BLOCKS = THINKING_BLOCKS | SERVER_TOOL_BLOCKS
 
 
 def request(messages: MessagesRequest, provider: Provider, query: str) -> UpstreamRequest:
@@ -225,20 +209,20 @@ def _part(block: dict[str, Any], where: str) -> dict[str, Any]:
     if kind == "text":
         return {"type": "text", "text": block["text"]}
     source = block.get("source")
-    source_type = source.get("type") if isinstance(source, dict) else None
+    if not isinstance(source, dict):
+        source = {}
+    source_type = source.get("type")
     if kind == "image" and source_type == "base64":
-        assert isinstance(source, dict)
         return {
             "type": "image_url",
             "image_url": {"url": f"data:{source.get('media_type')};base64,{source.get('data')}"},
         }
     if kind == "image" and source_type == "url":
-        assert isinstance(source, dict)
         return {"type": "image_url", "image_url": {"url": source.get("url")}}
-    if kind == "document" and source_type == "base64" and isinstance(source, dict):
+    if kind == "document" and source_type == "base64":
         data_url = f"data:{source.get('media_type')};base64,{source.get('data')}"
         return {"type": "file", "file": {"filename": block.get("title") or "document.pdf", "file_data": data_url}}
-    if kind == "document" and source_type == "text" and isinstance(source, dict):
+    if kind == "document" and source_type == "text":
         return {"type": "text", "text": source.get("data") or ""}
     what = f"a '{kind}' block" + (f" with a '{source_type}' source" if source_type else "")
     raise untranslatable(where, f"{what} cannot be sent to an OpenAI-compatible backend.")
@@ -259,7 +243,7 @@ def _assistant(content: Any, where: str) -> dict[str, Any] | None:
             calls.append({"id": block["id"], "type": "function", "function": {"name": name, "arguments": arguments}})
         elif kind == "compaction" and isinstance(block.get("content"), str):
             texts.append(block["content"])
-        elif kind not in _SERVER_BLOCKS:
+        elif kind not in _DROPPED_BLOCKS:
             raise untranslatable(f"{where}.content.{j}", f"a '{kind}' block cannot be sent to an OpenAI backend.")
     if not texts and not calls:
         return None
@@ -299,7 +283,9 @@ def _tools(tools: Any) -> tuple[list[dict[str, Any]], set[str]]:
 def _tool_choice(choice: Any, kept: set[str], body: dict[str, Any]) -> None:
     if choice is None:
         return
-    kind = choice.get("type") if isinstance(choice, dict) else None
+    if not isinstance(choice, dict):
+        raise invalid_body("tool_choice: must be an object.", param="tool_choice")
+    kind = choice.get("type")
     if kind == "auto":
         body["tool_choice"] = "auto"
     elif kind == "any":
@@ -314,7 +300,6 @@ def _tool_choice(choice: Any, kept: set[str], body: dict[str, Any]) -> None:
         body["tool_choice"] = {"type": "function", "function": {"name": short_tool_name(name)}}
     else:
         raise untranslatable("tool_choice.type", f"{kind!r} has no OpenAI equivalent.")
-    assert isinstance(choice, dict)
     if choice.get("disable_parallel_tool_use") is True:
         body["parallel_tool_calls"] = False
 

@@ -246,8 +246,9 @@ class MessagesFromChat(Translator):
 
     def _tool_delta(self, call: dict[str, Any], position: int) -> bytes:
         key = call.get("index", position)
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        assert isinstance(function, dict)
+        function = call.get("function")
+        if not isinstance(function, dict):
+            function = {}
         out = b""
         if key not in self._tool_blocks:
             raw_id = call.get("id") or f"{self._message_id}_tool_{key}"

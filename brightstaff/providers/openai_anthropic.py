@@ -12,7 +12,9 @@ Messages:
 - Assistant `tool_calls` become `tool_use` blocks after the text; arguments `""` become `{}`; arguments
   that are not a JSON object are a 400 naming them. `tool` messages become `tool_result` blocks in a
   user message: consecutive ones and the next user message merge into ONE user message with the
-  results first (the API requires the results right after the `tool_use` turn). Tool ids are made
+  results first (the API requires the results right after the `tool_use` turn); `is_error` is never
+  guessed from the content (a peer sets it for JSON with an `error` key, which misfires on tools that
+  return such data). Tool ids are made
   valid for Anthropic by `tool_naming.tool_id`, the same function on both sides, so they still match.
 - Images: `data:` URIs of jpeg/png/gif/webp become base64 images, `application/pdf` a document, http(s)
   URLs url images; `detail` is dropped; any other media type, audio, and file ids are refused.
@@ -47,6 +49,7 @@ Anthropic and is dropped); the key goes in `x-api-key` with `anthropic-version: 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -422,21 +425,18 @@ def _tool_use(call: Any, where: str) -> dict[str, Any]:
     if not isinstance(call, dict) or call.get("type", "function") != "function":
         raise untranslatable(f"{where}.type", "only function tool calls reach Anthropic.")
     function = call.get("function")
-    name = function.get("name") if isinstance(function, dict) else None
-    call_id = call.get("id")
+    if not isinstance(function, dict):
+        function = {}
+    name, call_id = function.get("name"), call.get("id")
     if not isinstance(name, str) or not isinstance(call_id, str):
         raise invalid_body(f"{where}: a tool call needs a string id and function.name.", param=where)
-    assert isinstance(function, dict)
     arguments = function.get("arguments")
+    tool_input: Any = None
     if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
-        tool_input: Any = {}
+        tool_input = {}  # no-argument tools stream "" as their arguments
     elif isinstance(arguments, str):
-        try:
+        with contextlib.suppress(orjson.JSONDecodeError):
             tool_input = orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            tool_input = None
-    else:
-        tool_input = None
     if not isinstance(tool_input, dict):
         raise _bad_arguments(f"{where}.function.arguments")
     return {"type": "tool_use", "id": tool_id(call_id), "name": name, "input": tool_input}

@@ -184,6 +184,25 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         },
     ),
     (
+        "assistant refusal parts and the refusal field become text",
+        {
+            "messages": [
+                USER,
+                {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}], "refusal": "sorry"},
+                {"role": "user", "content": "why?"},
+            ]
+        },
+        {
+            "model": MODEL,
+            "max_tokens": 4096,
+            "messages": [
+                turn("user", text("hi")),
+                turn("assistant", text("no"), text("sorry")),
+                turn("user", text("why?")),
+            ],
+        },
+    ),
+    (
         "never an empty text block: empty user and assistant messages dropped, same roles merged",
         {"messages": [USER, {"role": "user", "content": ""}, {"role": "assistant", "content": ""}, USER]},
         {"model": MODEL, "max_tokens": 4096, "messages": [turn("user", text("hi"), text("hi"))]},
