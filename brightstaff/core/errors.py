@@ -111,6 +111,11 @@ def echo(text: str) -> str:
     return f"{text[:ECHO_LIMIT]}… ({len(text)} characters)"
 
 
+def quote(value: object) -> str:
+    """A client value quoted in an error message: its repr, cut as `echo` cuts."""
+    return echo(repr(value))
+
+
 def invalid_json(detail: str) -> ClientError:
     return ClientError(400, f"The request body is not valid JSON: {detail}", code="invalid_json")
 

@@ -1,8 +1,8 @@
 """Anthropic Messages request bodies: parsing, validation, the text a router reads, and the model rewrite.
 
-Like chat completions bodies (`core.chat`), the body is split into raw top-level fields and the rewrite
-writes every field but `model` back byte for byte: thinking blocks, `cache_control`, images, documents
-and every field brightstaff does not know reach an Anthropic provider untouched.
+Like chat completions bodies (`core.chat`), the body is split into raw top-level fields (`core.json_body`)
+and the rewrite writes every field but `model` back byte for byte: thinking blocks, `cache_control`,
+images, documents and every field brightstaff does not know reach an Anthropic provider untouched.
 
 What is checked (a 400 whose message names the field, in Anthropic's dotted path style
 `messages.2.content.0.type`), and nothing more, so no valid Anthropic feature is refused:
@@ -28,9 +28,9 @@ from typing import Any, Union
 import msgspec
 import orjson
 
-from brightstaff.core import json_fields
 from brightstaff.core.conversation import Conversation, from_messages_request
-from brightstaff.core.errors import ClientError, invalid_body
+from brightstaff.core.errors import ClientError, invalid_body, quote
+from brightstaff.core.json_body import Fields, is_true, required_model, split_object, starts_with, with_field
 
 
 class _Block(msgspec.Struct, tag_field="type", gc=False):
@@ -110,6 +110,7 @@ _MESSAGES = msgspec.json.Decoder(list[_UserMessage | _AssistantMessage])
 _SYSTEM = msgspec.json.Decoder(str | list[_Text])
 _MAX_TOKENS = msgspec.json.Decoder(int)
 _PATH = re.compile(r"`\$(.*)`")
+_INVALID_VALUE = re.compile(r"Invalid value '(.*)'", re.DOTALL)
 
 
 class MessagesRequest:
@@ -117,7 +118,7 @@ class MessagesRequest:
 
     __slots__ = ("_conversation", "_decoded", "fields", "max_tokens", "model", "stream")
 
-    def __init__(self, fields: json_fields.Fields, model: str, stream: bool, max_tokens: int | None) -> None:
+    def __init__(self, fields: Fields, model: str, stream: bool, max_tokens: int | None) -> None:
         self.fields = fields
         self.model = model
         self.stream = stream
@@ -158,23 +159,23 @@ def parse_count_tokens(body: bytes) -> MessagesRequest:
 
 def with_model(request: MessagesRequest, model: str) -> bytes:
     """The body to forward: the client's fields, in their order and bytes, with `model` replaced."""
-    return json_fields.with_model(request.fields, model)
+    return with_field(request.fields, "model", model)
 
 
 def _parse(body: bytes, *, max_tokens_required: bool) -> MessagesRequest:
-    fields = json_fields.split_fields(body)
-    model = json_fields.required_model(fields)
+    fields = split_object(body)
+    model = required_model(fields)
     max_tokens = _max_tokens(fields.get("max_tokens"), max_tokens_required)
     raw_messages = fields.get("messages")
     if raw_messages is None:
         raise invalid_body("messages: Field required.", param="messages")
-    if not json_fields.starts_with(raw_messages, b"["):
+    if not starts_with(raw_messages, b"["):
         raise invalid_body("messages: must be an array of messages.", param="messages")
     _check(_MESSAGES, raw_messages, "messages")
     raw_system = fields.get("system")
     if raw_system is not None:
         _check(_SYSTEM, raw_system, "system")
-    return MessagesRequest(fields, model, json_fields.is_true(fields, "stream"), max_tokens)
+    return MessagesRequest(fields, model, is_true(fields, "stream"), max_tokens)
 
 
 def _max_tokens(raw: msgspec.Raw | None, required: bool) -> int | None:
@@ -204,6 +205,9 @@ def _validation_error(detail: str, raw: msgspec.Raw, field: str) -> ClientError:
     suffix = match.group(1) if match else ""
     path = field + re.sub(r"\[(\d+)\]", r".\1", suffix)
     problem = _PATH.sub("", detail).removesuffix(" - at ").strip()
+    invalid = _INVALID_VALUE.fullmatch(problem)
+    if invalid is not None:  # msgspec quotes the client's value whole
+        problem = f"Invalid value {quote(invalid.group(1))}"
     if field == "system" and path.endswith(".type"):
         problem = "the system prompt must be a string or an array of text blocks"
     elif path.endswith(".type") and problem.startswith("Invalid value"):
@@ -224,5 +228,5 @@ def _block_problem(raw: msgspec.Raw, suffix: str, problem: str) -> str:
     except (orjson.JSONDecodeError, LookupError, TypeError):
         return problem
     if block_type in BLOCK_TYPES:
-        return f"a '{block_type}' block is not allowed in {role} messages"
-    return f"unknown content block type {block_type!r}"
+        return f"a {quote(block_type)} block is not allowed in {role} messages"
+    return f"unknown content block type {quote(block_type)}"

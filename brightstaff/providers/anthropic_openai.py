@@ -50,7 +50,7 @@ from typing import Any
 import orjson
 
 from brightstaff.config import Provider
-from brightstaff.core.errors import invalid_body, untranslatable
+from brightstaff.core.errors import invalid_body, quote, untranslatable
 from brightstaff.core.messages import SERVER_TOOL_BLOCKS, THINKING_BLOCKS, MessagesRequest
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
 from brightstaff.providers.backends import (
@@ -199,7 +199,7 @@ def _tool_result_content(content: Any, where: str) -> tuple[str, list[dict[str, 
         elif kind == "image":
             images.append(_part(block, at))
         else:
-            raise untranslatable(at, f"a '{kind}' block in a tool result cannot be sent to an OpenAI backend.")
+            raise untranslatable(at, f"a {quote(kind)} block in a tool result cannot be sent to an OpenAI backend.")
     return "\n".join(texts), images
 
 
@@ -224,7 +224,7 @@ def _part(block: dict[str, Any], where: str) -> dict[str, Any]:
         return {"type": "file", "file": {"filename": block.get("title") or "document.pdf", "file_data": data_url}}
     if kind == "document" and source_type == "text":
         return {"type": "text", "text": source.get("data") or ""}
-    what = f"a '{kind}' block" + (f" with a '{source_type}' source" if source_type else "")
+    what = f"a {quote(kind)} block" + (f" with a {quote(source_type)} source" if source_type else "")
     raise untranslatable(where, f"{what} cannot be sent to an OpenAI-compatible backend.")
 
 
@@ -244,7 +244,7 @@ def _assistant(content: Any, where: str) -> dict[str, Any] | None:
         elif kind == "compaction" and isinstance(block.get("content"), str):
             texts.append(block["content"])
         elif kind not in _DROPPED_BLOCKS:
-            raise untranslatable(f"{where}.content.{j}", f"a '{kind}' block cannot be sent to an OpenAI backend.")
+            raise untranslatable(f"{where}.content.{j}", f"a {quote(kind)} block cannot be sent to an OpenAI backend.")
     if not texts and not calls:
         return None
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
@@ -296,10 +296,10 @@ def _tool_choice(choice: Any, kept: set[str], body: dict[str, Any]) -> None:
     elif kind == "tool":
         name = choice.get("name")
         if name not in kept:
-            raise untranslatable("tool_choice.name", f"{name!r} is not a custom tool of this request.")
+            raise untranslatable("tool_choice.name", f"{quote(name)} is not a custom tool of this request.")
         body["tool_choice"] = {"type": "function", "function": {"name": short_tool_name(name)}}
     else:
-        raise untranslatable("tool_choice.type", f"{kind!r} has no OpenAI equivalent.")
+        raise untranslatable("tool_choice.type", f"{quote(kind)} has no OpenAI equivalent.")
     if choice.get("disable_parallel_tool_use") is True:
         body["parallel_tool_calls"] = False
 

@@ -58,7 +58,7 @@ import orjson
 
 from brightstaff.config import Provider
 from brightstaff.core.chat import ChatRequest
-from brightstaff.core.errors import ClientError, invalid_body, untranslatable
+from brightstaff.core.errors import ClientError, invalid_body, quote, untranslatable
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
 from brightstaff.providers.backends import (
     ANTHROPIC_VERSION,
@@ -152,7 +152,7 @@ def translate_request(chat: ChatRequest, model: str) -> bytes:
     temperature = _field(chat, "temperature")
     if temperature is not None:
         if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not 0 <= temperature <= 1:
-            raise untranslatable("temperature", f"Anthropic accepts 0 to 1; got {temperature!r}.")
+            raise untranslatable("temperature", f"Anthropic accepts 0 to 1; got {quote(temperature)}.")
         body["temperature"] = temperature
     top_p = _field(chat, "top_p")
     if top_p is not None:
@@ -204,7 +204,7 @@ def _thinking(effort: Any, continues_without_thinking: bool) -> str | None:
         return None
     mapped = _EFFORT.get(effort) if isinstance(effort, str) else None
     if mapped is None:
-        raise untranslatable("reasoning_effort", f"{effort!r} has no Anthropic effort level.")
+        raise untranslatable("reasoning_effort", f"{quote(effort)} has no Anthropic effort level.")
     return mapped
 
 
@@ -218,7 +218,7 @@ def _output_config(response_format: Any, effort: str | None) -> dict[str, Any]:
     if kind in ("text", "json_object"):
         return config
     if kind != "json_schema":
-        raise untranslatable("response_format", f"type {kind!r} has no Anthropic equivalent.")
+        raise untranslatable("response_format", f"type {quote(kind)} has no Anthropic equivalent.")
     spec = response_format.get("json_schema")
     schema = spec.get("schema") if isinstance(spec, dict) else None
     if not isinstance(schema, dict):
@@ -240,7 +240,7 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
             raise invalid_body("tool_choice.function.name: must be a string.", param="tool_choice")
         translated = {"type": "tool", "name": name}
     else:
-        raise untranslatable("tool_choice", f"{choice!r} has no Anthropic equivalent.")
+        raise untranslatable("tool_choice", f"{quote(choice)} has no Anthropic equivalent.")
     if parallel is False and (translated is None or translated["type"] != "none"):
         translated = {**(translated or {"type": "auto"}), "disable_parallel_tool_use": True}
     return translated
@@ -256,7 +256,7 @@ def _tools(tools: Any, shaped: _Shaper) -> list[dict[str, Any]]:
         where = f"tools[{j}]"
         if not isinstance(tool, dict) or tool.get("type") != "function":
             kind = tool.get("type") if isinstance(tool, dict) else tool
-            raise untranslatable(f"{where}.type", f"only function tools reach Anthropic; got {kind!r}.")
+            raise untranslatable(f"{where}.type", f"only function tools reach Anthropic; got {quote(kind)}.")
         function = tool.get("function")
         name = function.get("name") if isinstance(function, dict) else None
         if not isinstance(function, dict) or not isinstance(name, str) or not name:
@@ -313,7 +313,7 @@ class _Shaper:
             elif role == "tool":
                 role, blocks = "user", [self._tool_result(message, where)]
             else:
-                raise untranslatable(f"{where}.role", f"role {role!r} has no Anthropic equivalent.")
+                raise untranslatable(f"{where}.role", f"role {quote(role)} has no Anthropic equivalent.")
             if role == "user" and any(block["type"] != "tool_result" for block in blocks):
                 self.continues_tool_call_without_thinking = False
             self._message_cache_control(message, blocks)
@@ -348,7 +348,7 @@ class _Shaper:
         for j, part in enumerate(content):
             kind = part.get("type") if isinstance(part, dict) else None
             if kind not in ("text", "refusal"):
-                raise untranslatable(f"{where}.content[{j}]", f"a part of type {kind!r} is not allowed here.")
+                raise untranslatable(f"{where}.content[{j}]", f"a part of type {quote(kind)} is not allowed here.")
             text = part.get(kind)
             if isinstance(text, str) and text.strip():
                 block = {"type": "text", "text": text}
@@ -379,7 +379,7 @@ class _Shaper:
                     raise untranslatable(f"{at}.file", "only inline file_data reaches Anthropic; file ids do not.")
                 block = _media(data, f"{at}.file.file_data")
             else:
-                raise untranslatable(at, f"a part of type {kind!r} has no Anthropic equivalent.")
+                raise untranslatable(at, f"a part of type {quote(kind)} has no Anthropic equivalent.")
             self.copy_cache_control(part.get("cache_control"), block)
             blocks.append(block)
         return blocks
@@ -460,7 +460,7 @@ def _media(url: Any, where: str) -> dict[str, Any]:
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     if media_type == "application/pdf":
         return {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
-    raise untranslatable(where, f"media type {media_type!r} is not supported (jpeg, png, gif, webp or pdf).")
+    raise untranslatable(where, f"media type {quote(media_type)} is not supported (jpeg, png, gif, webp or pdf).")
 
 
 def _results_first(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

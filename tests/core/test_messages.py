@@ -192,3 +192,11 @@ def test_the_conversation_is_built_once_on_first_use() -> None:
     request = parse_messages(body(system="s", messages=[{"role": "user", "content": "hi"}]))
     assert request.conversation is request.conversation
     assert [t.role for t in request.conversation.turns] == ["system", "user"]
+
+
+def test_a_huge_client_value_is_not_echoed_whole() -> None:
+    for message in ({"role": "x" * 5000, "content": "a"}, user({"type": "y" * 5000})):
+        with pytest.raises(ClientError) as info:
+            parse_messages(body(messages=[message]))
+        assert len(info.value.message) < 300
+        assert "(5002 characters)" in info.value.message
