@@ -14,10 +14,9 @@ import msgspec
 import orjson
 
 from brightstaff.core.conversation import Conversation, from_chat_messages
-from brightstaff.core.errors import invalid_body, missing_model
-from brightstaff.core.json_body import split_object, with_field
+from brightstaff.core.errors import invalid_body
+from brightstaff.core.json_body import is_true, required_model, split_object, starts_with, with_field
 
-_TRUE = b"true"
 _NULL = b"null"
 
 
@@ -58,22 +57,11 @@ class ChatRequest:
 def parse_chat(body: bytes) -> ChatRequest:
     """Parse and check the fields brightstaff relies on; everything else passes through untouched."""
     fields = split_object(body)
-    raw_model = fields.get("model")
-    if raw_model is None:
-        raise missing_model()
-    model = msgspec.json.decode(raw_model)
-    if not isinstance(model, str) or not model.strip():
-        raise invalid_body("'model' must be a non-empty string.", param="model")
+    model = required_model(fields)
     raw_messages = fields.get("messages")
-    if raw_messages is not None and not _starts_with(raw_messages, b"[") and bytes(raw_messages) != _NULL:
+    if raw_messages is not None and not starts_with(raw_messages, b"[") and bytes(raw_messages) != _NULL:
         raise invalid_body("'messages' must be an array.", param="messages")
-    stream = fields.get("stream")
-    return ChatRequest(fields, model.strip(), stream is not None and bytes(stream) == _TRUE)
-
-
-def _starts_with(raw: msgspec.Raw, prefix: bytes) -> bool:
-    with memoryview(raw) as view:
-        return view[: len(prefix)] == prefix
+    return ChatRequest(fields, model, is_true(fields, "stream"))
 
 
 def with_model(request: ChatRequest, model: str) -> bytes:

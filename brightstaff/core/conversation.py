@@ -7,6 +7,11 @@ Invariants:
   (results fed back from tools). Each client API's parser maps its own shapes onto these, so one turn
   routes the same way from any API.
 - Text is kept as sent (text parts joined by a newline); images, audio and files contribute no text.
+- The same conversation sent through either API gives the same view where the content is the same:
+  an Anthropic top-level `system` is a system turn, a user message's `tool_result` blocks are tool
+  turns placed before its text (as chat completions sends tool messages before the next user
+  message), `tool_use` blocks are tool calls with their `input` as JSON text, and thinking is not
+  conversation text.
 - Building the view never raises: parts of a shape it does not know are skipped, not refused (the
   request was already validated by its API's parser; the view only reads it).
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import orjson
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -96,4 +103,48 @@ def from_chat_messages(messages: Iterable[Any]) -> Conversation:
         role = _CHAT_ROLES.get(raw_role, "user") if isinstance(raw_role, str) else "user"
         calls = _chat_tool_calls(message) if role == "assistant" else ()
         turns.append(Turn(role, content_text(message.get("content")), calls))
+    return Conversation(tuple(turns))
+
+
+def _anthropic_tool_calls(blocks: list[Any]) -> tuple[ToolCall, ...]:
+    calls: list[ToolCall] = []
+    for block in blocks:
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            name, tool_input = block.get("name"), block.get("input")
+            try:
+                arguments = orjson.dumps(tool_input).decode() if tool_input is not None else ""
+            except TypeError:  # not JSON-encodable (never from a decoded body; defensive)
+                arguments = ""
+            calls.append(ToolCall(name if isinstance(name, str) else "", arguments))
+    return tuple(calls)
+
+
+def _anthropic_user_turns(content: Any) -> list[Turn]:
+    """A user message: its tool results first (one tool turn each), then its text as one user turn."""
+    if not isinstance(content, list):
+        return [Turn("user", content_text(content))]
+    results = [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+    turns = [Turn("tool", content_text(result.get("content"))) for result in results]
+    rest = [b for b in content if not (isinstance(b, dict) and b.get("type") == "tool_result")]
+    if rest or not results:
+        turns.append(Turn("user", content_text(rest)))
+    return turns
+
+
+def from_messages_request(system: Any, messages: Iterable[Any]) -> Conversation:
+    """The view of an Anthropic Messages request: its top-level `system` and its `messages` array."""
+    turns: list[Turn] = []
+    if system is not None:
+        turns.append(Turn("system", content_text(system)))
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if message.get("role") == "assistant":
+            blocks = content if isinstance(content, list) else []
+            text_blocks = [b for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+            text = content_text(content if isinstance(content, str) else text_blocks)
+            turns.append(Turn("assistant", text, _anthropic_tool_calls(blocks)))
+        else:
+            turns.extend(_anthropic_user_turns(content))
     return Conversation(tuple(turns))

@@ -1,12 +1,71 @@
-"""Errors a client may see: each carries its HTTP status and renders as an OpenAI-style JSON body.
+"""Errors a client may see: each carries its HTTP status and renders in the client's API dialect.
 
 Only `ClientError` reaches a client. Anything else raised on the request path is logged and turned into
 a generic 500 by the transport, so internal details (and secrets) never leak into a response.
+
+Two dialects, one renderer each (`error_body`), used for brightstaff's own refusals and for provider
+errors translated between APIs alike:
+- `openai`: `{"error": {"message", "type", "param", "code"}}`.
+- `anthropic`: `{"type": "error", "error": {"type", "message"}}`, the `type` chosen by status from the
+  documented Anthropic error types (`anthropic_error_type`), since Anthropic bodies carry no code.
+Both SDKs pick their exception class by HTTP status, so the status is never changed by a translation.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import orjson
+
+Dialect = Literal["openai", "anthropic"]
+
+# The documented Anthropic error type per status; any other 4xx is invalid_request_error, 5xx api_error.
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+# OpenAI's error type per status (when a body must be built for a status alone); the 5xx default is
+# server_error, the 4xx default invalid_request_error (413 included: OpenAI has no size-specific type).
+_OPENAI_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
+
+
+def anthropic_error_type(status: int) -> str:
+    return _ANTHROPIC_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+
+
+def openai_error_type(status: int) -> str:
+    return _OPENAI_TYPES.get(status) or ("server_error" if status >= 500 else "invalid_request_error")
+
+
+def error_body(
+    dialect: Dialect,
+    status: int,
+    message: str,
+    *,
+    type: str | None = None,
+    code: str | None = None,
+    param: str | None = None,
+) -> bytes:
+    """An error body in `dialect`. `type` defaults to the dialect's type for `status`; the Anthropic shape
+    always takes its type from the status (its documented set), `code` and `param` are OpenAI's only."""
+    if dialect == "anthropic":
+        return orjson.dumps({"type": "error", "error": {"type": anthropic_error_type(status), "message": message}})
+    error_type = type or openai_error_type(status)
+    return orjson.dumps({"error": {"message": message, "type": error_type, "param": param, "code": code}})
 
 
 class ClientError(Exception):
@@ -28,10 +87,13 @@ class ClientError(Exception):
         self.type = type
         self.param = param
 
+    def render(self, dialect: Dialect) -> bytes:
+        """The error body in the client's API dialect."""
+        return error_body(dialect, self.status, self.message, type=self.type, code=self.code, param=self.param)
+
     def to_json(self) -> bytes:
-        return orjson.dumps(
-            {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-        )
+        """The OpenAI-shaped body (chat completions clients)."""
+        return self.render("openai")
 
     def __repr__(self) -> str:
         return f"ClientError({self.status}, {self.code!r}, {self.message!r})"
@@ -47,6 +109,11 @@ def echo(text: str) -> str:
     if len(text) <= ECHO_LIMIT:
         return text
     return f"{text[:ECHO_LIMIT]}… ({len(text)} characters)"
+
+
+def quote(value: object) -> str:
+    """A client value quoted in an error message: its repr, cut as `echo` cuts."""
+    return echo(repr(value))
 
 
 def invalid_json(detail: str) -> ClientError:
@@ -76,6 +143,11 @@ def invalid_affinity_id(header: str, reason: str) -> ClientError:
 
 def invalid_tenant(header: str, reason: str) -> ClientError:
     return ClientError(400, f"Invalid {header} header: {reason}", code="invalid_tenant", param=header)
+
+
+def untranslatable(param: str, message: str) -> ClientError:
+    """A valid request the provider's API cannot express: a 400 naming the field, never a silent drop."""
+    return ClientError(400, f"{param}: {message}", code="unsupported_parameter", param=param)
 
 
 def no_adapter(client_api: str, provider: str, backend_api: str) -> ClientError:

@@ -6,6 +6,8 @@ Invariants:
   client's order. Anything else raises a 400 `ClientError` whose message says what is wrong and where
   (the byte offset), without echoing the body.
 - `with_field` writes the fields back, one replaced, every other field byte for byte.
+- `required_model`, `is_true` and `starts_with` read single fields the same way for every client API's
+  parser (chat completions, Anthropic Messages), decoding nothing else.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import re
 import msgspec
 import orjson
 
-from brightstaff.core.errors import invalid_body, invalid_json
+from brightstaff.core.errors import invalid_body, invalid_json, missing_model
 
-_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+Fields = dict[str, msgspec.Raw]
+
+_FIELDS = msgspec.json.Decoder(Fields)
+_TRUE = b"true"
 _ENCODER = msgspec.json.Encoder()
 # A UTF-16 high surrogate escape not followed by a low one: msgspec reports it as truncated input.
 _LONE_HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
@@ -55,3 +60,25 @@ def with_field(fields: dict[str, msgspec.Raw], name: str, value: object) -> byte
     replaced = dict(fields)
     replaced[name] = msgspec.Raw(orjson.dumps(value))
     return _ENCODER.encode(replaced)
+
+
+def required_model(fields: Fields) -> str:
+    """The `model` field, stripped; a 400 naming it when it is missing, not a string, or blank."""
+    raw_model = fields.get("model")
+    if raw_model is None:
+        raise missing_model()
+    model = msgspec.json.decode(raw_model)
+    if not isinstance(model, str) or not model.strip():
+        raise invalid_body("'model' must be a non-empty string.", param="model")
+    return model.strip()
+
+
+def is_true(fields: Fields, name: str) -> bool:
+    """Whether the field is the JSON literal `true` (how `stream` is read: anything else is false)."""
+    raw = fields.get(name)
+    return raw is not None and bytes(raw) == _TRUE
+
+
+def starts_with(raw: msgspec.Raw, prefix: bytes) -> bool:
+    with memoryview(raw) as view:
+        return view[: len(prefix)] == prefix

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from brightstaff.core.decision import Decision
-from brightstaff.core.errors import ClientError
+from brightstaff.core.errors import ClientError, Dialect
 from brightstaff.core.headers import PROVIDER_HEADER
 
 
@@ -32,6 +32,9 @@ class UpstreamRequest:
     set_headers: tuple[tuple[str, str], ...]  # credentials and any API-specific headers
     remove_headers: tuple[str, ...]  # client headers the provider must not see (client credentials)
     body: bytes
+    # Set only when the client's request lacks them (Envoy's ADD_IF_ABSENT append action): defaults a
+    # client may choose itself, such as the Anthropic API version.
+    default_headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ class Forward:
     remove_headers: tuple[str, ...]
     metadata: tuple[tuple[str, str], ...]
     response: ResponseTranslator | None = None  # set when the response must be translated for the client
+    default_headers: tuple[tuple[str, str], ...] = ()  # set only if the request lacks them (ADD_IF_ABSENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +85,8 @@ class Reply:
     content_type: str = "application/json"
 
     @classmethod
-    def from_error(cls, error: ClientError) -> Reply:
-        return cls(status=error.status, body=error.to_json())
+    def from_error(cls, error: ClientError, dialect: Dialect = "openai") -> Reply:
+        return cls(status=error.status, body=error.render(dialect))
 
 
 Outcome = Forward | Reply
@@ -112,4 +116,5 @@ def forward(decision: Decision, upstream: UpstreamRequest, response: ResponseTra
         remove_headers=upstream.remove_headers,
         metadata=decision_metadata(decision),
         response=response,
+        default_headers=upstream.default_headers,
     )

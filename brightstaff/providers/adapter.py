@@ -10,7 +10,8 @@ Invariants:
   client's API; same-API pairs have none and their responses never reach brightstaff.
 - A `ClientApi` is what brightstaff knows of one client API: how to parse its bodies into a request
   object and which adapter serves each backend API. A backend API without an adapter is a 400 naming
-  the provider, never a silent pass-through.
+  the provider, never a silent pass-through. Its `dialect` is the shape its clients read errors in
+  (brightstaff's own refusals and translated provider errors alike).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from brightstaff.config import Provider
 from brightstaff.core.conversation import Conversation
+from brightstaff.core.errors import Dialect
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
 
 ClientApiName = Literal["chat", "messages", "responses"]
@@ -54,3 +56,4 @@ class ClientApi(Generic[R]):
     name: ClientApiName
     parse: Callable[[bytes], R]  # raises ClientError (400) for a body this API does not accept
     adapters: Mapping[str, Adapter[R]]  # by the provider's backend API (`Provider.api`)
+    dialect: Dialect = "openai"  # the error shape its clients read

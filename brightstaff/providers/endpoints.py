@@ -1,32 +1,62 @@
 """The API surface brightstaff serves: each path maps to its method and what handles it.
 
-Invariant: anything not in `ENDPOINTS` is a 404 (unknown path) or 405 (known path, wrong method) JSON
-error; brightstaff never passes an unknown request through to a provider.
+Invariants:
+- Anything not in `ENDPOINTS` is a 404 (unknown path) or 405 (known path, wrong method) JSON error;
+  brightstaff never passes an unknown request through to a provider.
+- Each `generate` or `count_tokens` endpoint names its client API, which says how its bodies parse,
+  which adapter serves each backend API, and the dialect its errors are rendered in.
+- A `count_tokens` endpoint forwards to backends whose adapter it lists; for any other backend its
+  `local` function answers the request itself (an estimate, `count_tokens.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from brightstaff.core.chat import ChatRequest, parse_chat
 from brightstaff.core.errors import method_not_allowed, not_found
+from brightstaff.core.messages import MessagesRequest, parse_count_tokens, parse_messages
 from brightstaff.core.request import RequestFacts
-from brightstaff.providers import openai_openai
+from brightstaff.providers import anthropic_anthropic, anthropic_openai, count_tokens, openai_anthropic, openai_openai
 from brightstaff.providers.adapter import Adapter, ClientApi
 
 CHAT: ClientApi[ChatRequest] = ClientApi(
     name="chat",
     parse=parse_chat,
-    adapters={"openai": Adapter("openai_openai", openai_openai.request)},
+    adapters={
+        "openai": Adapter("openai_openai", openai_openai.request),
+        "anthropic": Adapter("openai_anthropic", openai_anthropic.request, openai_anthropic.response),
+    },
+)
+
+MESSAGES: ClientApi[MessagesRequest] = ClientApi(
+    name="messages",
+    parse=parse_messages,
+    adapters={
+        "anthropic": Adapter("anthropic_anthropic", anthropic_anthropic.request),
+        "openai": Adapter("anthropic_openai", anthropic_openai.request, anthropic_openai.response),
+    },
+    dialect="anthropic",
+)
+
+# count_tokens bodies are Messages bodies without max_tokens; only Anthropic backends can count them.
+COUNT_TOKENS: ClientApi[MessagesRequest] = ClientApi(
+    name="messages",
+    parse=parse_count_tokens,
+    adapters={"anthropic": Adapter("anthropic_anthropic", anthropic_anthropic.count_tokens)},
+    dialect="anthropic",
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     method: Literal["GET", "POST"]
-    kind: Literal["generate", "models"]  # a model call to route and forward, or the model list
-    api: ClientApi[Any] | None = None  # the client API of a `generate` endpoint
+    # a model call to route and forward, a token count (forwarded or answered locally), or the model list
+    kind: Literal["generate", "count_tokens", "models"]
+    api: ClientApi[Any] | None = None  # the client API of a `generate` or `count_tokens` endpoint
+    local: Callable[[Any], bytes] | None = None  # the answer for backends `api` has no adapter for
 
 
 _CHAT = Endpoint("POST", "generate", CHAT)
@@ -35,6 +65,8 @@ _MODELS = Endpoint("GET", "models")
 ENDPOINTS: dict[str, Endpoint] = {
     "/v1/chat/completions": _CHAT,
     "/chat/completions": _CHAT,
+    "/v1/messages": Endpoint("POST", "generate", MESSAGES),
+    "/v1/messages/count_tokens": Endpoint("POST", "count_tokens", COUNT_TOKENS, local=count_tokens.local_count),
     "/v1/models": _MODELS,
     "/models": _MODELS,
 }

@@ -10,19 +10,11 @@ from __future__ import annotations
 from brightstaff.config import Provider
 from brightstaff.core.chat import ChatRequest, with_model
 from brightstaff.core.outcome import UpstreamRequest
-from brightstaff.providers.credentials import BEARER, credential_headers
-
-CHAT_COMPLETIONS = "/chat/completions"
-
-
-def upstream_path(provider: Provider, endpoint: str, query: str) -> str:
-    """The provider's path for `endpoint` under its base URL, keeping the client's query string."""
-    path = f"{provider.path_prefix}{endpoint}"
-    return f"{path}?{query}" if query else path
+from brightstaff.providers.backends import CHAT_COMPLETIONS, openai_credentials, upstream_path
 
 
 def request(chat: ChatRequest, provider: Provider, query: str) -> UpstreamRequest:
-    set_headers, remove_headers = credential_headers(provider, BEARER)
+    set_headers, remove_headers = openai_credentials(provider)
     return UpstreamRequest(
         path=upstream_path(provider, CHAT_COMPLETIONS, query),
         set_headers=set_headers,

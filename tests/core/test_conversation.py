@@ -1,13 +1,22 @@
-"""The conversation view of chat completions messages, as a table: messages in, turns out."""
+"""The conversation view of chat completions and Messages requests, as tables: messages in, turns out."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from brightstaff.core.chat import parse_chat
-from brightstaff.core.conversation import Conversation, ToolCall, Turn, content_text, from_chat_messages
+from brightstaff.core.conversation import (
+    Conversation,
+    ToolCall,
+    Turn,
+    content_text,
+    from_chat_messages,
+    from_messages_request,
+)
+from brightstaff.core.messages import parse_messages
 
 CALL = {"id": "c1", "type": "function", "function": {"name": "run_sql", "arguments": '{"q": "select 1"}'}}
 
@@ -84,3 +93,115 @@ def test_content_text_handles_strings_parts_and_junk() -> None:
     assert content_text([{"type": "text", "text": "a"}, {"type": "image_url"}, {"type": "text", "text": "b"}]) == "a\nb"
     assert content_text(None) == ""
     assert content_text(7) == ""
+
+
+ANTHROPIC_CASES: list[tuple[str, Any, list[Any], list[Turn]]] = [
+    ("no system, no messages", None, [], []),
+    (
+        "string system and user",
+        "be brief",
+        [{"role": "user", "content": "hi"}],
+        [Turn("system", "be brief"), Turn("user", "hi")],
+    ),
+    (
+        "system text blocks joined",
+        [{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}],
+        [],
+        [Turn("system", "a\nb")],
+    ),
+    (
+        "user text blocks joined, images and documents skipped",
+        None,
+        [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "a"}, {"type": "image"}, {"type": "text", "text": "b"}],
+            }
+        ],
+        [Turn("user", "a\nb")],
+    ),
+    (
+        "assistant text, thinking ignored, tool_use as calls with JSON arguments",
+        None,
+        [
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "hmm", "signature": "s"},
+                    {"type": "text", "text": "running"},
+                    {"type": "tool_use", "id": "t1", "name": "run_sql", "input": {"q": "select 1"}},
+                ],
+            }
+        ],
+        [Turn("assistant", "running", (ToolCall("run_sql", '{"q":"select 1"}'),))],
+    ),
+    (
+        "tool results become tool turns before the user's text",
+        None,
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "and now?"},
+                    {"type": "tool_result", "tool_use_id": "t1", "content": "1"},
+                    {"type": "tool_result", "tool_use_id": "t2", "content": [{"type": "text", "text": "2"}]},
+                ],
+            }
+        ],
+        [Turn("tool", "1"), Turn("tool", "2"), Turn("user", "and now?")],
+    ),
+    (
+        "a user message of only tool results has no user turn",
+        None,
+        [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]}],
+        [Turn("tool", "")],
+    ),
+    ("assistant string content", None, [{"role": "assistant", "content": "ok"}], [Turn("assistant", "ok")]),
+    ("junk is skipped, not refused", None, [7, {"role": "user", "content": 5}], [Turn("user", "")]),
+]
+
+
+@pytest.mark.parametrize(
+    ("system", "messages", "turns"), [c[1:] for c in ANTHROPIC_CASES], ids=[c[0] for c in ANTHROPIC_CASES]
+)
+def test_messages_requests_become_turns(system: Any, messages: list[Any], turns: list[Turn]) -> None:
+    assert from_messages_request(system, messages) == Conversation(tuple(turns))
+
+
+def test_the_same_conversation_gives_the_same_view_from_either_api() -> None:
+    """One agent turn with a system prompt, a tool round trip and a follow-up, written in both APIs."""
+    chat = [
+        {"role": "system", "content": "You are a SQL helper."},
+        {"role": "user", "content": [{"type": "text", "text": "How many users?"}]},
+        {
+            "role": "assistant",
+            "content": "Let me check.",
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "run_sql", "arguments": '{"q":"n"}'}}],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "42"},
+        {"role": "user", "content": "Thanks, and admins?"},
+    ]
+    messages = [
+        {"role": "user", "content": "How many users?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "easy", "signature": "s"},
+                {"type": "text", "text": "Let me check."},
+                {"type": "tool_use", "id": "c1", "name": "run_sql", "input": {"q": "n"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "c1", "content": "42"},
+                {"type": "text", "text": "Thanks, and admins?"},
+            ],
+        },
+    ]
+    chat_view = parse_chat(orjson.dumps({"model": "m", "messages": chat})).conversation
+    messages_view = parse_messages(
+        orjson.dumps({"model": "m", "max_tokens": 1, "system": "You are a SQL helper.", "messages": messages})
+    ).conversation
+    assert chat_view == messages_view
+    assert chat_view.last_user_index() == messages_view.last_user_index() == 4
