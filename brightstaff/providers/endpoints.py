@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from brightstaff.core.chat import ChatRequest, parse_chat
-from brightstaff.core.errors import method_not_allowed, not_found
+from brightstaff.core.errors import Dialect, method_not_allowed, not_found
 from brightstaff.core.messages import MessagesRequest, parse_count_tokens, parse_messages
 from brightstaff.core.request import RequestFacts
 from brightstaff.providers import anthropic_anthropic, anthropic_openai, count_tokens, openai_anthropic, openai_openai
@@ -70,6 +70,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/v1/models": _MODELS,
     "/models": _MODELS,
 }
+
+
+def dialect_for(facts: RequestFacts) -> Dialect:
+    """The error shape the client reads: its endpoint's API's, or guessed from the path for unknown paths."""
+    endpoint = ENDPOINTS.get(facts.route_path.rstrip("/") or "/")
+    if endpoint is not None and endpoint.api is not None:
+        return endpoint.api.dialect
+    return "anthropic" if facts.route_path.startswith("/v1/messages") else "openai"
 
 
 def endpoint_for(facts: RequestFacts) -> Endpoint:

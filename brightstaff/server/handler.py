@@ -28,7 +28,7 @@ from brightstaff.logs import event
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
 from brightstaff.providers.adapter import ClientApi, ClientRequest
-from brightstaff.providers.endpoints import endpoint_for
+from brightstaff.providers.endpoints import Endpoint, dialect_for, endpoint_for
 from brightstaff.routing.base import Router
 
 log = logging.getLogger("brightstaff.decision")
@@ -70,13 +70,13 @@ class RequestHandler:
                 code=error.code,
                 path=facts.route_path,
             )
-            return Reply.from_error(error)
+            return Reply.from_error(error, dialect_for(facts))
         except Exception:
             self.metrics.inc("brightstaff_internal_errors_total")
             event(
                 log, logging.ERROR, "internal error", exc_info=True, request_id=facts.request_id, path=facts.route_path
             )
-            return Reply.from_error(internal_error())
+            return Reply.from_error(internal_error(), dialect_for(facts))
         return outcome
 
     async def _handle(self, facts: RequestFacts, body: bytes | None, started: float) -> Outcome:
@@ -97,7 +97,23 @@ class RequestHandler:
             raise invalid_body("The request body is empty; expected a JSON object.")
         if len(body) > server.max_request_body_bytes:
             raise body_too_large(server.max_request_body_bytes)
+        if endpoint.kind == "count_tokens":
+            return await self._count_tokens(endpoint, endpoint.api, facts, key, body)
         return await self._generate(endpoint.api, facts, key, body, started)
+
+    async def _count_tokens(
+        self, endpoint: Endpoint, api: ClientApi[Any], facts: RequestFacts, key: str | None, body: bytes
+    ) -> Outcome:
+        """A token count goes where the session's model is (it follows a pin, never makes one); a backend
+        that cannot count gets the endpoint's local estimate."""
+        request: ClientRequest = api.parse(body)
+        decision = await self._decide(key, request, pin_new=False)
+        adapter = api.adapters.get(decision.provider.api)
+        if adapter is None:
+            if endpoint.local is None:
+                raise no_adapter(api.name, decision.provider.name, decision.provider.api)
+            return Reply(200, endpoint.local(request))
+        return forward(decision, adapter.request(request, decision.provider, facts.path.partition("?")[2]))
 
     async def _generate(
         self, api: ClientApi[Any], facts: RequestFacts, key: str | None, body: bytes, started: float
@@ -118,7 +134,7 @@ class RequestHandler:
         asyncio.get_running_loop().call_soon(_log_decision, facts, decision, key, request.stream, elapsed_ms)
         return outcome
 
-    async def _decide(self, key: str | None, request: ClientRequest) -> Decision:
+    async def _decide(self, key: str | None, request: ClientRequest, *, pin_new: bool = True) -> Decision:
         explicit = rules.explicit(request.model, self.config)
         if explicit is not None:
             return explicit
@@ -129,6 +145,8 @@ class RequestHandler:
         provider = rules.pinned_provider(pin, self.config)
         if provider is not None and pin is not None:
             return rules.from_pin(provider, pin)
+        if not pin_new:
+            return rules.from_choice(await self._route(request), self.config, Affinity.NONE)
 
         leader = self._inflight.get(key)
         if leader is not None:

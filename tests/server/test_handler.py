@@ -269,3 +269,59 @@ def test_a_known_store_outage_does_not_flood_the_log(caplog: pytest.LogCaptureFi
             assert meta(outcome)["affinity"] == "unpinned"
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert handler.metrics.get("brightstaff_pin_store_errors_total", op="get") == 20
+
+
+# ---------------------------------------------------------------- Anthropic Messages clients
+
+
+def messages_body(text: str, model: str = "claude-x", **extra: Any) -> bytes:
+    return orjson.dumps({"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": text}], **extra})
+
+
+def anthropic_error(outcome: Outcome) -> dict[str, Any]:
+    assert isinstance(outcome, Reply)
+    document = orjson.loads(outcome.body)
+    assert document["type"] == "error"
+    error: dict[str, Any] = document["error"]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "error_type"),
+    [
+        ("/v1/messages", b"{nope", 400, "invalid_request_error"),
+        ("/v1/messages", orjson.dumps({"model": "m", "messages": []}), 400, "invalid_request_error"),
+        ("/v1/messages", messages_body("hi", model="acme/none"), 404, "not_found_error"),
+        ("/v1/messages/nope", messages_body("hi"), 404, "not_found_error"),
+    ],
+    ids=["malformed", "no max_tokens", "unknown model", "unknown path"],
+)
+def test_messages_clients_get_errors_in_their_own_shape(
+    path: str, payload: bytes, status: int, error_type: str
+) -> None:
+    handler, _, _ = make_handler()
+    outcome = asyncio.run(handler.handle(facts(path=path), payload))
+    assert isinstance(outcome, Reply) and outcome.status == status
+    assert anthropic_error(outcome)["type"] == error_type
+
+
+def test_messages_and_chat_share_one_pin_per_affinity_id() -> None:
+    handler, router, _ = make_handler()
+    first = asyncio.run(handler.handle(facts("one-id", path="/v1/messages"), messages_body("write code")))
+    assert meta(first)["affinity"] == "new"
+    later = asyncio.run(handler.handle(facts("one-id"), body("analyze this")))
+    assert meta(later)["affinity"] == "pinned"
+    assert meta(later)["provider"] == meta(first)["provider"]
+    assert router.calls == 1
+
+
+def test_count_tokens_follows_a_pin_but_never_makes_one() -> None:
+    handler, router, store = make_handler()
+    counted = asyncio.run(
+        handler.handle(facts("count-id", path="/v1/messages/count_tokens"), messages_body("write code"))
+    )
+    # The seed's providers speak the OpenAI API: nothing upstream counts tokens, so brightstaff estimates.
+    assert isinstance(counted, Reply) and counted.status == 200
+    assert orjson.loads(counted.body)["input_tokens"] > 0
+    assert asyncio.run(store.get("count-id")) is None
+    assert router.calls == 1
