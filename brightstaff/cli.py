@@ -16,7 +16,15 @@ from typing import Any
 import yaml
 
 from brightstaff import __version__, logs
-from brightstaff.config import Config, ConfigError, load_config
+from brightstaff.config import (
+    Config,
+    ConfigError,
+    EmbeddedRouterSettings,
+    LlmRouterSettings,
+    MemoryPinStoreSettings,
+    RedisPinStoreSettings,
+    load_config,
+)
 
 log = logging.getLogger("brightstaff")
 
@@ -128,24 +136,24 @@ def _check(args: argparse.Namespace) -> int:
     for provider in config.providers:
         prefs = ", ".join(p.name for p in provider.routing_preferences) or "-"
         print(f"  {provider.name:<40} {provider.base_url}  preferences: {prefs}")
-    router = config.routing.router
-    if router.type == "llm":
-        print(
-            f"  router: llm, {router.model} at {router.base_url} ({router.format} format, timeout "
-            f"{router.timeout_ms} ms, {router.max_connections} connections; from {router.source})"
-        )
-    else:
-        print(f"  router: embedded (min_match_score {config.routing.min_match_score})")
     routing = config.routing
+    match routing.router:
+        case LlmRouterSettings() as router:
+            print(
+                f"  router: llm, {router.model} at {router.base_url} ({router.format} format, timeout "
+                f"{router.timeout_ms} ms, {router.max_connections} connections; from {router.source})"
+            )
+        case EmbeddedRouterSettings():
+            print(f"  router: embedded (min_match_score {routing.min_match_score})")
     ttl = f"ttl {routing.session_ttl_seconds}s {routing.session_ttl_mode}"
-    if routing.session_cache.type == "redis":
-        cache = routing.session_cache
-        print(
-            f"  pin store: redis {cache.display_url} "
-            f"(prefix {cache.key_prefix!r}, {ttl}, timeout {cache.timeout_ms} ms)"
-        )
-    else:
-        print(f"  pin store: memory (max {routing.session_max_entries} pins, {ttl})")
+    match routing.session_cache:
+        case RedisPinStoreSettings() as cache:
+            print(
+                f"  pin store: redis {cache.display_url} "
+                f"(prefix {cache.key_prefix!r}, {ttl}, timeout {cache.timeout_ms} ms)"
+            )
+        case MemoryPinStoreSettings():
+            print(f"  pin store: memory (max {routing.session_max_entries} pins, {ttl})")
     for note in config.notes:
         print(f"  note: {note}")
     try:
@@ -175,8 +183,8 @@ async def _routing_report(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as exc:
         print(f"error: {labels}: {exc}", file=sys.stderr)
         return 2
-    if config is not None and config.routing.router.type == "llm":
-        settings = config.routing.router
+    settings = config.routing.router if config is not None else None
+    if isinstance(settings, LlmRouterSettings):
         print(
             f"llm router: {settings.model} at {settings.base_url} ({settings.format} format, "
             f"timeout {settings.timeout_ms} ms, {args.concurrency} call(s) in flight)",

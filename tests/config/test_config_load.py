@@ -10,7 +10,7 @@ from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import ConfigError, load_config, parse_config
 
-SEED = Path(__file__).resolve().parents[1] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
+SEED = Path(__file__).resolve().parents[2] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 
 
 def test_seed_config_loads_unchanged() -> None:

@@ -1,0 +1,73 @@
+"""brightstaff's config: a Plano-compatible config.yaml, validated into frozen dataclasses.
+
+Modules
+    model       the dataclasses and their defaults, `Secret`, `ConfigError` (a leaf: standard library only)
+    fields      the field readers every section shares (secrets, URLs, choices, numbers, unknown keys)
+    providers   `model_providers`
+    listener    `listeners`
+    pin_store   `routing.session_cache`
+    router      `routing.router`, and Plano's `routing.llm_provider` / `routing.model`
+    routing     the rest of `routing`
+    server      `brightstaff`
+    load        the top level: `parse_config`, `load_config`
+
+This module re-exports the public names, so `from brightstaff.config import Config` keeps working.
+"""
+
+from brightstaff.config.load import PLANO_ONLY_KEYS, load_config, parse_config
+from brightstaff.config.model import (
+    DEFAULT_PIN_KEY_PREFIX,
+    ROUTER_CONTEXT_TOKENS,
+    ROUTER_FORMATS,
+    Config,
+    ConfigError,
+    EmbeddedRouterSettings,
+    FailureMode,
+    Listener,
+    LlmRouterSettings,
+    MemoryPinStoreSettings,
+    PinStoreSettings,
+    Provider,
+    ProviderApi,
+    RedisPinStoreSettings,
+    RedisTLS,
+    RouterFormat,
+    RouterSettings,
+    RoutingPreference,
+    RoutingSettings,
+    Secret,
+    ServerSettings,
+    Transport,
+    TtlMode,
+)
+from brightstaff.config.router import ROUTER_TIMEOUT_HEADROOM_MS
+
+__all__ = [
+    "DEFAULT_PIN_KEY_PREFIX",
+    "PLANO_ONLY_KEYS",
+    "ROUTER_CONTEXT_TOKENS",
+    "ROUTER_FORMATS",
+    "ROUTER_TIMEOUT_HEADROOM_MS",
+    "Config",
+    "ConfigError",
+    "EmbeddedRouterSettings",
+    "FailureMode",
+    "Listener",
+    "LlmRouterSettings",
+    "MemoryPinStoreSettings",
+    "PinStoreSettings",
+    "Provider",
+    "ProviderApi",
+    "RedisPinStoreSettings",
+    "RedisTLS",
+    "RouterFormat",
+    "RouterSettings",
+    "RoutingPreference",
+    "RoutingSettings",
+    "Secret",
+    "ServerSettings",
+    "Transport",
+    "TtlMode",
+    "load_config",
+    "parse_config",
+]
