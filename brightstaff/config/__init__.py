@@ -9,12 +9,12 @@ Modules
     router      `routing.router`, and Plano's `routing.llm_provider` / `routing.model`
     routing     the rest of `routing`
     server      `brightstaff`
-    load        the top level: `parse_config`, `load_config`
+    load        the top level: `parse_config`, `load_config`, `require_secrets`
 
 This module re-exports the public names, so `from brightstaff.config import Config` keeps working.
 """
 
-from brightstaff.config.load import PLANO_ONLY_KEYS, load_config, parse_config
+from brightstaff.config.load import PLANO_ONLY_KEYS, load_config, parse_config, require_secrets
 from brightstaff.config.model import (
     DEFAULT_PIN_KEY_PREFIX,
     ROUTER_CONTEXT_TOKENS,
@@ -39,6 +39,7 @@ from brightstaff.config.model import (
     ServerSettings,
     Transport,
     TtlMode,
+    UnsetSecret,
 )
 from brightstaff.config.router import ROUTER_TIMEOUT_HEADROOM_MS
 
@@ -68,6 +69,8 @@ __all__ = [
     "ServerSettings",
     "Transport",
     "TtlMode",
+    "UnsetSecret",
     "load_config",
     "parse_config",
+    "require_secrets",
 ]

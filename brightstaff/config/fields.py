@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
-from brightstaff.config.model import ConfigError, Secret
+from brightstaff.config.model import ConfigError, Secret, UnsetSecret
 
 T = TypeVar("T")
 
@@ -153,9 +153,10 @@ def resolve_secret(raw: Any, where: str, env: Mapping[str, str], *, expected: st
 
 @dataclass
 class Findings:
-    """What parsing noticed without refusing: notes (tolerated keys, fallbacks, unset secrets)."""
+    """What parsing noticed without refusing: notes (tolerated keys, fallbacks) and unset secrets."""
 
     notes: list[str] = field(default_factory=list)
+    unset_secrets: list[UnsetSecret] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -163,13 +164,16 @@ class Findings:
     def credential(
         self, raw: Any, where: str, env: Mapping[str, str], *, example: str, passthrough: bool = False
     ) -> ResolvedSecret | None:
-        """An `access_key` (None when absent). One naming an unset variable is noted."""
+        """An `access_key` (None when absent). One naming an unset variable is recorded as unset (refused
+        by serve, up and check-config), or only noted when the clients' own credentials are passed through."""
         if raw is None:
             return None
         resolved = resolve_secret(raw, where, env, expected=f"a string such as {example}")
         if resolved.secret is None:
-            calls = "router calls" if where.startswith("routing.") else "requests"
-            self.note(f"{where}: {resolved.source} is not set; {calls} go out without credentials")
+            if passthrough:
+                self.note(f"{where}: {resolved.source} is not set; passthrough_auth forwards the client's credentials")
+            else:
+                self.unset_secrets.append(UnsetSecret(where, resolved.source))
         return resolved
 
 

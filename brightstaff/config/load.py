@@ -4,7 +4,9 @@ Invariants
     - A `Config` that exists is valid: nothing downstream re-checks shapes. Every error is a `ConfigError`
       naming its field path (`model_providers[1].model`); a typo gets a "did you mean" hint.
     - Keys Plano accepts that brightstaff does not act on are tolerated with a note, never an error.
-    - `parse_config` does no I/O: the environment is a mapping handed in (tests pass a plain dict).
+    - `parse_config` does no I/O: the environment is a mapping handed in (tests pass a plain dict). An
+      access key naming an unset variable does not stop parsing: it is listed in `Config.unset_secrets`,
+      and `require_secrets` (called by serve, up and check-config) refuses it.
 """
 
 from __future__ import annotations
@@ -66,6 +68,21 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
         routing=routing,
         server=server,
         notes=tuple(findings.notes),
+        unset_secrets=tuple(findings.unset_secrets),
+    )
+
+
+def require_secrets(config: Config) -> None:
+    """Refuse a config whose access keys name unset environment variables: requests would go out without
+    credentials. The error names the first such field and lists the others."""
+    if not config.unset_secrets:
+        return
+    first, *others = config.unset_secrets
+    also = f" (also {', '.join(str(u) for u in others)})" if others else ""
+    raise ConfigError(
+        first.path,
+        f"{first.source} is not set in the environment{also}; requests would go out without credentials "
+        "(set it, or give the provider passthrough_auth: true to forward the clients' own keys)",
     )
 
 

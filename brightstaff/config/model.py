@@ -74,6 +74,17 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class UnsetSecret:
+    """An `access_key: $VAR` whose variable is not set: `serve`, `up` and `check-config` refuse it."""
+
+    path: str  # the field, e.g. "model_providers[0].access_key"
+    source: str  # "$OPENAI_API_KEY", as written
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.source} is not set"
+
+
+@dataclass(frozen=True)
 class RoutingPreference:
     name: str
     description: str
@@ -245,7 +256,9 @@ class Config:
     providers: tuple[Provider, ...]
     routing: RoutingSettings
     server: ServerSettings
-    notes: tuple[str, ...] = ()  # tolerated keys and missing credentials, for check-config and start-up logs
+    notes: tuple[str, ...] = ()  # tolerated keys and other remarks, for check-config and start-up logs
+    # access keys naming unset variables (providers with passthrough_auth excepted): refused at start-up
+    unset_secrets: tuple[UnsetSecret, ...] = ()
 
     @property
     def default_provider(self) -> Provider:

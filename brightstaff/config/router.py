@@ -24,6 +24,7 @@ from brightstaff.config.model import (
     RouterSettings,
     RoutingSettings,
     ServerSettings,
+    UnsetSecret,
 )
 
 PATH = "routing.router"
@@ -109,6 +110,9 @@ def _plano_router(
     key = None
     if provider.access_key_source is not None:
         key = ResolvedSecret(provider.access_key, provider.access_key_source)
+        if provider.access_key is None and provider.passthrough_auth:
+            # The provider forwards its clients' keys; the router has no client to take one from.
+            findings.unset_secrets.append(UnsetSecret("routing.llm_provider", provider.access_key_source))
     hint = routing.get("model")
     return _llm_router(
         _NO_TUNABLES,

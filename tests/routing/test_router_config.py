@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from brightstaff.config import ConfigError, EmbeddedRouterSettings, LlmRouterSettings, Secret, parse_config
+from brightstaff.config import (
+    ConfigError,
+    EmbeddedRouterSettings,
+    LlmRouterSettings,
+    Secret,
+    UnsetSecret,
+    parse_config,
+)
 
 PROVIDERS: list[dict[str, Any]] = [
     {"model": "openai/gpt-4o-mini", "default": True},
@@ -52,7 +59,7 @@ def test_the_access_key_comes_from_the_environment() -> None:
     assert "rk-1" not in repr(router)
     missing = parse(llm(access_key="${ROUTER_KEY}"))
     assert missing.routing.router.access_key is None
-    assert any(n.startswith("routing.router.access_key: $ROUTER_KEY is not set") for n in missing.notes)
+    assert missing.unset_secrets == (UnsetSecret("routing.router.access_key", "$ROUTER_KEY"),)
 
 
 @pytest.mark.parametrize(
