@@ -30,10 +30,11 @@ _TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "verify"})
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 # Printable, no spaces: the prefix shows up in redis-cli output and in ACL key patterns (`~brightstaff:pin:*`).
 _KEY_PREFIX = re.compile(r"^[!-~]{0,128}$")
+_DEFAULT_STORE = RoutingSettings().session_cache
 
 
 def parse_pin_store(section: Section, env: Mapping[str, str]) -> PinStoreSettings:
-    kind = section.choice("type", RoutingSettings().session_cache.type, PIN_STORE_TYPES)
+    kind = section.choice("type", _DEFAULT_STORE.type, PIN_STORE_TYPES)
     prefix = section.data.get("key_prefix", RedisPinStoreSettings.key_prefix)
     if not isinstance(prefix, str) or not _KEY_PREFIX.match(prefix):
         raise ConfigError(

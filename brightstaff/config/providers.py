@@ -85,7 +85,7 @@ def parse_provider(raw: Any, path: str, env: Mapping[str, str], findings: Findin
     if not model:
         raise ConfigError(section.where("model"), "the model name after the provider prefix is empty")
 
-    if "base_url" in section:
+    if section.get("base_url") is not None:
         base_url = section.http_url("base_url")
     else:
         known = default_base_url(vendor)

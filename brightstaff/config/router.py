@@ -49,6 +49,7 @@ _LLM_KEYS = frozenset(
 _ROUTER_KEYS = frozenset({"type", *_LLM_KEYS})
 # Plano's mapping has no place for the router's tunables: each takes its default.
 _NO_TUNABLES = Section({}, "routing", frozenset())
+_DEFAULT_ROUTER = RoutingSettings().router
 
 
 def parse_router(
@@ -71,13 +72,13 @@ def parse_router(
             "routing.model: without routing.llm_provider naming the provider that serves it there is no router "
             "endpoint; the embedded router is used (or configure routing.router)"
         )
-    return RoutingSettings().router
+    return _DEFAULT_ROUTER
 
 
 def _parse_router_block(
     section: Section, server: ServerSettings, env: Mapping[str, str], findings: Findings
 ) -> RouterSettings:
-    if section.choice("type", RoutingSettings().router.type, ROUTER_TYPES) == "embedded":
+    if section.choice("type", _DEFAULT_ROUTER.type, ROUTER_TYPES) == "embedded":
         for key in sorted(_LLM_KEYS):
             if key in section:
                 raise ConfigError(section.where(key), "only applies to type: llm")
@@ -106,7 +107,7 @@ def _plano_router(
             "router endpoint; the embedded router is used (add a provider with that name and the router's "
             "base_url, or configure routing.router)"
         )
-        return RoutingSettings().router
+        return _DEFAULT_ROUTER
     key = None
     if provider.access_key_source is not None:
         key = ResolvedSecret(provider.access_key, provider.access_key_source)

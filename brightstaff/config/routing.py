@@ -1,4 +1,8 @@
-"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`) and the router (`router.py`)."""
+"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`) and the router (`router.py`).
+
+Plano's `routing.session_cache.tenant_header` is read as `routing.tenant_header` (which wins when both are
+given); `session_max_entries` with a Redis store is noted, since only the memory store uses it.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ def parse_routing(
     if section.get("tenant_header") is not None:
         tenant = section.header_name("tenant_header")
     elif cache.get("tenant_header") is not None:
-        tenant = header_name(cache.get("tenant_header"), section.where("tenant_header"))
+        tenant = header_name(cache.get("tenant_header"), cache.where("tenant_header"))
     return RoutingSettings(
         session_ttl_seconds=section.integer("session_ttl_seconds", RoutingSettings.session_ttl_seconds, 1, 30 * 86400),
         session_max_entries=section.integer("session_max_entries", RoutingSettings.session_max_entries, 1, 100_000_000),

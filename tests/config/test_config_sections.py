@@ -9,6 +9,7 @@ import pytest
 
 from brightstaff.config import (
     Config,
+    ConfigError,
     EmbeddedRouterSettings,
     Listener,
     MemoryPinStoreSettings,
@@ -111,3 +112,17 @@ def test_provider_interface_names_the_vendor_and_the_api_stays_openai(interface:
     data = {"model": "claude-sonnet-4", "provider_interface": interface, "base_url": "http://127.0.0.1:9/v1"}
     provider = parse_config({"model_providers": [data]}, env={}).providers[0]
     assert (provider.vendor, provider.model, provider.api) == (interface, "claude-sonnet-4", "openai")
+
+
+def test_a_null_base_url_takes_the_vendor_default() -> None:
+    data = {"model": "anthropic/claude-sonnet-4", "base_url": None}
+    assert parse_config({"model_providers": [data]}, env={}).providers[0].base_url == "https://api.anthropic.com/v1"
+
+
+def test_plano_tenant_header_under_session_cache_is_named_where_it_stands() -> None:
+    assert parse(routing={"session_cache": {"tenant_header": "X-Team"}}).routing.tenant_header == "x-team"
+    both = {"tenant_header": "X-Org", "session_cache": {"tenant_header": "X-Team"}}
+    assert parse(routing=both).routing.tenant_header == "x-org"
+    with pytest.raises(ConfigError) as info:
+        parse(routing={"session_cache": {"tenant_header": "bad header"}})
+    assert info.value.path == "routing.session_cache.tenant_header"
