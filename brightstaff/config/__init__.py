@@ -11,10 +11,14 @@ Modules
     server      `brightstaff`
     load        the top level: `parse_config`, `load_config`, `require_secrets`
 
-This module re-exports the public names, so `from brightstaff.config import Config` keeps working.
+This module re-exports the public names, so `from brightstaff.config import Config` keeps working. The
+parsing side (`parse_config`, `load_config`, ...) is imported on first use, so that importing the leaf
+`brightstaff.config.model` (which runs this module first) loads neither yaml nor the parsers.
 """
 
-from brightstaff.config.load import PLANO_ONLY_KEYS, load_config, parse_config, require_secrets
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from brightstaff.config.model import (
     DEFAULT_PIN_KEY_PREFIX,
     ROUTER_CONTEXT_TOKENS,
@@ -41,7 +45,27 @@ from brightstaff.config.model import (
     TtlMode,
     UnsetSecret,
 )
-from brightstaff.config.router import ROUTER_TIMEOUT_HEADROOM_MS
+
+if TYPE_CHECKING:
+    from brightstaff.config.load import PLANO_ONLY_KEYS, load_config, parse_config, require_secrets
+    from brightstaff.config.router import ROUTER_TIMEOUT_HEADROOM_MS
+
+# name -> the module of this package that defines it, imported when the name is first looked up
+_PARSING_SIDE = {
+    "PLANO_ONLY_KEYS": "load",
+    "load_config": "load",
+    "parse_config": "load",
+    "require_secrets": "load",
+    "ROUTER_TIMEOUT_HEADROOM_MS": "router",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _PARSING_SIDE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "DEFAULT_PIN_KEY_PREFIX",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,3 +51,20 @@ def test_a_redis_url_and_secrets_stay_out_of_repr() -> None:
     assert model.RedisPinStoreSettings(url="unix:///run/redis.sock").display_url == "unix:///run/redis.sock"
     assert model.RedisPinStoreSettings(url="redis://[::1]").display_url == "redis://[::1]:6379/0"
     assert "k-1" not in repr(model.LlmRouterSettings(base_url="http://h", model="m", access_key=model.Secret("k-1")))
+
+
+def test_importing_the_model_loads_neither_yaml_nor_the_parsers() -> None:
+    """`brightstaff.config` runs first when the model is imported; it must not pull in the parsing side."""
+    probe = (
+        "import sys, brightstaff.config.model; "
+        "print(sorted(m for m in sys.modules if m.startswith('brightstaff') or m == 'yaml'))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert out.strip() == "['brightstaff', 'brightstaff.config', 'brightstaff.config.model']"
+
+
+def test_the_parsing_side_is_still_importable_from_the_package() -> None:
+    from brightstaff.config import PLANO_ONLY_KEYS, ROUTER_TIMEOUT_HEADROOM_MS, load_config, parse_config
+
+    assert callable(load_config) and callable(parse_config)
+    assert "tracing" in PLANO_ONLY_KEYS and ROUTER_TIMEOUT_HEADROOM_MS == 100
