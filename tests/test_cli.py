@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from seed_data import SEED_ENV
 
 from brightstaff.cli import main
 
@@ -22,6 +23,20 @@ def test_help_explains_each_command(command: list[str], capsys: pytest.CaptureFi
     assert len(out.splitlines()) > 5
 
 
+@pytest.fixture
+def seed_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed config's access keys set in the environment, as `serve` and `up` need them."""
+    for name, value in SEED_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def no_seed_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SEED_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("seed_keys")
 def test_check_config_accepts_the_seed_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config", str(SEED)]) == 0
     out = capsys.readouterr().out
@@ -40,6 +55,47 @@ def test_check_config_names_the_bad_field(tmp_path: Path, capsys: pytest.Capture
     err = capsys.readouterr().err
     assert "routing.session_ttl_secs" in err
     assert "did you mean 'session_ttl_seconds'" in err
+
+
+@pytest.mark.usefixtures("no_seed_keys")
+def test_check_config_refuses_unset_access_keys_by_field(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(SEED)]) == 2
+    captured = capsys.readouterr()
+    assert "OK" not in captured.out
+    assert "config error: model_providers[0].access_key: $OPENAI_API_KEY is not set" in captured.err
+    assert "config error: model_providers[2].access_key: $ANTHROPIC_API_KEY is not set" in captured.err
+    assert "--skip-env" in captured.err
+
+
+@pytest.mark.usefixtures("no_seed_keys")
+def test_check_config_skip_env_lists_unset_keys_as_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", "--skip-env", str(SEED)]) == 0
+    out = capsys.readouterr().out
+    assert "note: model_providers[2].access_key: $ANTHROPIC_API_KEY is not set (--skip-env: not checked)" in out
+    assert "envoy --mode validate: OK" in out
+
+
+@pytest.mark.usefixtures("no_seed_keys")
+@pytest.mark.parametrize("command", ["serve", "up"])
+def test_serve_and_up_refuse_to_start_without_the_access_keys(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused before anything starts: no port is bound, no Envoy runs."""
+
+    def must_not_start(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"{command} started without the access keys")
+
+    monkeypatch.setattr("brightstaff.server.app.build_app", must_not_start)
+    monkeypatch.setattr("brightstaff.proxy.stack.Stack", must_not_start)
+    assert main([command, str(SEED)]) == 2
+    err = capsys.readouterr().err
+    assert "config error: model_providers[0].access_key: $OPENAI_API_KEY is not set in the environment" in err
+
+
+@pytest.mark.usefixtures("no_seed_keys")
+def test_render_envoy_needs_no_access_keys(tmp_path: Path) -> None:
+    """The Envoy config carries no credentials: rendering it works without them."""
+    assert main(["render-envoy", str(SEED), "-o", str(tmp_path / "envoy.yaml")]) == 0
 
 
 def test_render_envoy_writes_a_file(tmp_path: Path) -> None:

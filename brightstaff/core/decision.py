@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from brightstaff.config import Config, Provider
+from brightstaff.config.model import Config, Provider
 from brightstaff.core.errors import unknown_model
 
 

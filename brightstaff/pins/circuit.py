@@ -11,6 +11,8 @@ import enum
 import time
 from collections.abc import Callable
 
+from brightstaff.config.model import RedisPinStoreSettings
+
 
 class CircuitState(enum.Enum):
     CLOSED = "closed"
@@ -22,8 +24,8 @@ class CircuitBreaker:
     def __init__(
         self,
         *,
-        threshold: int = 3,
-        cooldown_seconds: float = 1.0,
+        threshold: int = RedisPinStoreSettings.circuit_failures,
+        cooldown_seconds: float = RedisPinStoreSettings.circuit_cooldown_ms / 1000,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[CircuitState, CircuitState], None] | None = None,
     ) -> None:

@@ -1,8 +1,9 @@
 """The Redis pin store: pins shared by every brightstaff replica, one round trip per pin hit.
 
 Invariant: each call costs one Redis round trip (two only in rare repair cases noted below), finishes
-within `timeout_seconds` whatever Redis does, and never touches Redis while the circuit is open. Every
-Redis failure leaves as `PinStoreError`; the handler then serves the request without affinity.
+within `routing.session_cache.timeout_ms` whatever Redis does, and never touches Redis while the circuit
+is open. Every Redis failure leaves as `PinStoreError`; the handler then serves the request without
+affinity.
 
 Commands, with key = key_prefix + pin key and value = compact JSON {"provider", "route", "pinned_at"}:
 
@@ -35,7 +36,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
-from brightstaff.config import DEFAULT_PIN_KEY_PREFIX, SessionCache
+from brightstaff.config.model import RedisPinStoreSettings
 from brightstaff.core.decision import Pin
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStoreError, PinStoreUnavailable
@@ -74,10 +75,8 @@ def decode_pin(raw: bytes) -> Pin | None:
     return Pin(provider=provider, route=route, pinned_at=float(pinned_at))
 
 
-def make_client(settings: SessionCache) -> redis.asyncio.Redis:
+def make_client(settings: RedisPinStoreSettings) -> redis.asyncio.Redis:
     """A pooled asyncio client that fails fast: short timeouts, one reconnect attempt, no backoff sleeps."""
-    if settings.url is None:
-        raise ValueError("a redis session cache needs a url")
     timeout = settings.timeout_ms / 1000
     options: dict[str, Any] = {
         # A bounded pool that queues: a burst of requests waits (within the call's deadline) for a free
@@ -107,25 +106,24 @@ class RedisPinStore:
     def __init__(
         self,
         client: redis.asyncio.Redis,
+        settings: RedisPinStoreSettings,
         *,
         ttl_seconds: float,
-        sliding: bool = True,
-        key_prefix: str = DEFAULT_PIN_KEY_PREFIX,
-        timeout_seconds: float = 0.1,
-        circuit_failures: int = 3,
-        circuit_cooldown_seconds: float = 1.0,
+        sliding: bool,
         metrics: Metrics | None = None,
-        name: str = "redis",
     ) -> None:
+        """A store on `client`, tuned by `settings` (key prefix, call deadline, circuit); no I/O."""
         self._client = client
         self._ttl_ms = max(1, round(ttl_seconds * 1000))
         self._sliding = sliding
-        self._prefix = key_prefix
-        self._timeout = timeout_seconds
+        self._prefix = settings.key_prefix
+        self._timeout = settings.timeout_ms / 1000
         self._metrics = metrics or Metrics()
-        self.name = name  # shown in logs: the URL without credentials
+        self.name = settings.display_url  # shown in logs: the URL without credentials
         self.breaker = CircuitBreaker(
-            threshold=circuit_failures, cooldown_seconds=circuit_cooldown_seconds, on_change=self._circuit_changed
+            threshold=settings.circuit_failures,
+            cooldown_seconds=settings.circuit_cooldown_ms / 1000,
+            on_change=self._circuit_changed,
         )
         self._claim_script = client.register_script(_CLAIM_SCRIPT)
         self._claim_by_script = False  # set once when the server refuses SET NX GET (Redis < 7.0)
@@ -134,19 +132,10 @@ class RedisPinStore:
 
     @classmethod
     def from_settings(
-        cls, settings: SessionCache, *, ttl_seconds: float, sliding: bool, metrics: Metrics | None = None
+        cls, settings: RedisPinStoreSettings, *, ttl_seconds: float, sliding: bool, metrics: Metrics | None = None
     ) -> RedisPinStore:
-        return cls(
-            make_client(settings),
-            ttl_seconds=ttl_seconds,
-            sliding=sliding,
-            key_prefix=settings.key_prefix,
-            timeout_seconds=settings.timeout_ms / 1000,
-            circuit_failures=settings.circuit_failures,
-            circuit_cooldown_seconds=settings.circuit_cooldown_ms / 1000,
-            metrics=metrics,
-            name=settings.display_url,
-        )
+        """A store with its own pooled client (`make_client`); the client connects on first use."""
+        return cls(make_client(settings), settings, ttl_seconds=ttl_seconds, sliding=sliding, metrics=metrics)
 
     # ----------------------------------------------------------------------------------------------
     # Fault handling: every command goes through `_run`.

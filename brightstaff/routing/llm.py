@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import orjson
 
-from brightstaff.config import Provider, RouterSettings
+from brightstaff.config import LlmRouterSettings, Provider
 from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import RouteChoice
 from brightstaff.metrics import Metrics
@@ -82,7 +82,7 @@ class LlmRouter:
     def __init__(
         self,
         providers: tuple[Provider, ...],
-        settings: RouterSettings,
+        settings: LlmRouterSettings,
         *,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,

@@ -53,10 +53,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from brightstaff.config import Provider
+from brightstaff.config import LlmRouterSettings, Provider, RouterFormat
 from brightstaff.core.conversation import Conversation, Turn
 
-Format = Literal["arch_router", "orchestrator_v1"]
+Format = RouterFormat
 
 CHARS_PER_TOKEN = 4
 TRIM_MARKER = "…"
@@ -210,7 +210,12 @@ class RouterPrompt:
     """Builds the router model's prompt for one set of routes; the route block is rendered once."""
 
     def __init__(
-        self, routes: Sequence[Route], fmt: Format, *, max_messages: int = 16, max_context_tokens: int = 2048
+        self,
+        routes: Sequence[Route],
+        fmt: Format,
+        *,
+        max_messages: int = LlmRouterSettings.max_messages,
+        max_context_tokens: int = LlmRouterSettings.max_context_tokens,
     ) -> None:
         self.routes = tuple(routes)
         self.format: Format = fmt

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from brightstaff.config import Config, RouterSettings
+from brightstaff.config import Config, LlmRouterSettings, RoutingSettings
 from brightstaff.metrics import Metrics
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.evaluate import (
@@ -62,7 +62,7 @@ def run_embedded(labelled: LabelledSet, min_match_score: float, *, repeat: int) 
     return RouterRun(labelled.name, "embedded", evaluate(router, labelled.examples, repeat=repeat))
 
 
-async def run_llm(labelled: LabelledSet, settings: RouterSettings, *, concurrency: int = 1) -> RouterRun:
+async def run_llm(labelled: LabelledSet, settings: LlmRouterSettings, *, concurrency: int = 1) -> RouterRun:
     """Every example through an LLM router built on this set's routes, `concurrency` calls in flight."""
     from brightstaff.routing.llm import LlmRouter  # httpx only when an LLM router is measured
 
@@ -151,11 +151,12 @@ async def routing_report(
     concurrency: int = 1,
 ) -> list[RouterRun]:
     """The embedded router over every set, then the LLM router when `config` configures one."""
-    min_score = config.routing.min_match_score if config is not None else 0.2
+    min_score = (config.routing if config is not None else RoutingSettings).min_match_score
     runs = [run_embedded(s, min_score, repeat=repeat) for s in sets]
-    if config is not None and config.routing.router.type == "llm":
+    router = config.routing.router if config is not None else None
+    if isinstance(router, LlmRouterSettings):
         for labelled in sets:
-            runs.append(await run_llm(labelled, config.routing.router, concurrency=concurrency))
+            runs.append(await run_llm(labelled, router, concurrency=concurrency))
     return runs
 
 

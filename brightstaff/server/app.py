@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from brightstaff.config import Config
+from brightstaff.config import Config, LlmRouterSettings, RedisPinStoreSettings
 from brightstaff.extproc.server import ExtProcServer, start_extproc_server
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, Probeable
@@ -23,7 +23,7 @@ def build_store(config: Config, metrics: Metrics | None = None) -> PinStore:
     """The configured pin store. Builds clients only: no I/O, so a Redis that is down cannot stop start-up."""
     routing = config.routing
     sliding = routing.session_ttl_mode == "sliding"
-    if routing.session_cache.type == "redis":
+    if isinstance(routing.session_cache, RedisPinStoreSettings):
         from brightstaff.pins.redis import RedisPinStore  # imported only when configured
 
         return RedisPinStore.from_settings(
@@ -46,7 +46,7 @@ async def probe_store(store: PinStore) -> None:
 def build_router(config: Config, metrics: Metrics | None = None) -> Router:
     """The configured router. Builds its client only (no I/O): an LLM router that is down falls back per request."""
     settings = config.routing.router
-    if settings.type == "llm":
+    if isinstance(settings, LlmRouterSettings):
         from brightstaff.routing.llm import LlmRouter  # httpx is imported only when configured
 
         return LlmRouter(config.providers, settings, metrics=metrics)

@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from brightstaff.cli import main
-from brightstaff.config import ConfigError, RedisTLS, SessionCache, parse_config
+from brightstaff.config import (
+    ConfigError,
+    MemoryPinStoreSettings,
+    PinStoreSettings,
+    RedisPinStoreSettings,
+    RedisTLS,
+    parse_config,
+)
 from brightstaff.metrics import Metrics
 from brightstaff.pins.memory import MemoryPinStore
 from brightstaff.pins.redis import RedisPinStore
@@ -24,8 +31,14 @@ def config_with(session_cache: Any, **routing: Any) -> dict[str, Any]:
     }
 
 
-def cache(session_cache: Any, env: dict[str, str] | None = None, **routing: Any) -> SessionCache:
+def cache(session_cache: Any, env: dict[str, str] | None = None, **routing: Any) -> PinStoreSettings:
     return parse_config(config_with(session_cache, **routing), env or {}).routing.session_cache
+
+
+def redis_cache(session_cache: Any, env: dict[str, str] | None = None) -> RedisPinStoreSettings:
+    parsed = cache(session_cache, env)
+    assert isinstance(parsed, RedisPinStoreSettings)
+    return parsed
 
 
 def refusal(session_cache: Any, env: dict[str, str] | None = None) -> ConfigError:
@@ -37,13 +50,13 @@ def refusal(session_cache: Any, env: dict[str, str] | None = None) -> ConfigErro
 def test_memory_stays_the_default() -> None:
     data = config_with({})
     del data["routing"]
-    assert parse_config(data, {}).routing.session_cache == SessionCache()
+    assert parse_config(data, {}).routing.session_cache == MemoryPinStoreSettings()
     assert cache({"type": "memory"}).type == "memory"
 
 
 def test_a_redis_url_with_defaults() -> None:
-    parsed = cache({"type": "redis", "url": "redis://cache.internal:6379/2"})
-    assert parsed == SessionCache(type="redis", url="redis://cache.internal:6379/2")
+    parsed = redis_cache({"type": "redis", "url": "redis://cache.internal:6379/2"})
+    assert parsed == RedisPinStoreSettings(url="redis://cache.internal:6379/2")
     assert (parsed.key_prefix, parsed.timeout_ms, parsed.circuit_failures, parsed.circuit_cooldown_ms) == (
         "brightstaff:pin:",
         100,
@@ -54,7 +67,7 @@ def test_a_redis_url_with_defaults() -> None:
 
 
 def test_the_password_stays_out_of_repr_logs_and_errors() -> None:
-    parsed = cache({"type": "redis", "url": "redis://app:s3cret@cache:6380"})
+    parsed = redis_cache({"type": "redis", "url": "redis://app:s3cret@cache:6380"})
     assert "s3cret" not in repr(parsed)
     assert parsed.display_url == "redis://cache:6380/0"
     error = refusal({"type": "redis", "url": "redis://app:s3cret@cache:6380/x"})
@@ -62,7 +75,7 @@ def test_the_password_stays_out_of_repr_logs_and_errors() -> None:
 
 
 def test_the_url_can_come_from_the_environment() -> None:
-    parsed = cache({"type": "redis", "url": "$REDIS_URL"}, {"REDIS_URL": "rediss://:pw@cache:6380/0"})
+    parsed = redis_cache({"type": "redis", "url": "$REDIS_URL"}, {"REDIS_URL": "rediss://:pw@cache:6380/0"})
     assert parsed.url == "rediss://:pw@cache:6380/0"
     assert parsed.tls == RedisTLS()  # rediss:// verifies the server against the system CAs by default
     error = refusal({"type": "redis", "url": "$REDIS_URL"})
@@ -93,7 +106,7 @@ def test_a_bad_url_names_the_field_and_says_why(url: Any, says: str) -> None:
 
 
 def test_tls_options() -> None:
-    parsed = cache(
+    parsed = redis_cache(
         {
             "type": "redis",
             "url": "rediss://cache:6380/0",
@@ -130,7 +143,9 @@ def test_numbers_are_bounded(key: str, value: int) -> None:
 
 
 def test_key_prefix_is_printable_without_spaces() -> None:
-    assert cache({"type": "redis", "url": "redis://c/0", "key_prefix": "team-a:pins:"}).key_prefix == "team-a:pins:"
+    assert redis_cache({"type": "redis", "url": "redis://c/0", "key_prefix": "team-a:pins:"}).key_prefix == (
+        "team-a:pins:"
+    )
     assert refusal({"type": "redis", "url": "redis://c/0", "key_prefix": "a b"}).path == (
         "routing.session_cache.key_prefix"
     )

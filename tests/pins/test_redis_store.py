@@ -17,7 +17,7 @@ from pin_store_contract import CONTRACT, Factory, FakeClock, pin
 from redis.exceptions import ResponseError
 from redis_server import TLS_DIR, RedisServer, free_port
 
-from brightstaff.config import RedisTLS, SessionCache, parse_config
+from brightstaff.config import RedisPinStoreSettings, RedisTLS, parse_config
 from brightstaff.core.decision import Pin, RouteChoice
 from brightstaff.core.outcome import Forward
 from brightstaff.core.request import RequestFacts
@@ -49,7 +49,7 @@ def new_store(
     """A store built the way brightstaff builds it, from `routing.session_cache` settings."""
     settings: dict[str, Any] = {"key_prefix": f"test:{uuid.uuid4().hex[:8]}:", "timeout_ms": 1000, **cache}
     return RedisPinStore.from_settings(
-        SessionCache(type="redis", url=url, **settings), ttl_seconds=ttl_seconds, sliding=sliding, metrics=metrics
+        RedisPinStoreSettings(url=url, **settings), ttl_seconds=ttl_seconds, sliding=sliding, metrics=metrics
     )
 
 

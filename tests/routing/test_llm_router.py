@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fake_router import FakeRouter, start_fake_router
 
-from brightstaff.config import Config, RouterSettings, parse_config
+from brightstaff.config import Config, LlmRouterSettings, parse_config
 from brightstaff.core.conversation import Conversation, from_chat_messages
 from brightstaff.core.decision import RouteChoice
 from brightstaff.metrics import Metrics
@@ -297,8 +297,7 @@ def test_router_settings_reach_the_client() -> None:
     settings = llm_config(
         "http://127.0.0.1:9/v1", timeout_ms=700, connect_timeout_ms=50, max_connections=5
     ).routing.router
-    assert settings == RouterSettings(
-        type="llm",
+    assert settings == LlmRouterSettings(
         base_url="http://127.0.0.1:9/v1",
         model="Arch-Router",
         format="arch_router",

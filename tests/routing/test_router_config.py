@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from brightstaff.config import ConfigError, RouterSettings, Secret, parse_config
+from brightstaff.config import (
+    ConfigError,
+    EmbeddedRouterSettings,
+    LlmRouterSettings,
+    Secret,
+    UnsetSecret,
+    parse_config,
+)
 
 PROVIDERS: list[dict[str, Any]] = [
     {"model": "openai/gpt-4o-mini", "default": True},
@@ -26,14 +33,14 @@ def llm(**extra: Any) -> dict[str, Any]:
 
 
 def test_the_embedded_router_is_the_default() -> None:
-    assert parse({}).routing.router == RouterSettings()
+    assert parse({}).routing.router == EmbeddedRouterSettings()
     assert parse({"router": {"type": "embedded"}}).routing.router.type == "embedded"
 
 
 def test_an_llm_router_with_defaults() -> None:
     config = parse(llm())
     router = config.routing.router
-    assert router == RouterSettings(type="llm", base_url="http://127.0.0.1:8000/v1", model="Arch-Router")
+    assert router == LlmRouterSettings(base_url="http://127.0.0.1:8000/v1", model="Arch-Router")
     assert (router.format, router.timeout_ms, router.connect_timeout_ms) == ("arch_router", 1500, 250)
     assert (router.max_connections, router.max_messages, router.max_context_tokens) == (32, 16, 2048)
     assert config.notes == ()
@@ -52,7 +59,7 @@ def test_the_access_key_comes_from_the_environment() -> None:
     assert "rk-1" not in repr(router)
     missing = parse(llm(access_key="${ROUTER_KEY}"))
     assert missing.routing.router.access_key is None
-    assert any(n.startswith("routing.router.access_key: $ROUTER_KEY is not set") for n in missing.notes)
+    assert missing.unset_secrets == (UnsetSecret("routing.router.access_key", "$ROUTER_KEY"),)
 
 
 @pytest.mark.parametrize(
@@ -105,8 +112,7 @@ def test_plano_llm_provider_maps_onto_the_llm_router() -> None:
         "routing": {"model": "Arch-Router", "llm_provider": "arch-router"},
     }
     config = parse_config(data, env={"OLLAMA_KEY": "ok-1"})
-    assert config.routing.router == RouterSettings(
-        type="llm",
+    assert config.routing.router == LlmRouterSettings(
         base_url="http://127.0.0.1:11434/v1",
         model="hf.co/katanemo/Arch-Router-1.5B.gguf:Q4_K_M",
         format="arch_router",

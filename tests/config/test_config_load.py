@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from seed_data import SEED_ENV, seed_config_data
 
-from brightstaff.config import ConfigError, load_config, parse_config
+from brightstaff.config import ConfigError, UnsetSecret, load_config, parse_config, require_secrets
 
-SEED = Path(__file__).resolve().parents[1] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
+SEED = Path(__file__).resolve().parents[2] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 
 
 def test_seed_config_loads_unchanged() -> None:
@@ -31,10 +31,33 @@ def test_seed_config_loads_unchanged() -> None:
     assert any(note.startswith("tracing:") for note in config.notes)
 
 
-def test_missing_env_key_is_a_note_not_an_error() -> None:
+def test_an_unset_access_key_is_listed_by_field_and_refused_by_require_secrets() -> None:
+    config = load_config(SEED, env={"OPENAI_API_KEY": "sk-test-openai-0000"})
+    assert config.providers[2].access_key is None
+    assert config.unset_secrets == (UnsetSecret("model_providers[2].access_key", "$ANTHROPIC_API_KEY"),)
+    with pytest.raises(ConfigError) as info:
+        require_secrets(config)
+    assert info.value.path == "model_providers[2].access_key"
+    assert "$ANTHROPIC_API_KEY is not set in the environment" in info.value.message
+    require_secrets(load_config(SEED, env=SEED_ENV))  # every key set: nothing to refuse
+
+
+def test_every_unset_access_key_is_named() -> None:
     config = load_config(SEED, env={})
-    assert config.providers[0].access_key is None
-    assert any("$OPENAI_API_KEY is not set" in note for note in config.notes)
+    assert [u.path for u in config.unset_secrets] == [f"model_providers[{i}].access_key" for i in range(3)]
+    with pytest.raises(ConfigError) as info:
+        require_secrets(config)
+    assert "also model_providers[1].access_key: $OPENAI_API_KEY is not set" in info.value.message
+
+
+def test_passthrough_auth_tolerates_an_unset_key_with_a_note() -> None:
+    data = seed_config_data()
+    data["model_providers"][2]["passthrough_auth"] = True
+    config = parse_config(data, {"OPENAI_API_KEY": "sk-test-openai-0000"})
+    assert config.unset_secrets == ()
+    require_secrets(config)
+    note = "model_providers[2].access_key: $ANTHROPIC_API_KEY is not set; passthrough_auth forwards the client's"
+    assert any(n.startswith(note) for n in config.notes)
 
 
 def test_secrets_never_show_in_repr() -> None:

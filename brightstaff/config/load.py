@@ -1,0 +1,105 @@
+"""Read a Plano-compatible config.yaml into a `Config`: the top-level keys, Plano-only keys, YAML, files.
+
+Invariants
+    - A `Config` that exists is valid: nothing downstream re-checks shapes. Every error is a `ConfigError`
+      naming its field path (`model_providers[1].model`); a typo gets a "did you mean" hint.
+    - Keys Plano accepts that brightstaff does not act on are tolerated with a note, never an error.
+    - `parse_config` does no I/O: the environment is a mapping handed in (tests pass a plain dict). An
+      access key naming an unset variable does not stop parsing: it is listed in `Config.unset_secrets`,
+      and `require_secrets` (called by serve, up and check-config) refuses it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from brightstaff.config.fields import Findings, check_keys, expect_mapping
+from brightstaff.config.listener import parse_listener
+from brightstaff.config.model import Config, ConfigError
+from brightstaff.config.providers import parse_providers
+from brightstaff.config.routing import parse_routing
+from brightstaff.config.server import parse_server
+
+# Top-level keys Plano accepts that brightstaff does not act on: tolerated with a note, never an error.
+PLANO_ONLY_KEYS = frozenset(
+    {
+        "endpoints",
+        "prompt_targets",
+        "prompt_guards",
+        "system_prompt",
+        "tracing",
+        "ratelimits",
+        "agents",
+        "filters",
+        "model_aliases",
+        "mode",
+        "overrides",
+        "state_storage",
+    }
+)
+OUR_TOP_LEVEL_KEYS = frozenset({"version", "listeners", "model_providers", "llm_providers", "routing", "brightstaff"})
+DEFAULT_VERSION = "v0.3.0"
+
+
+def parse_config(data: Any, env: Mapping[str, str]) -> Config:
+    """Validate an already-parsed YAML document. `env` resolves `$VAR` credentials."""
+    top = expect_mapping(data, "")
+    findings = Findings()
+    for key in top:
+        if key in PLANO_ONLY_KEYS:
+            findings.note(f"{key}: accepted for Plano compatibility; brightstaff does not use it")
+    check_keys(top, OUR_TOP_LEVEL_KEYS | PLANO_ONLY_KEYS, "")
+    if "model_providers" in top and "llm_providers" in top:
+        raise ConfigError("llm_providers", "give either model_providers or its older name llm_providers, not both")
+    key = "model_providers" if "model_providers" in top else "llm_providers"
+    providers = parse_providers(top.get(key), key, env, findings)
+    listener = parse_listener(top.get("listeners"), findings)
+    server = parse_server(top.get("brightstaff"))
+    routing = parse_routing(top.get("routing"), providers, server, env, findings)
+    return Config(
+        version=str(top.get("version", DEFAULT_VERSION)),
+        listener=listener,
+        providers=providers,
+        routing=routing,
+        server=server,
+        notes=tuple(findings.notes),
+        unset_secrets=tuple(findings.unset_secrets),
+    )
+
+
+def require_secrets(config: Config) -> None:
+    """Refuse a config whose access keys name unset environment variables: requests would go out without
+    credentials. The error names the first such field and lists the others."""
+    if not config.unset_secrets:
+        return
+    first, *others = config.unset_secrets
+    also = f" (also {', '.join(str(u) for u in others)})" if others else ""
+    raise ConfigError(
+        first.path,
+        f"{first.source} is not set in the environment{also}; requests would go out without credentials "
+        "(set it, or give the provider passthrough_auth: true to forward the clients' own keys)",
+    )
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The YAML document in a file; a missing file or bad YAML is a ConfigError saying where."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError("", f"{path} is not valid YAML{where}") from None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; `env` defaults to the process environment."""
+    return parse_config(read_yaml(path), os.environ if env is None else env)

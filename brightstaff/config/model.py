@@ -1,0 +1,268 @@
+"""The config's data model: frozen dataclasses whose field defaults are brightstaff's defaults.
+
+Invariants
+    - A leaf: imports only the standard library (no yaml, no environment, no file reading, nothing from
+      brightstaff), so the sans-IO `brightstaff.core` may import it.
+    - Every default is stated here, once, as a field default. The parsers, the Redis pin store and the
+      circuit breaker read it from the class (`RedisPinStoreSettings.timeout_ms` is 100), never restate it.
+    - Kinds are `Literal`s; the tuple of a kind's values (for parsers and messages) is derived from it.
+    - Router and pin-store settings are tagged unions: each branch carries only its own fields and a
+      `type` class attribute holding the config's `type:` value, for check-config and logs.
+    - A `Secret` never shows its value in `repr`/`str`; a Redis URL (which may carry a password) is kept
+      out of `repr` and shown through `display_url`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, get_args
+from urllib.parse import urlsplit
+
+# The API a provider's endpoint speaks; the provider adapter layer picks its translator by it.
+ProviderApi = Literal["openai", "anthropic"]
+TtlMode = Literal["sliding", "fixed"]
+FailureMode = Literal["closed", "open"]
+Transport = Literal["native", "grpcio"]
+RouterFormat = Literal["arch_router", "orchestrator_v1"]
+RouterType = Literal["embedded", "llm"]
+PinStoreType = Literal["memory", "redis"]
+
+TTL_MODES: tuple[TtlMode, ...] = get_args(TtlMode)
+FAILURE_MODES: tuple[FailureMode, ...] = get_args(FailureMode)
+TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
+ROUTER_FORMATS: tuple[RouterFormat, ...] = get_args(RouterFormat)
+ROUTER_TYPES: tuple[RouterType, ...] = get_args(RouterType)
+PIN_STORE_TYPES: tuple[PinStoreType, ...] = get_args(PinStoreType)
+
+DEFAULT_PIN_KEY_PREFIX = "brightstaff:pin:"
+# Prompt budget per format, in tokens estimated as characters / 4: Arch-Router-1.5B is usually served
+# with a small context; Plano-Orchestrator is built to read long multi-turn conversations.
+ROUTER_CONTEXT_TOKENS: Mapping[RouterFormat, int] = {"arch_router": 2048, "orchestrator_v1": 8192}
+
+
+class ConfigError(ValueError):
+    """A config problem, located by a field path such as `model_providers[1].model`."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class Secret:
+    """A credential: usable by `reveal()`, never by `repr`/`str`, so it cannot leak into logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class UnsetSecret:
+    """An `access_key: $VAR` whose variable is not set: `serve`, `up` and `check-config` refuse it."""
+
+    path: str  # the field, e.g. "model_providers[0].access_key"
+    source: str  # "$OPENAI_API_KEY", as written
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.source} is not set"
+
+
+@dataclass(frozen=True)
+class RoutingPreference:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One `model_providers` entry: where a model lives and how to reach it."""
+
+    name: str  # unique id used in headers, pins and logs, e.g. "openai/gpt-4o"
+    vendor: str  # "openai", "anthropic", ... (the part before the slash)
+    model: str  # the model id the upstream expects, e.g. "gpt-4o"
+    base_url: str
+    cluster: str  # the Envoy cluster serving this provider
+    access_key: Secret | None = None
+    access_key_source: str | None = None  # "$OPENAI_API_KEY" as written, for messages that must not show the key
+    default: bool = False
+    passthrough_auth: bool = False
+    routing_preferences: tuple[RoutingPreference, ...] = ()
+    # Every provider is reached through its OpenAI-compatible endpoint for now (see providers/catalog.py).
+    api: ProviderApi = "openai"
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.base_url).scheme
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.base_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def path_prefix(self) -> str:
+        """The base URL's path without the trailing slash, e.g. "/v1"."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """The model listener Envoy serves (`listeners[]` entry of type `model`)."""
+
+    name: str = "model_listener"
+    address: str = "127.0.0.1"
+    port: int = 12000
+    timeout_seconds: float = 300.0  # upstream request timeout: covers a whole streamed answer
+
+
+@dataclass(frozen=True)
+class RedisTLS:
+    """TLS settings for a `rediss://` pin store; without files the system CA bundle verifies the server."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None  # client certificate, for Redis servers that require mutual TLS
+    key_file: str | None = None
+    verify: bool = True  # false skips certificate and hostname checks: for test servers only
+
+
+@dataclass(frozen=True)
+class MemoryPinStoreSettings:
+    """`routing.session_cache.type: memory`: pins live in this process (bounded by `session_max_entries`)."""
+
+    type: ClassVar[Literal["memory"]] = "memory"
+
+
+@dataclass(frozen=True)
+class RedisPinStoreSettings:
+    """`routing.session_cache.type: redis`: pins shared by every replica through one Redis."""
+
+    type: ClassVar[Literal["redis"]] = "redis"
+    # The URL may carry a password: kept out of repr, logs use `display_url`.
+    url: str = field(repr=False)
+    key_prefix: str = DEFAULT_PIN_KEY_PREFIX
+    # Per-call bound on a Redis round trip (connect included); a pin lookup must never hold a request long.
+    timeout_ms: int = 100
+    # Consecutive failures that open the circuit, and how long it stays open before one probe call.
+    circuit_failures: int = 3
+    circuit_cooldown_ms: int = 1000
+    # Connections per replica; requests beyond it queue for a free one (within timeout_ms).
+    max_connections: int = 64
+    tls: RedisTLS | None = None
+
+    @property
+    def display_url(self) -> str:
+        """The URL without credentials, for logs and check-config."""
+        parts = urlsplit(self.url)
+        if parts.scheme == "unix":
+            return f"unix://{parts.path}"
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{parts.scheme}://{host}:{parts.port or 6379}{parts.path or '/0'}"
+
+
+PinStoreSettings = MemoryPinStoreSettings | RedisPinStoreSettings
+
+
+@dataclass(frozen=True)
+class EmbeddedRouterSettings:
+    """`routing.router.type: embedded`: the offline router (tuned by `routing.min_match_score`)."""
+
+    type: ClassVar[Literal["embedded"]] = "embedded"
+
+
+@dataclass(frozen=True)
+class LlmRouterSettings:
+    """`routing.router.type: llm`: a router model such as Arch-Router or Plano-Orchestrator behind an
+    OpenAI-compatible endpoint."""
+
+    type: ClassVar[Literal["llm"]] = "llm"
+    base_url: str  # calls go to <base_url>/chat/completions
+    model: str  # the model name the endpoint serves
+    format: RouterFormat = "arch_router"
+    access_key: Secret | None = None
+    access_key_source: str | None = None
+    # One deadline for the whole call: waiting for a pooled connection, connecting, the answer.
+    timeout_ms: int = 1500
+    connect_timeout_ms: int = 250
+    # Connections per process, kept alive; calls beyond it queue for one within timeout_ms.
+    max_connections: int = 32
+    max_messages: int = 16  # most recent user/assistant turns shown to the router
+    # Whole prompt, chars / 4. The parser takes the budget of the chosen format from ROUTER_CONTEXT_TOKENS.
+    max_context_tokens: int = ROUTER_CONTEXT_TOKENS["arch_router"]
+    source: str = "routing.router"  # the key that configured it, for check-config and logs
+
+
+RouterSettings = EmbeddedRouterSettings | LlmRouterSettings
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    session_ttl_seconds: int = 600
+    session_max_entries: int = 10_000  # the memory store's bound; Redis is bounded by its maxmemory
+    # sliding: every hit restarts the TTL, so an agent run longer than the TTL keeps its pin while active.
+    session_ttl_mode: TtlMode = "sliding"
+    tenant_header: str | None = None
+    session_cache: PinStoreSettings = field(default_factory=MemoryPinStoreSettings)
+    # Below this score the embedded router picks the default model instead of a weak match.
+    min_match_score: float = 0.2
+    router: RouterSettings = field(default_factory=EmbeddedRouterSettings)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """brightstaff's own knobs (top-level `brightstaff:` key); none of them exists in Plano."""
+
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 18080
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 19090
+    envoy_admin_port: int = 9901
+    failure_mode: FailureMode = "closed"
+    message_timeout_ms: int = 2000
+    # Agent conversations grow: 16 MiB holds ~4M tokens of text, far past any model's context window.
+    max_request_body_bytes: int = 16 * 1024 * 1024
+    affinity_header: str = "x-model-affinity"
+    affinity_id_max_length: int = 128
+    # native: brightstaff's own gRPC/HTTP/2 framing on the event loop; grpcio: grpcio's asyncio server (README)
+    transport: Transport = "native"
+
+
+@dataclass(frozen=True)
+class Config:
+    version: str
+    listener: Listener
+    providers: tuple[Provider, ...]
+    routing: RoutingSettings
+    server: ServerSettings
+    notes: tuple[str, ...] = ()  # tolerated keys and other remarks, for check-config and start-up logs
+    # access keys naming unset variables (providers with passthrough_auth excepted): refused at start-up
+    unset_secrets: tuple[UnsetSecret, ...] = ()
+
+    @property
+    def default_provider(self) -> Provider:
+        return next(p for p in self.providers if p.default)
+
+    def provider(self, name: str) -> Provider | None:
+        return next((p for p in self.providers if p.name == name), None)

@@ -1,0 +1,43 @@
+"""`brightstaff`: brightstaff's own knobs (ports, failure mode, limits, transport); none exists in Plano."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brightstaff.config.fields import Section
+from brightstaff.config.model import FAILURE_MODES, TRANSPORTS, ServerSettings
+
+PATH = "brightstaff"
+_SERVER_KEYS = frozenset(
+    {
+        "grpc_host",
+        "grpc_port",
+        "admin_host",
+        "admin_port",
+        "envoy_admin_port",
+        "failure_mode",
+        "message_timeout_ms",
+        "max_request_body_bytes",
+        "affinity_header",
+        "affinity_id_max_length",
+        "transport",
+    }
+)
+
+
+def parse_server(raw: Any) -> ServerSettings:
+    s = Section({} if raw is None else raw, PATH, _SERVER_KEYS)
+    d = ServerSettings
+    return ServerSettings(
+        grpc_host=s.string("grpc_host", d.grpc_host),
+        grpc_port=s.integer("grpc_port", d.grpc_port, 1, 65535),
+        admin_host=s.string("admin_host", d.admin_host),
+        admin_port=s.integer("admin_port", d.admin_port, 0, 65535),
+        envoy_admin_port=s.integer("envoy_admin_port", d.envoy_admin_port, 0, 65535),
+        failure_mode=s.choice("failure_mode", d.failure_mode, FAILURE_MODES),
+        message_timeout_ms=s.integer("message_timeout_ms", d.message_timeout_ms, 50, 60_000),
+        max_request_body_bytes=s.integer("max_request_body_bytes", d.max_request_body_bytes, 1024, 256 * 1024 * 1024),
+        affinity_header=s.header_name("affinity_header", d.affinity_header),
+        affinity_id_max_length=s.integer("affinity_id_max_length", d.affinity_id_max_length, 8, 1024),
+        transport=s.choice("transport", d.transport, TRANSPORTS),
+    )
