@@ -61,6 +61,8 @@ def _setup_logging(level: str) -> None:
 def _load(path: str, *, require_env: bool) -> Config:
     """The config at `path`. `require_env` (serve, up): an access key naming an unset variable is an error."""
     config = load_config(path)
+    if config.server.log_format != "text":
+        logs.configure(logging.getLevelName(logging.getLogger().level), config.server.log_format)
     if require_env:
         require_secrets(config)
     for note in config.notes:

@@ -19,11 +19,11 @@ import re
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-LogFormat = Literal["text", "json"]
+from brightstaff.config.model import LogFormat
 
 _FIELDS = "brightstaff_fields"  # the LogRecord attribute that carries an event's fields
 _NEEDS_QUOTES = re.compile(r'[\s"=\\\x00-\x1f\x7f]')

@@ -109,3 +109,27 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--version"])
     assert "brightstaff 0.1.0" in capsys.readouterr().out
+
+
+def test_log_format_json_makes_every_log_line_a_json_object(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    data = yaml.safe_load(SEED.read_text())
+    data["brightstaff"] = {"log_format": "json"}
+    data["tracing"] = {"random_sampling": 10}  # a Plano-only key: logged as a config note
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(data))
+    done = subprocess.run(
+        [sys.executable, "-m", "brightstaff", "render-envoy", str(config), "-o", str(tmp_path / "envoy.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines, "render-envoy logged nothing"
+    documents = [json.loads(line) for line in lines]
+    assert any("tracing" in d["message"] for d in documents)
+    assert all({"time", "level", "logger", "message"} <= d.keys() for d in documents)

@@ -24,6 +24,7 @@ ProviderApi = Literal["openai", "anthropic"]
 TtlMode = Literal["sliding", "fixed"]
 FailureMode = Literal["closed", "open"]
 Transport = Literal["native", "grpcio"]
+LogFormat = Literal["text", "json"]
 RouterFormat = Literal["arch_router", "orchestrator_v1"]
 RouterType = Literal["embedded", "llm"]
 PinStoreType = Literal["memory", "redis"]
@@ -31,6 +32,7 @@ PinStoreType = Literal["memory", "redis"]
 TTL_MODES: tuple[TtlMode, ...] = get_args(TtlMode)
 FAILURE_MODES: tuple[FailureMode, ...] = get_args(FailureMode)
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
+LOG_FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 ROUTER_FORMATS: tuple[RouterFormat, ...] = get_args(RouterFormat)
 ROUTER_TYPES: tuple[RouterType, ...] = get_args(RouterType)
 PIN_STORE_TYPES: tuple[PinStoreType, ...] = get_args(PinStoreType)
@@ -247,6 +249,8 @@ class ServerSettings:
     affinity_id_max_length: int = 128
     # native: brightstaff's own gRPC/HTTP/2 framing on the event loop; grpcio: grpcio's asyncio server (README)
     transport: Transport = "native"
+    # text: `time level logger message key=value ...` (values escaped); json: one JSON object per line
+    log_format: LogFormat = "text"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from brightstaff.config.fields import Section
-from brightstaff.config.model import FAILURE_MODES, TRANSPORTS, ServerSettings
+from brightstaff.config.model import FAILURE_MODES, LOG_FORMATS, TRANSPORTS, ServerSettings
 
 PATH = "brightstaff"
 _SERVER_KEYS = frozenset(
@@ -21,6 +21,7 @@ _SERVER_KEYS = frozenset(
         "affinity_header",
         "affinity_id_max_length",
         "transport",
+        "log_format",
     }
 )
 
@@ -40,4 +41,5 @@ def parse_server(raw: Any) -> ServerSettings:
         affinity_header=s.header_name("affinity_header", d.affinity_header),
         affinity_id_max_length=s.integer("affinity_id_max_length", d.affinity_id_max_length, 8, 1024),
         transport=s.choice("transport", d.transport, TRANSPORTS),
+        log_format=s.choice("log_format", d.log_format, LOG_FORMATS),
     )
