@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from brightstaff.demo.chat_wire import completion_chunks, completion_json, plan_reply
 from brightstaff.demo.http_server import HttpServer, Reply, Request, Response, StreamingResponse
-from brightstaff.demo.scripted_model import completion_chunks, completion_json, plan_reply
 
 CONTROL_PATH = "/_fake/received"  # outside any prefix: lets a test read a subprocess's records
 FAIL_HEADER = "x-fake-fail"

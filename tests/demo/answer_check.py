@@ -13,7 +13,8 @@ from typing import Any
 
 from schema_table import check
 
-from brightstaff.demo.scripted_model import Plan, plan_reply
+from brightstaff.demo.chat_wire import plan_reply
+from brightstaff.demo.scripted_model import Plan
 
 
 def honoured_plan(document: dict[str, Any], provider_name: str = "fake") -> Plan:

@@ -1,4 +1,4 @@
-"""The scripted model (brightstaff/demo/scripted_model.py), as the pure functions it is: request in, plan out.
+"""The scripted model (scripted_model.py) through chat completions (chat_wire.py): request in, plan out.
 
 Every plan here goes through answer_check.honoured_plan: arguments valid for their tool's schema,
 tool_choice and parallel_tool_calls obeyed, response_format answered in its shape.
@@ -16,7 +16,8 @@ from strict_agent import TOOLS as STRICT_TOOLS
 from tool_specs import DEMO_TOOLS, WEATHER_TOOLS
 
 from brightstaff.demo.agent import TOOLS as AGENT_TOOLS
-from brightstaff.demo.scripted_model import DEMO_ANSWER, Plan, tool_rounds
+from brightstaff.demo.chat_wire import tool_rounds
+from brightstaff.demo.scripted_model import DEMO_ANSWER, Plan
 
 USER = {"role": "user", "content": "q"}
 
