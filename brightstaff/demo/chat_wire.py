@@ -20,16 +20,8 @@ from brightstaff.demo.scripted_model import (
     object_schema,
     plan,
     stream_pieces,
+    text_of,
 )
-
-
-def text_of(content: Any) -> str:
-    """The text of a message's content: a string, or the `text` of each part of a list, one per line."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
 
 
 def tool_rounds(messages: Sequence[Any]) -> int:

@@ -33,6 +33,15 @@ def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+def text_of(content: Any) -> str:
+    """A message's text as all three APIs write content: a string, or the `text` of each part, one per line."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
 def stream_pieces(text: str) -> list[str]:
     """`text` as the deltas of a stream: a few words each, joined back exactly."""
     return STREAM_PIECE.findall(text)
