@@ -28,7 +28,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from brightstaff.demo.http_server import HttpServer, Reply, Request, Response
 
@@ -108,7 +108,7 @@ class FakeBackend:
         """The records of requests to `path` (below the prefix), in arrival order."""
         return [r for r in self.received if r.path == f"{self.path_prefix}{path}"]
 
-    async def start(self) -> FakeBackend:
+    async def start(self) -> Self:
         """Listen on host:port (port 0 picks a free one; read it back from `.port`)."""
         if self.path_prefix and not self.path_prefix.startswith("/"):
             raise ValueError(f"path_prefix must start with '/', got {self.path_prefix!r}")

@@ -209,8 +209,7 @@ async def start_fake_provider(
         api_key=api_key,
         models=tuple(models),
     )
-    await provider.start()
-    return provider
+    return await provider.start()
 
 
 # --------------------------------------------------------------------------------------------------
