@@ -55,6 +55,9 @@ BLOCK_TYPES = (
 TOOL_CHOICES = ("auto", "any", "tool", "none")
 TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+SERVER_TOOL = re.compile(r"^[a-z_]+_\d{8}$")  # a versioned server tool type: web_search_20250305, bash_20250124...
+# How the API lists the tool types it knows when one is not (a few of the versioned ones, for the message).
+TOOL_TAGS = ("custom", "bash_20250124", "code_execution_20250825", "text_editor_20250728", "web_search_20250305")
 MAX_BREAKPOINTS = 4
 MIN_THINKING_BUDGET = 1024
 THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
@@ -317,6 +320,8 @@ def _check_tools(document: dict[str, Any]) -> ApiError | None:
         if not isinstance(tool, dict):
             return _bad(f"tools.{n}: Input should be a valid dictionary")
         if not is_custom_tool(tool):
+            if not isinstance(tool.get("type"), str) or not SERVER_TOOL.match(tool["type"]):
+                return _tag_mismatch(f"tools.{n}", tool.get("type"), TOOL_TAGS)
             names.append(str(tool.get("name")))
             continue
         name = tool.get("name")

@@ -7,8 +7,9 @@ A fake (fake_provider.py for the OpenAI APIs, fake_anthropic.py for Anthropic Me
   arrival order, and `GET`/`DELETE {CONTROL_PATH}` list or clear the records, for a test that runs the
   fake as a process.
 - Failures on demand: the `x-fake-fail` request header, or the `fail_status` attribute, names a status
-  to answer with, "close" (hang up without an answer), or "midstream" (a streamed answer that breaks
-  off with the dialect's error event); `failure()` reads which.
+  to answer with, "close" (hang up without an answer), or "midstream" (a streamed answer breaks off
+  after half its events with the dialect's error event; a non-streamed one is answered as usual);
+  `failure()` reads which.
 - `paced` sends stream events one by one, `chunk_delay` apart (read per event, so a test may change it
   mid-stream).
 - `serve_as_process` runs a started fake until SIGTERM/SIGINT, after writing the ready file (whole, by

@@ -85,6 +85,11 @@ class FakeProvider(FakeBackend):
     def responses_requests(self) -> list[ReceivedRequest]:
         return self.requests_to("/responses")
 
+    def conversation(self, response_id: str) -> list[Any] | None:
+        """The items of a stored response's whole conversation (its input, then its output); None if not stored."""
+        stored = self._responses.get(response_id)
+        return list(stored.items) if stored is not None else None
+
     def _error(self, status: int, message: str, code: str | None, param: str | None = None) -> Response:
         headers = [("retry-after", f"{self.retry_after:g}")] if status == 429 else []
         return self.json_reply(status, error_body(status, message, code, param), headers)
@@ -155,8 +160,9 @@ class FakeProvider(FakeBackend):
 
     def _responses_answer(self, document: Any, failure: Failure | None) -> Reply:
         previous = document.get("previous_response_id") if isinstance(document, dict) else None
-        stored = self._responses.get(previous) if isinstance(previous, str) else None
-        history = stored.items if stored is not None else (None if previous is not None else [])
+        history: list[Any] | None = []  # None: the previous response named is not stored
+        if previous is not None:
+            history = self.conversation(previous) if isinstance(previous, str) else None
         error = check_request(document, history)
         if error is not None:
             return self._refused(error)

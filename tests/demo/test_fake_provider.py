@@ -5,13 +5,8 @@ The HTTP/1.1 framing under it is tested in test_http_server.py, the scripted mod
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +15,7 @@ from typing import Any
 import openai
 import pytest
 from demo_loop import LoopThread, running_provider
+from fake_process import fake_process
 from openai import OpenAI
 from raw_http import exchange as raw_exchange
 from raw_http import get, parse_responses, post
@@ -346,43 +342,9 @@ def test_custom_prefix_and_close_are_idempotent() -> None:
 
 
 def test_runs_as_a_process_with_a_ready_file_and_stops_on_sigterm(tmp_path: Path) -> None:
-    ready = tmp_path / "ready.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "brightstaff.demo.fake_provider",
-            "--name",
-            "openai",
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        info = json.loads(ready.read_text())
-        assert f"port {info['port']}" in line
-        assert info["base_url"] == f"http://127.0.0.1:{info['port']}/v1"
-        with OpenAI(base_url=info["base_url"], api_key="k", max_retries=0, timeout=10) as client:
-            assert client.chat.completions.create(model="gpt-4o", messages=[]).model == "gpt-4o"
-        conn = http.client.HTTPConnection("127.0.0.1", info["port"], timeout=10)
-        try:
-            conn.request("GET", "/_fake/received")
-            assert json.loads(conn.getresponse().read())[0]["body"]["model"] == "gpt-4o"
-        finally:
-            conn.close()
-        process.send_signal(signal.SIGTERM)
-        _stdout, stderr = process.communicate(timeout=10)
-        assert process.returncode == 0, stderr
-        assert stderr == ""
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    with (
+        fake_process("fake_provider", ["--name", "openai"], tmp_path) as running,
+        OpenAI(base_url=running.info["base_url"], api_key="k", max_retries=0, timeout=10) as client,
+    ):
+        assert client.chat.completions.create(model="gpt-4o", messages=[]).model == "gpt-4o"
+    assert running.received[0]["body"]["model"] == "gpt-4o"

@@ -1,7 +1,8 @@
-"""The scripted model (scripted_model.py) through chat completions (chat_wire.py): request in, plan out.
+"""The scripted model (scripted_model.py), mostly through chat completions (chat_wire.py): request in, plan out.
 
-Every plan here goes through answer_check.honoured_plan: arguments valid for their tool's schema,
-tool_choice and parallel_tool_calls obeyed, response_format answered in its shape.
+Every plan here goes through answer_check (honoured_plan, and its Messages and Responses twins): arguments
+valid for their tool's schema, tool_choice and parallel_tool_calls obeyed, response_format answered in its
+shape. The same conversation in the three APIs gets the same plan.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ import json
 from typing import Any
 
 import pytest
-from answer_check import honoured_plan
+from answer_check import honoured_messages_plan, honoured_plan, honoured_responses_plan
 from schema_table import SCHEMAS
 from strict_agent import TOOLS as STRICT_TOOLS
-from tool_specs import DEMO_TOOLS, WEATHER_TOOLS
+from tool_specs import DEMO_TOOLS, WEATHER_TOOLS, anthropic_tools, responses_tools
 
 from brightstaff.demo.agent import TOOLS as AGENT_TOOLS
 from brightstaff.demo.chat_wire import tool_rounds
-from brightstaff.demo.scripted_model import DEMO_ANSWER, Plan
+from brightstaff.demo.scripted_model import DEMO_ANSWER, Ask, Plan, Tool, ToolChoice, output_tokens, plan
 
 USER = {"role": "user", "content": "q"}
 
@@ -153,3 +154,84 @@ def test_response_format_json_schema_answers_with_a_valid_document() -> None:
 def test_response_format_json_object_answers_with_an_object() -> None:
     plan = honoured_plan(request(response_format={"type": "json_object"}))
     assert "answer" in json.loads(plan.content or "")
+
+
+# --------------------------------------------------------------------------------------------------
+# One conversation, three APIs: the same plan
+
+
+def test_the_three_apis_read_one_conversation_alike() -> None:
+    """A user question, a round of weather calls and their results, in each API's spelling."""
+    first = honoured_plan(request(WEATHER_TOOLS, messages=[{"role": "user", "content": "weather in Oslo?"}]))
+    [call] = first.tool_calls
+    chat = request(
+        WEATHER_TOOLS,
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "weather in Oslo?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+            ]},
+            {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+        ],
+    )  # fmt: skip
+    messages = {
+        "model": "m",
+        "max_tokens": 1000,
+        "system": "be brief",
+        "tools": anthropic_tools(WEATHER_TOOLS),
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "weather in Oslo?"}]},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu_1", "name": call.name, "input": call.input()}
+            ]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}]},
+        ],
+    }  # fmt: skip
+    items = [
+        {"role": "user", "content": "weather in Oslo?"},
+        {"type": "function_call", "call_id": call.id, "name": call.name, "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.id, "output": "sunny"},
+    ]
+    responses = {"model": "m", "instructions": "be brief", "input": items, "tools": responses_tools(WEATHER_TOOLS)}
+    plans = [
+        honoured_plan(chat),
+        honoured_messages_plan(messages),
+        honoured_responses_plan(responses, items),
+    ]
+    assert plans[0].tool_calls
+    assert plans[1] == plans[0]
+    assert plans[2] == plans[0]
+
+
+def ask_of(**fields: Any) -> Ask:
+    base: dict[str, Any] = {
+        "model": "m",
+        "conversation_key": "q",
+        "last_user_text": "q",
+        "message_count": 1,
+        "rounds": 0,
+        "tool_results": 0,
+    }
+    return Ask(**{**base, **fields})
+
+
+def test_a_budget_cuts_the_text_and_keeps_only_the_calls_that_fit() -> None:
+    whole = plan(ask_of())
+    assert not whole.truncated
+    cut = plan(ask_of(max_output_tokens=3))
+    assert cut.truncated
+    assert cut.content == (whole.content or "")[:12]
+    assert output_tokens(cut) <= 3
+    tools = (Tool("a", {"type": "object", "properties": {}}), Tool("b", {"type": "object", "properties": {}}))
+    calls = plan(ask_of(tools=tools, choice=ToolChoice("required"), parallel=True))
+    assert len(calls.tool_calls) == 1
+    assert plan(ask_of(tools=tools, max_output_tokens=0)) == Plan(None, (), None, truncated=True)
+    assert plan(ask_of(max_output_tokens=10_000)) == whole
+
+
+def test_thinking_puts_a_line_of_reasoning_in_the_plan() -> None:
+    assert plan(ask_of()).reasoning is None
+    assert plan(ask_of(think=True)).reasoning == "I have what I need to answer."
+    tools = (Tool("lookup", {"type": "object", "properties": {}}),)
+    assert plan(ask_of(tools=tools, think=True)).reasoning == "I need lookup before I can answer this."
