@@ -11,7 +11,8 @@ request that anthropic_checks.py accepted:
   (tools, system, messages), with the `cache_control` breakpoints marked.
 - `message_json` is the message object: `id` msg_..., content blocks in the API's order (thinking with
   its signature, text, then `tool_use` with `input` valid for the tool's schema), `stop_reason`
-  end_turn/tool_use/max_tokens, `stop_sequence`, and `usage` with input, output and cache tokens.
+  end_turn/tool_use/max_tokens/stop_sequence with the `stop_sequence` met (`at_stop_sequence` cuts the
+  text there), and `usage` with input, output and cache tokens.
 - `message_events` is its stream: `message_start` (empty content, usage so far), per block
   `content_block_start`, its deltas (`thinking_delta`s and a `signature_delta`, `text_delta`s, or
   `input_json_delta`s whose `partial_json` pieces start with "" and join to the input's JSON), and
@@ -182,7 +183,20 @@ def signature(thinking: str) -> str:
     return base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
 
 
-def stop_reason(plan: Plan) -> str:
+def at_stop_sequence(document: dict[str, Any], plan: Plan) -> tuple[Plan, str | None]:
+    """The plan cut before the first of the request's `stop_sequences` its text contains, and that sequence."""
+    sequences = [s for s in document.get("stop_sequences") or [] if isinstance(s, str) and s]
+    text = plan.content
+    found = [(text.index(s), s) for s in sequences if text is not None and s in text]
+    if text is None or not found or plan.tool_calls:
+        return plan, None
+    at, sequence = min(found)
+    return Plan(text[:at], (), plan.reasoning, plan.truncated), sequence
+
+
+def stop_reason(plan: Plan, stop_sequence: str | None = None) -> str:
+    if stop_sequence is not None:
+        return "stop_sequence"
     if plan.truncated:
         return "max_tokens"
     return "tool_use" if plan.tool_calls else "end_turn"
@@ -200,15 +214,17 @@ def content_blocks(document: dict[str, Any], plan: Plan) -> list[dict[str, Any]]
     return blocks
 
 
-def message_json(document: dict[str, Any], plan: Plan, message_id: str, usage: dict[str, Any]) -> dict[str, Any]:
+def message_json(
+    document: dict[str, Any], plan: Plan, message_id: str, usage: dict[str, Any], stop_sequence: str | None = None
+) -> dict[str, Any]:
     return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": document["model"],
         "content": content_blocks(document, plan),
-        "stop_reason": stop_reason(plan),
-        "stop_sequence": None,
+        "stop_reason": stop_reason(plan, stop_sequence),
+        "stop_sequence": stop_sequence,
         "usage": usage,
     }
 
@@ -233,7 +249,7 @@ def _deltas(block: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def message_events(
-    document: dict[str, Any], plan: Plan, message_id: str, usage: dict[str, Any]
+    document: dict[str, Any], plan: Plan, message_id: str, usage: dict[str, Any], stop_sequence: str | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
     """The stream's events in order, as (event name, data); the name is also the data's `type`."""
     started = {**message_json(document, plan, message_id, usage), "content": [], "stop_reason": None}
@@ -253,7 +269,7 @@ def message_events(
     cumulative = {k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")}
     finish = {
         "type": "message_delta",
-        "delta": {"stop_reason": stop_reason(plan), "stop_sequence": None},
+        "delta": {"stop_reason": stop_reason(plan, stop_sequence), "stop_sequence": stop_sequence},
         "usage": {**cumulative, "output_tokens": usage["output_tokens"]},
     }
     events += [("message_delta", finish), ("message_stop", {"type": "message_stop"})]

@@ -28,6 +28,7 @@ from typing import Any
 from brightstaff.demo.anthropic_checks import check_headers, check_request, error_type
 from brightstaff.demo.anthropic_wire import (
     OVERLOADED,
+    at_stop_sequence,
     input_tokens,
     message_events,
     message_json,
@@ -135,7 +136,7 @@ class FakeAnthropic(FakeBackend):
         return self._message(document, blocks, streamed_failure=failure is not None and failure.midstream)
 
     def _message(self, document: dict[str, Any], blocks: list[Any], *, streamed_failure: bool) -> Reply:
-        planned = plan(messages_ask(document), self.name)
+        planned, stop_sequence = at_stop_sequence(document, plan(messages_ask(document), self.name))
         # Any prefix up to the last breakpoint may be read; the prefixes ending on a breakpoint are written.
         chain = prefixes([b.text for b in blocks], document["model"])
         marks = [i for i, b in enumerate(blocks) if b.breakpoint]
@@ -146,8 +147,9 @@ class FakeAnthropic(FakeBackend):
         usage = usage_json(planned, uncached=uncached, read=use.read, written=use.written, ttl=ttl)
         message_id = f"msg_01{uuid.uuid4().hex[:22]}"
         if document.get("stream") is not True:
-            return self._reply(200, message_json(document, planned, message_id, usage))
-        events = [sse_event(data, name) for name, data in message_events(document, planned, message_id, usage)]
+            return self._reply(200, message_json(document, planned, message_id, usage, stop_sequence))
+        streamed = message_events(document, planned, message_id, usage, stop_sequence)
+        events = [sse_event(data, name) for name, data in streamed]
         if streamed_failure:
             events = [*events[: len(events) // 2], sse_event(OVERLOADED, "error")]
         headers = [*SSE_HEADERS, ("request-id", _request_id()), (NAME_HEADER, self.name)]

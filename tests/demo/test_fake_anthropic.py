@@ -231,6 +231,16 @@ def test_max_tokens_cuts_the_answer(fake: FakeAnthropic) -> None:
     assert streamed_short[-2]["delta"]["stop_reason"] == "max_tokens"
 
 
+def test_a_stop_sequence_in_the_answer_ends_it_there(fake: FakeAnthropic) -> None:
+    body = ask("hi", stop_sequences=["never", "provider"])
+    with sdk(fake) as client:
+        message = client.messages.create(**body)
+    assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "provider")
+    assert message.content[0].text == "This is the fake anthropic "  # type: ignore[union-attr]
+    finish = streamed(fake, body)[-2][1]
+    assert finish["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "provider"}
+
+
 def test_structured_output_is_json_for_the_schema(fake: FakeAnthropic) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}, "required": ["n"]}
     with sdk(fake) as client:
