@@ -62,6 +62,8 @@ MAX_BREAKPOINTS = 4
 MIN_THINKING_BUDGET = 1024
 THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
 
+# The documented error type per status. Written here again on purpose, not imported from
+# brightstaff/core/errors.py: the fake stands for the real API, the reference that table is tested against.
 _TYPES_BY_STATUS = {
     400: "invalid_request_error",
     401: "authentication_error",
