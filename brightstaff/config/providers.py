@@ -32,7 +32,7 @@ _PROVIDER_KEYS = frozenset(
         "headers",
     }
 )
-_PREFERENCE_KEYS = frozenset({"name", "description"})
+_PREFERENCE_KEYS = frozenset({"name", "description", "examples"})
 _CLUSTER_UNSAFE = re.compile(r"[^a-z0-9_.-]+")
 
 
@@ -107,7 +107,16 @@ def parse_provider(raw: Any, path: str, env: Mapping[str, str], findings: Findin
     prefs = []
     for j, pref in enumerate(prefs_raw):
         entry = Section(pref, f"{section.where('routing_preferences')}[{j}]", _PREFERENCE_KEYS)
-        prefs.append(RoutingPreference(name=entry.string("name"), description=entry.string("description")))
+        examples = entry.data.get("examples", [])
+        if not isinstance(examples, list) or not all(isinstance(e, str) and e.strip() for e in examples):
+            raise ConfigError(entry.where("examples"), "expected a list of non-empty strings")
+        prefs.append(
+            RoutingPreference(
+                name=entry.string("name"),
+                description=entry.string("description"),
+                examples=tuple(e.strip() for e in examples),
+            )
+        )
 
     name = section.string("name", default=f"{vendor}/{model}")
     return Provider(

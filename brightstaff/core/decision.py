@@ -34,6 +34,8 @@ class Affinity(StrEnum):
 
 # Why a router chose its provider: a preference matched, none matched well enough, or it failed.
 ChoiceReason = Literal["preference", "default", "fallback"]
+# How clearly the router's choice beat the runner-up (the decision log and metrics can show it).
+Confidence = Literal["high", "medium", "low"]
 # Why a decision names its provider: a router's reason, a pin, or the client's explicit provider/model.
 Reason = Literal["preference", "default", "fallback", "pinned", "explicit"]
 
@@ -55,6 +57,7 @@ class RouteChoice:
     route: str | None  # the matched routing preference, None for the default
     reason: ChoiceReason
     score: float = 0.0
+    confidence: Confidence | None = None  # None: the router does not say (the LLM router, a failure)
 
 
 @dataclass(frozen=True, slots=True)

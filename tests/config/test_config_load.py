@@ -104,6 +104,16 @@ def error_for(mutate: Any) -> ConfigError:
             "model_providers[1].routing_preferences[0].description",
             "required",
         ),
+        (
+            lambda d: d["model_providers"][1]["routing_preferences"][0].update(examples="write code"),
+            "model_providers[1].routing_preferences[0].examples",
+            "list of non-empty strings",
+        ),
+        (
+            lambda d: d["model_providers"][1]["routing_preferences"][0].update(examples=["ok", " "]),
+            "model_providers[1].routing_preferences[0].examples",
+            "list of non-empty strings",
+        ),
         (lambda d: d["model_providers"][0].update(base_url="ftp://x"), "model_providers[0].base_url", "http(s) URL"),
         (
             lambda d: d["model_providers"].append({"model": "acme/x1"}),
@@ -155,3 +165,13 @@ def test_provider_url_parts_and_cluster_names() -> None:
     assert (claude.scheme, claude.host, claude.port, claude.path_prefix) == ("http", "127.0.0.1", 9002, "/v1")
     assert claude.cluster == "provider_anthropic_claude-sonnet-4-20250514"
     assert len({p.cluster for p in config.providers}) == 3
+
+
+def test_routing_preferences_take_optional_few_shot_examples() -> None:
+    data = seed_config_data()
+    data["model_providers"][1]["routing_preferences"][0]["examples"] = [" Compare two plans, step by step. ", "Why?"]
+    config = parse_config(data, {})
+    pref = config.providers[1].routing_preferences[0]
+    assert pref.examples == ("Compare two plans, step by step.", "Why?")
+    assert config.providers[2].routing_preferences[0].examples == ()
+    assert config.routing.min_match_score == 0.1  # the default, re-derived for the embedded router's cosine
