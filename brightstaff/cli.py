@@ -186,13 +186,17 @@ def _check(args: argparse.Namespace) -> int:
 
 
 async def _routing_report(args: argparse.Namespace) -> int:
-    from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
+    from brightstaff.routing.eval_sets import EVAL_DIR
+    from brightstaff.routing.evaluate import load_eval_sets, load_labelled
     from brightstaff.routing.report import format_run, format_summary, routing_report, select
 
     config = load_config(args.config) if args.config else None
-    labels = Path(args.labels) if args.labels else LABELLED_PROMPTS
+    labels = Path(args.labels) if args.labels else EVAL_DIR
     try:
-        sets = select(load_labelled(labels), names=args.sets or (), split=args.split, where=args.where or ())
+        labelled = load_labelled(labels) if args.labels else load_eval_sets()
+        if args.zero_shot:
+            labelled = [s.zero_shot() for s in labelled]
+        sets = select(labelled, names=args.sets or (), split=args.split, where=args.where or ())
     except (ValueError, ConfigError) as exc:
         print(f"error: {labels}: {exc}", file=sys.stderr)
         return 2
@@ -204,7 +208,7 @@ async def _routing_report(args: argparse.Namespace) -> int:
             flush=True,
         )
     runs = await routing_report(config, sets, repeat=args.repeat, concurrency=args.concurrency)
-    narrowed = ([f"split {args.split}"] if args.split else []) + list(args.where or ())
+    narrowed = ["zero-shot"] * args.zero_shot + ([f"split {args.split}"] if args.split else []) + list(args.where or ())
     print(f"labelled prompts: {labels}" + (f" ({', '.join(narrowed)})" if narrowed else ""))
     for run in runs:
         print()
@@ -317,9 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "config", nargs="?", default=None, help="config.yaml whose router to measure (default: embedded only)"
     )
-    report.add_argument("--labels", default=None, help="labelled prompts YAML (default: the set brightstaff ships)")
+    report.add_argument(
+        "--labels", default=None, help="labelled prompts YAML (default: the evaluation sets brightstaff ships)"
+    )
+    report.add_argument(
+        "--zero-shot", action="store_true", help="ignore the routes' few-shot examples: descriptions only"
+    )
     report.add_argument("--set", dest="sets", action="append", default=None, help="only this labelled set (repeatable)")
-    report.add_argument("--split", default=None, help="only examples of this split (dev, holdout1, holdout2, test)")
+    report.add_argument("--split", default=None, help="only examples of this split (dev or test)")
     report.add_argument(
         "--where",
         action="append",

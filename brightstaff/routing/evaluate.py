@@ -1,14 +1,16 @@
 """Measure a router against labelled conversations: accuracy, confusion counts and per-call latency.
 
-Used by the tests (which guard the embedded router's accuracy) and meant for a "routing report" command:
-`load_labelled(path)` reads a labelled file (format: `LABELLED_PROMPTS`, shipped with the package), `evaluate()`
-runs a router over the examples, `format_report()` renders the result as plain text. The independent
-evaluation sets in `data/eval/` use the same format, plus per-case `id`, `lang` and `kind` tags and per-route
-few-shot `examples` (a brightstaff extension the config parser does not know: the loader keeps them aside).
+Used by the tests (which guard the embedded router's accuracy floors) and by `brightstaff routing-report`:
+`load_labelled(path)` reads a labelled file (format: brightstaff/routing/data/eval/README.md),
+`load_eval_sets()` the independent evaluation sets shipped in `data/eval/`, `evaluate()` runs a router over
+the examples, `format_report()` renders the result as plain text. A set's config may give its routing
+preferences few-shot `examples` (a brightstaff extension the config parser reads); `LabelledSet.zero_shot()`
+drops them, to measure on descriptions alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,10 +24,9 @@ from brightstaff.config import Provider, parse_config
 from brightstaff.core.chat import ChatRequest
 from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import RouteChoice
+from brightstaff.routing.eval_sets import set_files
 
 DEFAULT_LABEL = "default"  # the label of examples that no routing preference should take
-# The labelled set the tests and `brightstaff routing-report` use; package data, so installs carry it.
-LABELLED_PROMPTS = Path(__file__).parent / "data" / "labelled_prompts.yaml"
 
 
 class Classifier(Protocol):
@@ -159,30 +160,18 @@ def format_report(report: Report, title: str = "") -> str:
 @dataclass(frozen=True, slots=True)
 class LabelledSet:
     name: str
-    providers: tuple[Provider, ...]
+    providers: tuple[Provider, ...]  # their routing preferences carry the few-shot `examples`, if any
     examples: tuple[Example, ...]
-    # route -> its few-shot example asks (`routing_preferences[].examples`), for routers that use them
-    route_examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-
-def _split_route_examples(config: Mapping[str, Any], where: str) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
-    """The config without `routing_preferences[].examples` (the config parser rejects the key), and those examples."""
-    examples: dict[str, tuple[str, ...]] = {}
-    providers = []
-    for provider in config.get("model_providers") or []:
-        if isinstance(provider, dict) and isinstance(provider.get("routing_preferences"), list):
-            prefs = []
-            for pref in provider["routing_preferences"]:
-                if isinstance(pref, dict) and "examples" in pref:
-                    asks = pref["examples"]
-                    if not isinstance(asks, list) or not all(isinstance(a, str) for a in asks):
-                        raise ValueError(f"{where}: routing preference {pref.get('name')!r}: examples must be strings")
-                    examples[str(pref.get("name"))] = tuple(asks)
-                    pref = {k: v for k, v in pref.items() if k != "examples"}
-                prefs.append(pref)
-            provider = {**provider, "routing_preferences": prefs}
-        providers.append(provider)
-    return {**config, "model_providers": providers}, examples
+    def zero_shot(self) -> LabelledSet:
+        """The same set with every routing preference's few-shot `examples` removed (descriptions only)."""
+        providers = tuple(
+            dataclasses.replace(
+                p, routing_preferences=tuple(dataclasses.replace(r, examples=()) for r in p.routing_preferences)
+            )
+            for p in self.providers
+        )
+        return dataclasses.replace(self, providers=providers)
 
 
 def _request(raw: Mapping[str, Any], where: str) -> ChatRequest:
@@ -207,8 +196,7 @@ def load_labelled(path: str | Path) -> list[LabelledSet]:
     for set_name, body in sets.items():
         if not isinstance(body, dict) or not isinstance(body.get("config"), dict):
             raise ValueError(f"{path}: sets.{set_name} needs a `config` mapping with model_providers")
-        raw_config, route_examples = _split_route_examples(body["config"], f"{path}: sets.{set_name}.config")
-        config = parse_config(raw_config, env={})
+        config = parse_config(body["config"], env={})
         known = {pref.name for p in config.providers for pref in p.routing_preferences} | {DEFAULT_LABEL}
         examples = []
         for i, raw in enumerate(body.get("examples") or []):
@@ -226,5 +214,10 @@ def load_labelled(path: str | Path) -> list[LabelledSet]:
                     kind=str(raw.get("kind", "")),
                 )
             )
-        out.append(LabelledSet(str(set_name), config.providers, tuple(examples), route_examples))
+        out.append(LabelledSet(str(set_name), config.providers, tuple(examples)))
     return out
+
+
+def load_eval_sets() -> list[LabelledSet]:
+    """Every independent evaluation set shipped in `data/eval/` (what `brightstaff routing-report` reads)."""
+    return [labelled for path in set_files() for labelled in load_labelled(path)]

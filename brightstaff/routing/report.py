@@ -3,7 +3,7 @@
 The embedded router always runs; the LLM router runs when the config sets `routing.router.type: llm`.
 Each labelled set brings its own `model_providers` (the routes the labels name); the config supplies the
 router settings (`routing.router`, `routing.min_match_score`), so one config measures its router on every
-set. Accuracy and confusion come from `brightstaff.routing.evaluate`. The embedded router is timed by
+set. Accuracy and confusion come from `brightstaff.routing.evaluate`. The embedded router is timed cold (no cache) by
 `evaluate()` (microseconds, after a warm-up pass); the LLM router is called once per example and each
 call is timed end to end (milliseconds, the network included). A router failure is labelled "fallback"
 in the confusion matrix: what was served is the default model, but it never counts as a correct answer.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from brightstaff.routing.evaluate import (
     format_report,
     wilson_interval,
 )
+from brightstaff.routing.sentence_encoder import SentenceEncoder
 
 FALLBACK_LABEL = "fallback"
 FAILURE_KINDS = ("timeout", "connection", "http_status", "malformed", "unknown_route")
@@ -57,8 +59,14 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+@functools.cache
+def _uncached_encoder() -> SentenceEncoder:
+    # The report times decisions cold: a serving router's cache would answer every timed pass after the first.
+    return SentenceEncoder(cache_size=0)
+
+
 def run_embedded(labelled: LabelledSet, min_match_score: float, *, repeat: int) -> RouterRun:
-    router = EmbeddedRouter(labelled.providers, min_match_score)
+    router = EmbeddedRouter(labelled.providers, min_match_score, encoder=_uncached_encoder())
     return RouterRun(labelled.name, "embedded", evaluate(router, labelled.examples, repeat=repeat))
 
 

@@ -1,4 +1,4 @@
-"""The labelled set, the evaluation helpers, and the accuracy floor that guards the embedded router."""
+"""The evaluation helpers, and the accuracy floors that guard the embedded router on the eval sets' DEV split."""
 
 from __future__ import annotations
 
@@ -12,56 +12,57 @@ from brightstaff.core.decision import RouteChoice
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.evaluate import (
     DEFAULT_LABEL,
-    LABELLED_PROMPTS,
     Example,
     LabelledSet,
     Report,
     evaluate,
     format_report,
+    load_eval_sets,
     load_labelled,
 )
+from brightstaff.routing.report import select
 
-LABELLED = LABELLED_PROMPTS
-
-# Measured at the commit that added them (all splits; see the split notes in the YAML header):
-#   seed 132/132 (100%), content_studio 96/98 (98.0%), support_desk 38/43 (88.4%).
-# The floors sit a little below, so a change that costs two or three examples fails loudly.
-ACCURACY_FLOOR = {"seed": 0.97, "content_studio": 0.95, "support_desk": 0.83}
-# Every route must be found at least this often, so no preference silently stops matching.
-RECALL_FLOOR = 0.6
+# Correct answers on the dev split (the split the router was tuned on; the frozen test split is read only
+# for the reports in benchmarks/routing_eval/RESULTS.md), as measured at the commit that set them:
+#   zero-shot  business_desk 27/33, content_studio 16/25, data_analytics 17/25, seed 24/27,
+#              software_agent 17/29, tutoring 22/25: 123/164
+#   few-shot   30/33, 19/25, 23/25, 26/27, 20/29, 22/25: 140/164
+# The floors sit two cases below each, so a change that costs a few asks fails loudly.
+DEV_FLOOR = {
+    "zero-shot": {
+        "business_desk": 25,
+        "content_studio": 14,
+        "data_analytics": 15,
+        "seed": 22,
+        "software_agent": 15,
+        "tutoring": 20,
+    },
+    "few-shot": {
+        "business_desk": 28,
+        "content_studio": 17,
+        "data_analytics": 21,
+        "seed": 24,
+        "software_agent": 18,
+        "tutoring": 20,
+    },
+}
+POOLED_FLOOR = {"zero-shot": 119, "few-shot": 136}
 
 
 @pytest.fixture(scope="module")
-def sets() -> list[LabelledSet]:
-    return load_labelled(LABELLED)
+def dev_sets() -> list[LabelledSet]:
+    return select(load_eval_sets(), split="dev")
 
 
-def test_labelled_set_is_big_and_varied(sets: list[LabelledSet]) -> None:
-    assert len(sets) >= 2
-    assert sum(len(s.examples) for s in sets) >= 150
-    by_name = {s.name: s for s in sets}
-    seed = by_name["seed"]
-    routes = {pref.name: p.name for p in seed.providers for pref in p.routing_preferences}
-    assert routes == {
-        "complex_reasoning": "openai/gpt-4o",
-        "code_generation": "anthropic/claude-sonnet-4-20250514",
-    }
-    assert next(p.name for p in seed.providers if p.default) == "openai/gpt-4o-mini"
-    examples = [e for s in sets for e in s.examples]
-    messages = [e.request.messages for e in examples]
-    assert sum(1 for e in examples if e.label == DEFAULT_LABEL) >= 30
-    assert sum(1 for m in messages if any(isinstance(x, dict) and x.get("tool_calls") for x in m)) >= 8
-    assert sum(1 for m in messages if any(isinstance(x.get("content"), list) for x in m)) >= 8
-    assert {e.split for e in examples} == {"dev", "holdout1", "holdout2"}
-
-
-@pytest.mark.parametrize("name", sorted(ACCURACY_FLOOR))
-def test_embedded_router_accuracy_floor(sets: list[LabelledSet], name: str) -> None:
-    labelled = next(s for s in sets if s.name == name)
-    report = evaluate(EmbeddedRouter(labelled.providers, 0.2), labelled.examples, repeat=0)
-    assert report.accuracy >= ACCURACY_FLOOR[name], format_report(report, name)
-    for label, (right, total) in report.per_label().items():
-        assert right / total >= RECALL_FLOOR, f"{name}/{label}: {right}/{total}\n{format_report(report, name)}"
+@pytest.mark.parametrize("mode", sorted(DEV_FLOOR))
+def test_embedded_router_accuracy_floor_on_the_dev_split(dev_sets: list[LabelledSet], mode: str) -> None:
+    pooled = 0
+    for labelled in dev_sets:
+        measured = labelled.zero_shot() if mode == "zero-shot" else labelled
+        report = evaluate(EmbeddedRouter(measured.providers, 0.1), measured.examples, repeat=0)
+        assert report.correct >= DEV_FLOOR[mode][labelled.name], format_report(report, f"{labelled.name} {mode}")
+        pooled += report.correct
+    assert pooled >= POOLED_FLOOR[mode]
 
 
 # ---------------------------------------------------------------- evaluate / format_report
@@ -150,14 +151,16 @@ def test_load_labelled_reads_tags_ids_and_few_shot_examples(tmp_path: Path) -> N
         encoding="utf-8",
     )
     (labelled,) = load_labelled(path)
-    assert labelled.route_examples == {"code": ("write a parser", "add a CLI flag")}
-    assert [p.name for p in labelled.providers[1].routing_preferences] == ["code"]
+    (code,) = labelled.providers[1].routing_preferences
+    assert (code.name, code.examples) == ("code", ("write a parser", "add a CLI flag"))
+    (bare,) = labelled.zero_shot().providers[1].routing_preferences
+    assert (bare.name, bare.description, bare.examples) == ("code", "writing code", ())
     tagged, plain = labelled.examples
     assert (tagged.name, tagged.split, tagged.lang, tagged.kind) == ("s-001", "test", "de", "single")
     assert (plain.name, plain.split, plain.lang, plain.kind) == ("s[1]", "dev", "", "")
     assert tagged.tag("lang") == "de" and tagged.tag("nope") == ""
     path.write_text(path.read_text(encoding="utf-8").replace("[write a parser, add a CLI flag]", "[1, 2]"))
-    with pytest.raises(ValueError, match="examples must be strings"):
+    with pytest.raises(ValueError, match="list of non-empty strings"):
         load_labelled(path)
 
 
@@ -167,7 +170,7 @@ def test_every_independent_evaluation_set_loads() -> None:
     for path in set_files():
         for labelled in load_labelled(path):
             routes = {pref.name for p in labelled.providers for pref in p.routing_preferences}
-            assert set(labelled.route_examples) == routes
+            assert all(pref.examples for p in labelled.providers for pref in p.routing_preferences), routes
             assert {e.split for e in labelled.examples} == {"dev", "test"}
             assert all(e.lang and e.kind and e.name.split("-")[0] for e in labelled.examples)
 

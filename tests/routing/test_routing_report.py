@@ -14,7 +14,7 @@ import yaml
 from fake_router import FakeRouter, start_fake_router
 
 from brightstaff.cli import main
-from brightstaff.routing.evaluate import LABELLED_PROMPTS, load_labelled
+from brightstaff.routing.evaluate import load_eval_sets, load_labelled
 from brightstaff.routing.report import FALLBACK_LABEL, percentile, select
 
 RULES = [("function", "code_generation"), ("code", "code_generation"), ("explain", "complex_reasoning")]
@@ -56,12 +56,14 @@ def write_config(tmp_path: Path, base_url: str, **router: Any) -> str:
 def test_embedded_report_covers_every_shipped_set(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["routing-report", "--no-misses", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
-    for name in ("seed", "content_studio", "support_desk"):
+    names = [s.name for s in load_eval_sets()]
+    assert len(names) == 6
+    for name in names:
         assert f"== {name} / embedded router" in out
     assert "recall" in out and "latency p50" in out
     summary = out.rsplit("\n\n", 1)[1].splitlines()
     assert summary[0].split()[:3] == ["set", "router", "accuracy"]
-    assert len(summary) == 4
+    assert len(summary) == 7
     assert "llm" not in out
 
 
@@ -69,12 +71,12 @@ def test_the_llm_router_is_measured_when_configured(
     tmp_path: Path, fake: FakeRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, fake.base_url)
-    assert main(["routing-report", config, "--set", "seed", "--split", "holdout2", "--concurrency", "4"]) == 0
+    assert main(["routing-report", config, "--set", "seed", "--split", "test", "--concurrency", "4"]) == 0
     out = capsys.readouterr().out
     assert "== seed / embedded router" in out and "== seed / llm router" in out
     assert "router calls: p50" in out and "router failures: 0" in out
-    seed = next(s for s in load_labelled(LABELLED_PROMPTS) if s.name == "seed")
-    holdout = [e for e in seed.examples if e.split == "holdout2"]
+    seed = next(s for s in load_eval_sets() if s.name == "seed")
+    holdout = [e for e in seed.examples if e.split == "test"]
     assert len(fake.calls) == len(holdout)
     assert all(call.routes == ["complex_reasoning", "code_generation"] for call in fake.calls)
     assert "accuracy" in out.split("== seed / llm router", 1)[1]
@@ -85,7 +87,7 @@ def test_router_failures_show_as_fallbacks_and_a_dead_router_exits_1(
 ) -> None:
     fake.mode = "500"
     config = write_config(tmp_path, fake.base_url)
-    assert main(["routing-report", config, "--set", "seed", "--split", "holdout2", "--no-misses"]) == 1
+    assert main(["routing-report", config, "--set", "seed", "--split", "test", "--no-misses"]) == 1
     out = capsys.readouterr().out
     llm = out.split("== seed / llm router", 1)[1]
     assert "accuracy 0.0%" in llm
@@ -101,7 +103,7 @@ def test_unknown_sets_and_splits_are_errors(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_select_narrows_sets_and_splits() -> None:
-    sets = load_labelled(LABELLED_PROMPTS)
+    sets = load_eval_sets()
     (seed,) = select(sets, names=["seed"], split="dev")
     assert seed.examples and {e.split for e in seed.examples} == {"dev"}
     assert [s.name for s in select(sets)] == [s.name for s in sets]
@@ -123,7 +125,7 @@ def test_select_filters_on_tags_with_where() -> None:
     (others,) = select(sets, where=["lang!=en", "kind=single,smalltalk"])
     assert {e.kind for e in others.examples} <= {"single", "smalltalk"}
     assert others.examples and "en" not in {e.lang for e in others.examples}
-    assert others.route_examples == sets[0].route_examples
+    assert others.providers == sets[0].providers
     with pytest.raises(ValueError, match="expected KEY"):
         select(sets, where=["colour=red"])
     with pytest.raises(ValueError, match="no examples in split 'dev' and lang=xx"):
@@ -139,3 +141,10 @@ def test_routing_report_where_option(capsys: pytest.CaptureFixture[str]) -> None
     assert "(split dev, lang=de)" in out.splitlines()[0]
     assert main(["routing-report", "--labels", labels, "--where", "size=big"]) == 2
     assert "expected KEY" in capsys.readouterr().err
+
+
+def test_routing_report_zero_shot_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routing-report", "--set", "seed", "--split", "dev", "--zero-shot", "--repeat", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "(zero-shot, split dev)" in out.splitlines()[0]
+    assert "== seed / embedded router" in out
