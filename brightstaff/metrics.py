@@ -13,7 +13,7 @@ _HELP = {
     "brightstaff_requests_total": "Requests decided, by affinity outcome and provider.",
     "brightstaff_client_errors_total": "Requests refused with a client error, by error code.",
     "brightstaff_internal_errors_total": "Requests that failed inside brightstaff (answered 500).",
-    "brightstaff_router_calls_total": "Router invocations, by router and reason.",
+    "brightstaff_router_calls_total": "Router invocations, by router, reason and confidence (high, medium, low, none).",
     "brightstaff_router_failures_total": "Router calls that failed, by router and kind (served by the default model).",
     "brightstaff_router_ms": "Time the router took to answer, in milliseconds.",
     "brightstaff_pin_store_errors_total": "Pin store operations that failed (served without affinity).",

@@ -66,6 +66,7 @@ class Decision:
     route: str | None  # routing preference name, None for the default model
     affinity: Affinity
     reason: Reason
+    confidence: Confidence | None = None  # how sure the router was, when it ran and says (logs, metrics)
 
 
 def explicit(model: str, config: Config) -> Decision | None:
@@ -105,7 +106,7 @@ def from_choice(choice: RouteChoice, config: Config, affinity: Affinity) -> Deci
         return Decision(config.default_provider, None, fallback, "fallback")
     if choice.reason == "fallback" and affinity != Affinity.NONE:
         affinity = Affinity.UNPINNED
-    return Decision(provider=provider, route=choice.route, affinity=affinity, reason=choice.reason)
+    return Decision(provider, choice.route, affinity, choice.reason, choice.confidence)
 
 
 def should_pin(decision: Decision) -> bool:
@@ -139,4 +140,4 @@ def after_claim(decision: Decision, holder: Pin, config: Config) -> tuple[Decisi
 
 def claim_failed(decision: Decision) -> Decision:
     """The store could not record the pin: serve the routed choice, marked as not pinned."""
-    return Decision(decision.provider, decision.route, Affinity.UNPINNED, decision.reason)
+    return Decision(decision.provider, decision.route, Affinity.UNPINNED, decision.reason, decision.confidence)

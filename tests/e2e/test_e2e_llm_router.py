@@ -166,7 +166,7 @@ def test_an_unreachable_router_falls_back_on_every_request(
             assert (headers["x-brightstaff-affinity"], headers["x-brightstaff-route"]) == ("unpinned", "fallback")
             assert headers["x-brightstaff-provider"] == DEFAULT
         assert stack.metric('brightstaff_router_failures_total{kind="connection"') == 3
-        assert stack.metric('brightstaff_router_calls_total{reason="fallback"') == 3
+        assert stack.metric('brightstaff_router_calls_total{confidence="none",reason="fallback"') == 3
         assert "router llm failed (connection)" in stack.logs()
     finally:
         retire(stack)

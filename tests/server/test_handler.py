@@ -325,3 +325,21 @@ def test_count_tokens_follows_a_pin_but_never_makes_one() -> None:
     assert orjson.loads(counted.body)["input_tokens"] > 0
     assert asyncio.run(store.get("count-id")) is None
     assert router.calls == 1
+
+
+def test_the_routers_confidence_reaches_the_metric_and_the_decision_log(caplog: pytest.LogCaptureFixture) -> None:
+    class SureRouter(ScriptedRouter):
+        async def route(self, conversation: Conversation) -> RouteChoice:
+            choice = await super().route(conversation)
+            return RouteChoice(choice.provider, choice.route, choice.reason, choice.score, "medium")
+
+    handler, _, _ = make_handler(router=SureRouter())
+    with caplog.at_level("INFO", logger="brightstaff.decision"):
+        asyncio.run(handler.handle(facts(), body("write code")))
+    assert (
+        handler.metrics.get(
+            "brightstaff_router_calls_total", router="scripted", reason="preference", confidence="medium"
+        )
+        == 1
+    )
+    assert "confidence=medium" in "\n".join(TextFormatter().format(r) for r in caplog.records)
