@@ -7,7 +7,7 @@ Invariants
       note says what the key is for where brightstaff has something close (`PLANO_ONLY_KEYS`).
     - `parse_config` does no I/O: the environment is a mapping handed in (tests pass a plain dict). An
       access key naming an unset variable does not stop parsing: it is listed in `Config.unset_secrets`,
-      and `require_secrets` (called by serve, up and check-config) refuses it.
+      and `require_secrets` (called by serve, up, demo --config and check-config) refuses it.
 """
 
 from __future__ import annotations
