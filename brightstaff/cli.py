@@ -147,6 +147,7 @@ def _check(args: argparse.Namespace) -> int:
     for provider in config.providers:
         prefs = ", ".join(p.name for p in provider.routing_preferences) or "-"
         print(f"  {provider.name:<40} {provider.base_url}  preferences: {prefs}")
+    _print_routes(config)
     routing = config.routing
     match routing.router:
         case LlmRouterSettings() as router:
@@ -183,6 +184,26 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     print("envoy --mode validate: OK")
     return 0
+
+
+def _print_routes(config: Config) -> None:
+    """The routes with their fallbacks, the aliases, and the listener and routing keys from Plano's shapes."""
+    for route in config.routes:
+        extra = f" (fallbacks: {', '.join(route.fallbacks)})" if route.fallbacks else ""
+        prefer = route.preference.prefer
+        if prefer != "none":
+            extra += f" [selection_policy {prefer}: not honoured, no metrics data; listed order]"
+        print(f"  route {route.name} -> {route.provider}{extra}")
+    for alias, target in config.aliases.items():
+        print(f"  alias {alias} -> {target}")
+    listener = config.listener
+    retries = f", {listener.max_retries} retries on 5xx/reset/connect failure" if listener.max_retries else ""
+    where = f"{listener.address}:{listener.port}"
+    print(f"  listener {listener.name}: {where}, timeout {listener.timeout_seconds:g}s{retries}")
+    if config.routing.route_on_user_only:
+        print(
+            "  route_on_user_only: a turn that is not the user's is routed as of the last user turn (pins answer first)"
+        )
 
 
 async def _routing_report(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from seed_data import SEED_ENV
 from brightstaff.cli import main
 
 SEED = Path(__file__).resolve().parents[1] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
+V04 = Path(__file__).resolve().parent / "config" / "plano_shapes" / "v04_ranked.yaml"
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["up"], ["render-envoy"], ["check-config"], ["demo"]])
@@ -76,9 +77,9 @@ def test_check_config_skip_env_lists_unset_keys_as_notes(capsys: pytest.CaptureF
 
 
 @pytest.mark.usefixtures("no_seed_keys")
-@pytest.mark.parametrize("command", ["serve", "up"])
-def test_serve_and_up_refuse_to_start_without_the_access_keys(
-    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("command", [["serve"], ["up"], ["demo", "--config"]], ids=["serve", "up", "demo"])
+def test_serve_up_and_demo_refuse_to_start_without_the_access_keys(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Refused before anything starts: no port is bound, no Envoy runs."""
 
@@ -87,7 +88,8 @@ def test_serve_and_up_refuse_to_start_without_the_access_keys(
 
     monkeypatch.setattr("brightstaff.server.app.build_app", must_not_start)
     monkeypatch.setattr("brightstaff.proxy.stack.Stack", must_not_start)
-    assert main([command, str(SEED)]) == 2
+    monkeypatch.setattr("brightstaff.demo.runner.Stack", must_not_start)
+    assert main([*command, str(SEED)]) == 2
     err = capsys.readouterr().err
     assert "config error: model_providers[0].access_key: $OPENAI_API_KEY is not set in the environment" in err
 
@@ -133,3 +135,20 @@ def test_log_format_json_makes_every_log_line_a_json_object(tmp_path: Path) -> N
     documents = [json.loads(line) for line in lines]
     assert any("tracing" in d["message"] for d in documents)
     assert all({"time", "level", "logger", "message"} <= d.keys() for d in documents)
+
+
+def test_check_config_shows_routes_fallbacks_aliases_and_what_is_not_honoured(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.setenv(name, "sk-test")
+    assert main(["check-config", str(V04)]) == 0
+    out = capsys.readouterr().out
+    assert "  route travel_planning -> anthropic/claude-sonnet-4-5 (fallbacks: openai/gpt-4o)\n" in out
+    assert (
+        "  route sql_queries -> local-coder (fallbacks: openai/gpt-4o) [selection_policy cheapest: not honoured" in out
+    )
+    assert "  listener model_listener: 0.0.0.0:12000, timeout 300s\n" in out
+    assert "note: routing_preferences[1].models[0]: 'mistral/codestral-latest' names no configured provider" in out
+    assert "note: model_metrics_sources: " in out
+    assert "envoy --mode validate: OK" in out

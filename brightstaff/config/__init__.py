@@ -4,9 +4,12 @@ Modules
     model       the dataclasses and their defaults, `Secret`, `ConfigError` (a leaf: standard library only)
     fields      the field readers every section shares (secrets, URLs, choices, numbers, unknown keys)
     providers   `model_providers`
+    references  names elsewhere in the config that stand for a provider
+    routes      routes of both shapes (inline v0.3, top-level v0.4 `routing_preferences`) onto one
+    aliases     `model_aliases`
     listener    `listeners`
     pin_store   `routing.session_cache`
-    router      `routing.router`, and Plano's `routing.llm_provider` / `routing.model`
+    router      `routing.router`, Plano's `routing.llm_provider` / `routing.model` and `overrides`
     routing     the rest of `routing`
     server      `brightstaff`
     load        the top level: `parse_config`, `load_config`, `require_secrets`
@@ -35,15 +38,18 @@ from brightstaff.config.model import (
     ProviderApi,
     RedisPinStoreSettings,
     RedisTLS,
+    Route,
     RouterFormat,
     RouterSettings,
     RoutingPreference,
     RoutingSettings,
     Secret,
+    SelectionPolicy,
     ServerSettings,
     Transport,
     TtlMode,
     UnsetSecret,
+    routes_of,
 )
 
 if TYPE_CHECKING:
@@ -85,11 +91,13 @@ __all__ = [
     "ProviderApi",
     "RedisPinStoreSettings",
     "RedisTLS",
+    "Route",
     "RouterFormat",
     "RouterSettings",
     "RoutingPreference",
     "RoutingSettings",
     "Secret",
+    "SelectionPolicy",
     "ServerSettings",
     "Transport",
     "TtlMode",
@@ -97,4 +105,5 @@ __all__ = [
     "load_config",
     "parse_config",
     "require_secrets",
+    "routes_of",
 ]

@@ -4,7 +4,8 @@ Invariants
     - One of each: `resolve_secret` (`$VAR`, `${VAR}` or a literal), `http_url` (every http(s) base URL),
       `Section.choice` (a value of a `Literal` kind, returned typed as that kind), and one reader each for
       integers, numbers, booleans, strings, durations and header names.
-    - An unknown key is an error naming it, with the closest allowed key as a "did you mean" hint.
+    - An unknown key is an error naming it, with the closest allowed key as a "did you mean" hint
+      (`did_you_mean`, also used for values that name something: a provider, a vendor).
     - Defaults are never stated here: callers pass the dataclass's own (`ServerSettings.grpc_port`).
     - No I/O: the environment is a mapping handed in by the caller.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
@@ -35,11 +36,16 @@ def expect_mapping(value: Any, path: str) -> Mapping[str, Any]:
     return value
 
 
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """The hint ` (did you mean 'x'?)` for the closest candidate, or an empty string when none is close."""
+    hint = difflib.get_close_matches(word, sorted(candidates), n=1)
+    return f" (did you mean '{hint[0]}'?)" if hint else ""
+
+
 def check_keys(data: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
     for key in data:
         if key not in allowed:
-            hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            suggestion = did_you_mean(str(key), allowed)
             raise ConfigError(join(path, str(key)), f"unknown key{suggestion}; allowed: {', '.join(sorted(allowed))}")
 
 
@@ -230,6 +236,17 @@ class Section:
         if not isinstance(value, bool):
             raise ConfigError(self.where(key), f"expected true or false, got {value!r}")
         return value
+
+    def strings(self, key: str, *, required: bool = False) -> tuple[str, ...]:
+        """A list of non-empty strings, stripped; absent is empty unless `required` (then at least one)."""
+        value = self.data.get(key)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(self.where(key), "expected a list of non-empty strings")
+        if required and not value:
+            raise ConfigError(self.where(key), "expected at least one entry")
+        return tuple(v.strip() for v in value)
 
     def choice(self, key: str, default: T, choices: tuple[T, ...]) -> T:
         """One of `choices` (a Literal kind's values, model.py), returned as that kind."""

@@ -3,10 +3,11 @@
 Invariants
     - A `Config` that exists is valid: nothing downstream re-checks shapes. Every error is a `ConfigError`
       naming its field path (`model_providers[1].model`); a typo gets a "did you mean" hint.
-    - Keys Plano accepts that brightstaff does not act on are tolerated with a note, never an error.
+    - Keys Plano accepts that brightstaff does not act on are tolerated with a note, never an error; the
+      note says what the key is for where brightstaff has something close (`PLANO_ONLY_KEYS`).
     - `parse_config` does no I/O: the environment is a mapping handed in (tests pass a plain dict). An
       access key naming an unset variable does not stop parsing: it is listed in `Config.unset_secrets`,
-      and `require_secrets` (called by serve, up and check-config) refuses it.
+      and `require_secrets` (called by serve, up, demo --config and check-config) refuses it.
 """
 
 from __future__ import annotations
@@ -18,31 +19,49 @@ from typing import Any
 
 import yaml
 
+from brightstaff.config.aliases import parse_aliases
 from brightstaff.config.fields import Findings, check_keys, expect_mapping
 from brightstaff.config.listener import parse_listener
 from brightstaff.config.model import Config, ConfigError
 from brightstaff.config.providers import parse_providers
+from brightstaff.config.routes import assign_routes
 from brightstaff.config.routing import parse_routing
 from brightstaff.config.server import parse_server
 
-# Top-level keys Plano accepts that brightstaff does not act on: tolerated with a note, never an error.
-PLANO_ONLY_KEYS = frozenset(
+_UNUSED = "accepted for Plano compatibility; brightstaff does not use it"
+# Top-level keys Plano accepts that brightstaff does not act on -> the note check-config shows for each.
+_PLANO_ONLY_NOTES: dict[str, str] = {
+    "endpoints": f"{_UNUSED} (prompt targets' and agents' upstreams)",
+    "prompt_targets": f"{_UNUSED} (brightstaff serves the model listener only)",
+    "prompt_guards": _UNUSED,
+    "system_prompt": f"{_UNUSED}; requests keep their own system messages",
+    "tracing": f"{_UNUSED}; see the decision log and /metrics",
+    "ratelimits": f"{_UNUSED}; limits are not enforced",
+    "agents": f"{_UNUSED} (agent orchestration is a Plano feature)",
+    "filters": f"{_UNUSED} (filter chains are a Plano feature)",
+    "mode": _UNUSED,
+    "state_storage": f"{_UNUSED} (conversation state of the Responses API)",
+    "prompt_caching": f"{_UNUSED}; X-Model-Affinity keeps a session on one model, which keeps provider caches warm",
+    "model_metrics_sources": (
+        f"{_UNUSED}: no pricing or latency data is fetched, so selection_policy cheapest/fastest and "
+        "routing.routing_budget are not honoured"
+    ),
+}
+PLANO_ONLY_KEYS = frozenset(_PLANO_ONLY_NOTES)
+OUR_TOP_LEVEL_KEYS = frozenset(
     {
-        "endpoints",
-        "prompt_targets",
-        "prompt_guards",
-        "system_prompt",
-        "tracing",
-        "ratelimits",
-        "agents",
-        "filters",
+        "version",
+        "listeners",
+        "model_providers",
+        "llm_providers",
+        "routing",
+        "brightstaff",
+        # Plano's, acted on: routes, aliases, the router model (overrides.llm_routing_model)
+        "routing_preferences",
         "model_aliases",
-        "mode",
         "overrides",
-        "state_storage",
     }
 )
-OUR_TOP_LEVEL_KEYS = frozenset({"version", "listeners", "model_providers", "llm_providers", "routing", "brightstaff"})
 DEFAULT_VERSION = "v0.3.0"
 
 
@@ -52,23 +71,28 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
     findings = Findings()
     for key in top:
         if key in PLANO_ONLY_KEYS:
-            findings.note(f"{key}: accepted for Plano compatibility; brightstaff does not use it")
+            findings.note(f"{key}: {_PLANO_ONLY_NOTES[key]}")
     check_keys(top, OUR_TOP_LEVEL_KEYS | PLANO_ONLY_KEYS, "")
     if "model_providers" in top and "llm_providers" in top:
         raise ConfigError("llm_providers", "give either model_providers or its older name llm_providers, not both")
+    version = str(top.get("version", DEFAULT_VERSION))
     key = "model_providers" if "model_providers" in top else "llm_providers"
     providers = parse_providers(top.get(key), key, env, findings)
+    providers = assign_routes(providers, key, top.get("routing_preferences"), version, findings)
     listener = parse_listener(top.get("listeners"), findings)
     server = parse_server(top.get("brightstaff"))
-    routing = parse_routing(top.get("routing"), providers, server, env, findings)
+    overrides = expect_mapping(top.get("overrides") or {}, "overrides")
+    routing = parse_routing(top.get("routing"), providers, server, env, findings, overrides)
+    aliases = parse_aliases(top.get("model_aliases"), providers, findings)
     return Config(
-        version=str(top.get("version", DEFAULT_VERSION)),
+        version=version,
         listener=listener,
         providers=providers,
         routing=routing,
         server=server,
         notes=tuple(findings.notes),
         unset_secrets=tuple(findings.unset_secrets),
+        aliases=aliases,
     )
 
 

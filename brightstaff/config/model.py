@@ -10,11 +10,15 @@ Invariants
       `type` class attribute holding the config's `type:` value, for check-config and logs.
     - A `Secret` never shows its value in `repr`/`str`; a Redis URL (which may carry a password) is kept
       out of `repr` and shown through `display_url`.
+    - Routes have one representation whichever config shape declared them (v0.3 inline
+      `model_providers[].routing_preferences`, v0.4 top-level `routing_preferences` with ranked `models`):
+      each `RoutingPreference` sits on the provider that serves it, with the route's other models as
+      `fallbacks`. Routers read them through `routes_of` / `Config.routes`, never per shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, get_args
 from urllib.parse import urlsplit
@@ -28,6 +32,8 @@ LogFormat = Literal["text", "json"]
 RouterFormat = Literal["arch_router", "orchestrator_v1"]
 RouterType = Literal["embedded", "llm"]
 PinStoreType = Literal["memory", "redis"]
+# v0.4 `routing_preferences[].selection_policy.prefer`: how Plano ranks a route's models per request.
+SelectionPolicy = Literal["none", "cheapest", "fastest"]
 
 TTL_MODES: tuple[TtlMode, ...] = get_args(TtlMode)
 FAILURE_MODES: tuple[FailureMode, ...] = get_args(FailureMode)
@@ -36,8 +42,11 @@ LOG_FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 ROUTER_FORMATS: tuple[RouterFormat, ...] = get_args(RouterFormat)
 ROUTER_TYPES: tuple[RouterType, ...] = get_args(RouterType)
 PIN_STORE_TYPES: tuple[PinStoreType, ...] = get_args(PinStoreType)
+SELECTION_POLICIES: tuple[SelectionPolicy, ...] = get_args(SelectionPolicy)
 
 DEFAULT_PIN_KEY_PREFIX = "brightstaff:pin:"
+# The model of a wildcard provider (`openai/*`).
+WILDCARD = "*"
 # Prompt budget per format, in tokens estimated as characters / 4: Arch-Router-1.5B is usually served
 # with a small context; Plano-Orchestrator is built to read long multi-turn conversations.
 ROUTER_CONTEXT_TOKENS: Mapping[RouterFormat, int] = {"arch_router": 2048, "orchestrator_v1": 8192}
@@ -93,6 +102,41 @@ class RoutingPreference:
     # A few example asks for this route: a brightstaff extension (Plano ignores it); the embedded router
     # blends them into the route's vector (few-shot), the LLM router does not read them.
     examples: tuple[str, ...] = ()
+    # The route's other configured models, best first (v0.4 `models[1:]`, or the later providers of a v0.3
+    # preference declared under several): recorded for failover, which no request path uses yet.
+    fallbacks: tuple[str, ...] = ()
+    # v0.4 `selection_policy.prefer`. Without pricing or latency data brightstaff keeps the listed order,
+    # which is what `none` asks for; `cheapest` and `fastest` are noted as not honoured.
+    prefer: SelectionPolicy = "none"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing preference with the provider that serves it: what routers and decisions read."""
+
+    provider: str  # the configured provider serving the route
+    preference: RoutingPreference
+
+    @property
+    def name(self) -> str:
+        return self.preference.name
+
+    @property
+    def description(self) -> str:
+        return self.preference.description
+
+    @property
+    def examples(self) -> tuple[str, ...]:
+        return self.preference.examples
+
+    @property
+    def fallbacks(self) -> tuple[str, ...]:
+        return self.preference.fallbacks
+
+
+def routes_of(providers: Iterable[Provider]) -> tuple[Route, ...]:
+    """Every route, whichever shape declared it: providers in file order, each provider's routes in order."""
+    return tuple(Route(p.name, pref) for p in providers for pref in p.routing_preferences)
 
 
 @dataclass(frozen=True)
@@ -108,9 +152,19 @@ class Provider:
     access_key_source: str | None = None  # "$OPENAI_API_KEY" as written, for messages that must not show the key
     default: bool = False
     passthrough_auth: bool = False
+    # the routes this provider serves first (both config shapes; see `routes_of`)
     routing_preferences: tuple[RoutingPreference, ...] = ()
+    # Plano's `http_host`: the Host header upstream when it differs from the base URL's host
+    http_host: str | None = None
+    # Plano's `headers`: extra request headers for this provider, as (lowercased name, value) pairs
+    headers: tuple[tuple[str, str], ...] = ()
     # Every provider is reached through its OpenAI-compatible endpoint for now (see providers/catalog.py).
     api: ProviderApi = "openai"
+
+    @property
+    def wildcard(self) -> bool:
+        """`vendor/*`: serves whatever model of that vendor the client names (see core.decision)."""
+        return self.model == WILDCARD
 
     @property
     def scheme(self) -> str:
@@ -139,6 +193,8 @@ class Listener:
     address: str = "127.0.0.1"
     port: int = 12000
     timeout_seconds: float = 300.0  # upstream request timeout: covers a whole streamed answer
+    # Plano's `max_retries`: Envoy retries a failed upstream attempt (5xx, reset, connect failure) this often
+    max_retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,6 +290,10 @@ class RoutingSettings:
     # Re-derived on the eval sets' dev split: 0.0-0.10 score alike there, 0.15 starts losing asks.
     min_match_score: float = 0.1
     router: RouterSettings = field(default_factory=EmbeddedRouterSettings)
+    # Plano's `route_on_user_only`: a request whose latest turn is not the user's (a tool result, an
+    # assistant continuation) is routed on the conversation as of its last user turn; a live pin answers
+    # it anyway (core.decision.routing_view).
+    route_on_user_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -267,10 +327,20 @@ class Config:
     notes: tuple[str, ...] = ()  # tolerated keys and other remarks, for check-config and start-up logs
     # access keys naming unset variables (providers with passthrough_auth excepted): refused at start-up
     unset_secrets: tuple[UnsetSecret, ...] = ()
+    # Plano's `model_aliases`: a requested model name -> the configured provider it stands for
+    aliases: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def default_provider(self) -> Provider:
         return next(p for p in self.providers if p.default)
 
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return routes_of(self.providers)
+
     def provider(self, name: str) -> Provider | None:
         return next((p for p in self.providers if p.name == name), None)
+
+    def wildcard_for(self, vendor: str) -> Provider | None:
+        """The `vendor/*` provider, if one is configured."""
+        return next((p for p in self.providers if p.wildcard and p.vendor == vendor), None)

@@ -1,7 +1,11 @@
 """`model_providers` (or its older name `llm_providers`): the models brightstaff routes between.
 
-Invariants: names are unique, exactly one provider is the default (the first one when none says so, with
-a note), a routing preference belongs to one provider, and every base_url passed the one URL validator.
+Invariants: names are unique; exactly one provider is the default (when none says so, the first that is not
+a wildcard, with a note); every base_url passed the one URL validator, and one without a path gets the
+API's usual path (the vendor's default, else /v1) as in Plano; `provider_interface` is a vendor Plano
+knows. A wildcard (`vendor/*`) serves explicit `vendor/<model>` requests and may be the default, never a
+route. Each provider carries its inline `routing_preferences` as written; `routes.py` merges them with
+the top-level ones.
 """
 
 from __future__ import annotations
@@ -10,10 +14,20 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from brightstaff.config.fields import Findings, Section
-from brightstaff.config.model import ConfigError, Provider, RoutingPreference
-from brightstaff.providers.catalog import KNOWN_VENDORS, default_base_url
+from brightstaff.config.fields import Findings, Section, did_you_mean, header_name, resolve_secret
+from brightstaff.config.model import ConfigError, Provider, UnsetSecret
+from brightstaff.config.routes import read_preference
+from brightstaff.core.headers import INTERNAL_REQUEST_HEADERS
+from brightstaff.providers.catalog import (
+    CAVEATS,
+    KNOWN_VENDORS,
+    PASSTHROUGH_BY_DEFAULT,
+    PROVIDER_INTERFACES,
+    default_base_url,
+)
+from brightstaff.providers.credentials import CLIENT_CREDENTIAL_HEADERS
 
 _PROVIDER_KEYS = frozenset(
     {
@@ -25,15 +39,38 @@ _PROVIDER_KEYS = frozenset(
         "routing_preferences",
         "passthrough_auth",
         "provider_interface",
-        # Plano keys brightstaff tolerates without acting on them
+        "http_host",
+        "headers",
+        # Plano keys brightstaff does not act on: noted
         "usage",
         "cluster_name",
         "rate_limits",
-        "headers",
     }
 )
-_PREFERENCE_KEYS = frozenset({"name", "description", "examples"})
+_NOTED_KEYS = {
+    "usage": "not used by brightstaff",
+    "cluster_name": "not used; brightstaff names its Envoy clusters itself",
+    "rate_limits": "not enforced by brightstaff",
+}
+# Headers a provider's `headers` may not set: credentials (access_key and passthrough_auth own them),
+# what Envoy frames itself, the Host (that is `http_host`) and brightstaff's internal headers.
+_RESERVED_HEADERS = frozenset(
+    {
+        *CLIENT_CREDENTIAL_HEADERS,
+        *INTERNAL_REQUEST_HEADERS,
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "upgrade",
+    }
+)
 _CLUSTER_UNSAFE = re.compile(r"[^a-z0-9_.-]+")
+_OPENAI_PATH = "/v1"  # where OpenAI-compatible servers (vLLM, Ollama, LiteLLM...) serve the API
 
 
 def cluster_name(provider_name: str) -> str:
@@ -43,7 +80,11 @@ def cluster_name(provider_name: str) -> str:
 def parse_providers(raw: Any, key: str, env: Mapping[str, str], findings: Findings) -> tuple[Provider, ...]:
     """The list under `key` ("model_providers" or "llm_providers"), checked as a whole."""
     if not isinstance(raw, list) or not raw:
-        raise ConfigError(key, "required: a non-empty list of providers")
+        raise ConfigError(
+            key,
+            "required: a non-empty list of providers (brightstaff routes between model providers; a config "
+            "without any, such as one serving only prompt_targets, has nothing for it to serve)",
+        )
     providers = [parse_provider(p, f"{key}[{i}]", env, findings) for i, p in enumerate(raw)]
 
     seen: dict[str, int] = {}
@@ -55,28 +96,21 @@ def parse_providers(raw: Any, key: str, env: Mapping[str, str], findings: Findin
     if len(defaults) > 1:
         raise ConfigError(f"{key}[{defaults[1]}].default", "only one provider may be the default")
     if not defaults:
-        findings.note(f"{key}: no provider has default: true; {providers[0].name} is the default")
-        providers[0] = dataclasses.replace(providers[0], default=True)
-    pref_owner: dict[str, str] = {}
-    for i, p in enumerate(providers):
-        for j, pref in enumerate(p.routing_preferences):
-            if pref.name in pref_owner:
-                raise ConfigError(
-                    f"{key}[{i}].routing_preferences[{j}].name",
-                    f"preference {pref.name!r} is already routed to {pref_owner[pref.name]}",
-                )
-            pref_owner[pref.name] = p.name
+        # A wildcard passes the client's model name through: the default only when nothing else can be.
+        first = next((i for i, p in enumerate(providers) if not p.wildcard), 0)
+        findings.note(f"{key}: no provider has default: true; {providers[first].name} is the default")
+        providers[first] = dataclasses.replace(providers[first], default=True)
     return tuple(providers)
 
 
 def parse_provider(raw: Any, path: str, env: Mapping[str, str], findings: Findings) -> Provider:
     section = Section(raw, path, _PROVIDER_KEYS)
     model_field = section.string("model")
-    vendor_given = section.get("provider_interface")
+    interface = _interface(section)
     if "/" in model_field:
         vendor, model = model_field.split("/", 1)
-    elif isinstance(vendor_given, str):
-        vendor, model = vendor_given, model_field
+    elif interface is not None:
+        vendor, model = interface, model_field
     else:
         raise ConfigError(
             section.where("model"), f"expected 'provider/model' such as 'openai/gpt-4o', got {model_field!r}"
@@ -85,38 +119,44 @@ def parse_provider(raw: Any, path: str, env: Mapping[str, str], findings: Findin
     if not model:
         raise ConfigError(section.where("model"), "the model name after the provider prefix is empty")
 
+    # The vendor of the model prefix, else the interface it speaks (`custom/x` with `provider_interface: groq`).
+    known = default_base_url(vendor) or (default_base_url(interface) if interface else None)
     if section.get("base_url") is not None:
         base_url = section.http_url("base_url")
+        if not urlsplit(base_url).path:
+            # As in Plano, a base_url without a path keeps the API's usual one: the vendor's, else /v1.
+            base_url += urlsplit(known).path if known else _OPENAI_PATH
     else:
-        known = default_base_url(vendor)
         if known is None:
             raise ConfigError(
                 section.where("base_url"),
                 f"required for provider '{vendor}' (known providers without base_url: {', '.join(KNOWN_VENDORS)})",
             )
         base_url = known
+    kind = vendor if interface is None or default_base_url(vendor) else interface
+    if kind in CAVEATS:
+        findings.note(f"{section.where('model')}: {CAVEATS[kind]}")
 
-    passthrough = section.boolean("passthrough_auth", Provider.passthrough_auth)
+    given_key = section.get("access_key")
+    passthrough_default = kind in PASSTHROUGH_BY_DEFAULT and given_key is None
+    passthrough = section.boolean("passthrough_auth", passthrough_default or Provider.passthrough_auth)
+    if passthrough_default and "passthrough_auth" not in section:
+        findings.note(
+            f"{section.where('passthrough_auth')}: true for a {kind} provider without access_key (clients send "
+            "their own credentials)"
+        )
     key = findings.credential(
-        section.get("access_key"), section.where("access_key"), env, example="$OPENAI_API_KEY", passthrough=passthrough
+        given_key, section.where("access_key"), env, example="$OPENAI_API_KEY", passthrough=passthrough
     )
 
-    prefs_raw = section.data.get("routing_preferences", [])
+    prefs_raw = section.get("routing_preferences")
+    prefs_raw = [] if prefs_raw is None else prefs_raw
     if not isinstance(prefs_raw, list):
         raise ConfigError(section.where("routing_preferences"), "expected a list")
-    prefs = []
-    for j, pref in enumerate(prefs_raw):
-        entry = Section(pref, f"{section.where('routing_preferences')}[{j}]", _PREFERENCE_KEYS)
-        examples = entry.data.get("examples", [])
-        if not isinstance(examples, list) or not all(isinstance(e, str) and e.strip() for e in examples):
-            raise ConfigError(entry.where("examples"), "expected a list of non-empty strings")
-        prefs.append(
-            RoutingPreference(
-                name=entry.string("name"),
-                description=entry.string("description"),
-                examples=tuple(e.strip() for e in examples),
-            )
-        )
+    prefs = tuple(read_preference(p, f"{section.where('routing_preferences')}[{j}]") for j, p in enumerate(prefs_raw))
+    for noted, why in _NOTED_KEYS.items():
+        if noted in section:
+            findings.note(f"{section.where(noted)}: accepted for Plano compatibility; {why}")
 
     name = section.string("name", default=f"{vendor}/{model}")
     return Provider(
@@ -129,5 +169,68 @@ def parse_provider(raw: Any, path: str, env: Mapping[str, str], findings: Findin
         access_key_source=key.source if key else None,
         default=section.boolean("default", Provider.default),
         passthrough_auth=passthrough,
-        routing_preferences=tuple(prefs),
+        routing_preferences=prefs,
+        http_host=_http_host(section),
+        headers=_headers(section, env, findings),
     )
+
+
+def _interface(section: Section) -> str | None:
+    """`provider_interface`: a vendor name Plano knows (its schema's list, and the model prefixes it knows)."""
+    if section.get("provider_interface") is None:
+        return None
+    value = section.string("provider_interface").lower()
+    if value not in PROVIDER_INTERFACES:
+        raise ConfigError(
+            section.where("provider_interface"),
+            f"unknown interface {value!r}{did_you_mean(value, PROVIDER_INTERFACES)}; "
+            f"expected one of {', '.join(PROVIDER_INTERFACES)}",
+        )
+    return value
+
+
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?)(:[1-9][0-9]{0,4})?$")
+
+
+def _http_host(section: Section) -> str | None:
+    """`http_host`: the Host header upstream, a host name with an optional port."""
+    if section.get("http_host") is None:
+        return None
+    value = section.string("http_host")
+    match = _HOST.match(value)
+    if match is None or (match.group(3) is not None and int(match.group(3)[1:]) > 65535):
+        raise ConfigError(section.where("http_host"), f"expected a host name such as api.example.com, got {value!r}")
+    return value
+
+
+def _headers(section: Section, env: Mapping[str, str], findings: Findings) -> tuple[tuple[str, str], ...]:
+    """`headers`: extra upstream request headers, set by Envoy's route for this provider. A `$VAR` value is
+    read from the environment (an unset one is refused at start-up, like an access key)."""
+    raw = section.get("headers")
+    if raw is None:
+        return ()
+    base = section.where("headers")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(base, "expected a mapping of header names to values")
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in raw.items():
+        where = f"{base}.{raw_name}"
+        name = header_name(raw_name, where)
+        if name in _RESERVED_HEADERS:
+            why = "use access_key or passthrough_auth" if name in CLIENT_CREDENTIAL_HEADERS else "not settable here"
+            if name == "host":
+                why = "use http_host"
+            raise ConfigError(where, f"{name} cannot be set through headers ({why})")
+        if name in headers:
+            raise ConfigError(where, f"{name} is given twice (header names ignore case)")
+        if not isinstance(raw_value, str) or any(c in raw_value for c in "\r\n\0"):
+            raise ConfigError(where, "expected a string without line breaks")
+        value = raw_value
+        if raw_value.strip().startswith("$"):
+            resolved = resolve_secret(raw_value, where, env, expected="a header value")
+            if resolved.secret is None:
+                findings.unset_secrets.append(UnsetSecret(where, resolved.source))
+                continue
+            value = resolved.secret.reveal()
+        headers[name] = value
+    return tuple(headers.items())

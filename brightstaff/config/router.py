@@ -1,15 +1,18 @@
-"""The router run on a pin miss: `routing.router`, or Plano's `routing.llm_provider` (+ `routing.model`)
-mapped onto it.
+"""The router run on a pin miss: `routing.router`, or Plano's ways of naming a router model mapped onto it:
+`routing.llm_provider` (+ `routing.model`), and `overrides.llm_routing_model` (+
+`overrides.orchestrator_model_context_length`), in that order of precedence.
 
 Invariants: `type: embedded` (the default) takes no other key, and an LLM-only key under it is an error
 naming that key; an LLM router's timeout leaves `ROUTER_TIMEOUT_HEADROOM_MS` of Envoy's message timeout
 for the rest of the decision, and its connect timeout fits within its timeout. A Plano mapping that names
-no configured endpoint keeps the embedded router, with a note.
+no configured endpoint keeps the embedded router, with a note (Plano would call its hosted router there).
+Plano's other `overrides` are noted; an `overrides` key Plano does not know is a typo, refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from brightstaff.config.fields import Findings, ResolvedSecret, Section
 from brightstaff.config.model import (
@@ -26,6 +29,7 @@ from brightstaff.config.model import (
     ServerSettings,
     UnsetSecret,
 )
+from brightstaff.config.references import find_provider
 
 PATH = "routing.router"
 # Time left inside Envoy's message_timeout_ms for the rest of a decision (pin store, gRPC reply), so a
@@ -50,6 +54,20 @@ _ROUTER_KEYS = frozenset({"type", *_LLM_KEYS})
 # Plano's mapping has no place for the router's tunables: each takes its default.
 _NO_TUNABLES = Section({}, "routing", frozenset())
 _DEFAULT_ROUTER = RoutingSettings().router
+OVERRIDES = "overrides"
+# Plano's `overrides` keys brightstaff reads; the others (`_OVERRIDES_NOTED`) are Plano features it lacks.
+_OVERRIDES_READ = frozenset({"llm_routing_model", "orchestrator_model_context_length"})
+_OVERRIDES_NOTED = frozenset(
+    {
+        "prompt_target_intent_matching_threshold",
+        "optimize_context_window",
+        "use_agent_orchestrator",
+        "disable_signals",
+        "upstream_connect_timeout",
+        "upstream_tls_ca_path",
+        "agent_orchestration_model",
+    }
+)
 
 
 def parse_router(
@@ -58,21 +76,41 @@ def parse_router(
     server: ServerSettings,
     env: Mapping[str, str],
     findings: Findings,
+    raw_overrides: Mapping[str, Any],
 ) -> RouterSettings:
-    """The router configured by the `routing` section."""
+    """The router configured by the `routing` section, or by Plano's top-level `overrides`."""
+    overrides = Section(raw_overrides, OVERRIDES, _OVERRIDES_READ | _OVERRIDES_NOTED)
+    noted = sorted(key for key in overrides.data if key in _OVERRIDES_NOTED)
+    if noted:
+        findings.note(f"{OVERRIDES}: accepted for Plano compatibility; not used by brightstaff: {', '.join(noted)}")
     if "router" in routing:
         for key in ("model", "llm_provider"):
             if key in routing:
                 findings.note(f"routing.{key}: ignored; routing.router configures the router")
+        _shadowed(overrides, "routing.router", findings)
         return _parse_router_block(Section(routing.get("router"), PATH, _ROUTER_KEYS), server, env, findings)
     if "llm_provider" in routing:
+        _shadowed(overrides, "routing.llm_provider", findings)
         return _plano_router(routing, providers, server, findings)
     if "model" in routing:
         findings.note(
             "routing.model: without routing.llm_provider naming the provider that serves it there is no router "
             "endpoint; the embedded router is used (or configure routing.router)"
         )
+    if "llm_routing_model" in overrides:
+        return _override_router(overrides, providers, server, findings)
+    if "orchestrator_model_context_length" in overrides:
+        findings.note(
+            f"{overrides.where('orchestrator_model_context_length')}: applies to an LLM router only; "
+            "the embedded router is used"
+        )
     return _DEFAULT_ROUTER
+
+
+def _shadowed(overrides: Section, by: str, findings: Findings) -> None:
+    for key in sorted(_OVERRIDES_READ):
+        if key in overrides:
+            findings.note(f"{overrides.where(key)}: ignored; {by} configures the router")
 
 
 def _parse_router_block(
@@ -108,21 +146,54 @@ def _plano_router(
             "base_url, or configure routing.router)"
         )
         return _DEFAULT_ROUTER
+    hint = routing.get("model")
+    fmt = _guess_format(hint if isinstance(hint, str) and hint.strip() else provider.model)
+    return _router_on_provider(provider, fmt, None, server, findings, "routing.llm_provider")
+
+
+def _override_router(
+    overrides: Section, providers: tuple[Provider, ...], server: ServerSettings, findings: Findings
+) -> RouterSettings:
+    # Plano 0.4: `llm_routing_model` names the router model, matched against the providers' names and model
+    # ids; Plano calls its hosted Plano-Orchestrator when none serves it, brightstaff its embedded router.
+    where = overrides.where("llm_routing_model")
+    reference = overrides.string("llm_routing_model")
+    provider = find_provider(reference, providers, where)
+    if provider is None or provider.wildcard:
+        findings.note(
+            f"{where}: no model_providers entry serves {reference!r}, so there is no router endpoint; the "
+            "embedded router is used (add a provider for it with the router's base_url)"
+        )
+        return _DEFAULT_ROUTER
+    fmt = _guess_format(provider.model)
+    context = overrides.integer("orchestrator_model_context_length", ROUTER_CONTEXT_TOKENS[fmt], 256, 1_000_000)
+    return _router_on_provider(provider, fmt, context, server, findings, where)
+
+
+def _router_on_provider(
+    provider: Provider,
+    fmt: RouterFormat,
+    max_context_tokens: int | None,
+    server: ServerSettings,
+    findings: Findings,
+    source: str,
+) -> LlmRouterSettings:
+    """An LLM router calling the endpoint (and key) of a model_providers entry; tunables take their defaults."""
     key = None
     if provider.access_key_source is not None:
         key = ResolvedSecret(provider.access_key, provider.access_key_source)
         if provider.access_key is None and provider.passthrough_auth:
             # The provider forwards its clients' keys; the router has no client to take one from.
-            findings.unset_secrets.append(UnsetSecret("routing.llm_provider", provider.access_key_source))
-    hint = routing.get("model")
+            findings.unset_secrets.append(UnsetSecret(source, provider.access_key_source))
     return _llm_router(
         _NO_TUNABLES,
         base_url=provider.base_url,
         model=provider.model,
-        fmt=_guess_format(hint if isinstance(hint, str) and hint.strip() else provider.model),
+        fmt=fmt,
         key=key,
         server=server,
-        source="routing.llm_provider",
+        source=source,
+        max_context_tokens=max_context_tokens,
     )
 
 
@@ -139,6 +210,7 @@ def _llm_router(
     key: ResolvedSecret | None,
     server: ServerSettings,
     source: str = PATH,
+    max_context_tokens: int | None = None,
 ) -> LlmRouterSettings:
     ceiling = server.message_timeout_ms - ROUTER_TIMEOUT_HEADROOM_MS
     if ceiling < _MIN_TIMEOUT_MS:
@@ -167,6 +239,8 @@ def _llm_router(
         connect_timeout_ms=connect,
         max_connections=section.integer("max_connections", LlmRouterSettings.max_connections, 1, 10_000),
         max_messages=section.integer("max_messages", LlmRouterSettings.max_messages, 1, 1000),
-        max_context_tokens=section.integer("max_context_tokens", ROUTER_CONTEXT_TOKENS[fmt], 256, 1_000_000),
+        max_context_tokens=max_context_tokens
+        if max_context_tokens is not None
+        else section.integer("max_context_tokens", ROUTER_CONTEXT_TOKENS[fmt], 256, 1_000_000),
         source=source,
     )

@@ -1,7 +1,10 @@
-"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`) and the router (`router.py`).
+"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`), the router (`router.py`) and
+`route_on_user_only`.
 
 Plano's `routing.session_cache.tenant_header` is read as `routing.tenant_header` (which wins when both are
-given); `session_max_entries` with a Redis store is noted, since only the memory store uses it.
+given); `session_max_entries` with a Redis store is noted, since only the memory store uses it. Plano's
+`routing_budget` (a per-session cost gate on model switches, fed by pricing data) is noted: brightstaff
+has no pricing data, and under affinity a session keeps its model anyway.
 """
 
 from __future__ import annotations
@@ -26,14 +29,28 @@ _ROUTING_KEYS = frozenset(
         "model",
         "llm_provider",
         "router",
+        # Plano's: acted on, and noted
+        "route_on_user_only",
+        "routing_budget",
     }
 )
 
 
 def parse_routing(
-    raw: Any, providers: tuple[Provider, ...], server: ServerSettings, env: Mapping[str, str], findings: Findings
+    raw: Any,
+    providers: tuple[Provider, ...],
+    server: ServerSettings,
+    env: Mapping[str, str],
+    findings: Findings,
+    overrides: Mapping[str, Any] | None = None,
 ) -> RoutingSettings:
+    """`overrides` is Plano's top-level `overrides` (its router model keys configure the router)."""
     section = Section({} if raw is None else raw, "routing", _ROUTING_KEYS)
+    if section.get("routing_budget") is not None:
+        findings.note(
+            "routing.routing_budget: accepted for Plano compatibility; not enforced: brightstaff has no pricing "
+            "data, and with X-Model-Affinity a session never switches models"
+        )
     cache = Section(section.data.get("session_cache", {}), pin_store.PATH, pin_store.KEYS)
     session_cache = pin_store.parse_pin_store(cache, env)
     if isinstance(session_cache, RedisPinStoreSettings) and "session_max_entries" in section:
@@ -53,5 +70,6 @@ def parse_routing(
         tenant_header=tenant,
         session_cache=session_cache,
         min_match_score=section.number("min_match_score", RoutingSettings.min_match_score, 0, 1),
-        router=parse_router(section, providers, server, env, findings),
+        router=parse_router(section, providers, server, env, findings, overrides or {}),
+        route_on_user_only=section.boolean("route_on_user_only", RoutingSettings.route_on_user_only),
     )

@@ -14,6 +14,9 @@ Invariants:
   conversation text.
 - Building the view never raises: parts of a shape it does not know are skipped, not refused (the
   request was already validated by its API's parser; the view only reads it).
+- An *ask* is a user turn a person said (`is_ask`): a user turn carrying only what an agent harness injects
+  (Claude Code's `<system-reminder>` blocks next to tool results) is not one; a user turn without text (an
+  image alone) is.
 """
 
 from __future__ import annotations
@@ -53,12 +56,44 @@ class Turn:
     tool_calls: tuple[ToolCall, ...] = ()
 
 
+# Blocks agent harnesses write into user messages themselves (Claude Code, next to tool results): an
+# opening tag without its closing tag runs to the end of the text.
+_HARNESS_BLOCKS = (
+    ("<system-reminder>", "</system-reminder>"),
+    ("<user-prompt-submit-hook>", "</user-prompt-submit-hook>"),
+)
+
+
+def _without_harness_blocks(text: str) -> str:
+    for opening, closing in _HARNESS_BLOCKS:
+        start = text.find(opening)
+        while start >= 0:
+            end = text.find(closing, start + len(opening))
+            text = text[:start] + ("" if end < 0 else text[end + len(closing) :])
+            start = text.find(opening, start)
+    return text
+
+
+def is_ask(turn: Turn) -> bool:
+    """A user turn a person said: not one made only of harness blocks (an empty one counts: an image)."""
+    if turn.role != "user":
+        return False
+    return not turn.text.strip() or bool(_without_harness_blocks(turn.text).strip())
+
+
 @dataclass(frozen=True, slots=True)
 class Conversation:
     turns: tuple[Turn, ...]
 
     def __len__(self) -> int:
         return len(self.turns)
+
+    def last_ask_index(self) -> int:
+        """Index of the latest ask (see `is_ask`), -1 when there is none."""
+        for i in range(len(self.turns) - 1, -1, -1):
+            if is_ask(self.turns[i]):
+                return i
+        return -1
 
     def last_user_index(self) -> int:
         """Index of the latest user turn (the current ask), -1 when there is none."""

@@ -14,11 +14,12 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
 from brightstaff.config.model import Config, Provider
+from brightstaff.core.conversation import Conversation
 from brightstaff.core.errors import unknown_model
 
 
@@ -70,16 +71,49 @@ class Decision:
 
 
 def explicit(model: str, config: Config) -> Decision | None:
-    """A `provider/model` request goes to that provider, unrouted and unpinned; a plain model name is routed.
+    """A `model_aliases` alias or a `provider/model` request goes to that provider, unrouted and unpinned; any
+    other model name is routed. A `vendor/model` naming no configured provider goes to the vendor's wildcard
+    provider (`vendor/*`), asking it for that model.
 
     Raises ClientError (404) when the named provider is not configured.
     """
-    if "/" not in model:
+    target = config.aliases.get(model)
+    if target is not None:
+        provider = config.provider(target)  # the parser resolved every alias to a configured provider
+    elif "/" not in model:
         return None
-    provider = config.provider(model)
-    if provider is None:
+    else:
+        provider = config.provider(model)
+        vendor, _, name = model.partition("/")
+        wildcard = config.wildcard_for(vendor) if provider is None and name else None
+        if wildcard is not None:
+            provider = replace(wildcard, model=name)
+    if provider is None or provider.wildcard:
         raise unknown_model(model, [p.name for p in config.providers])
     return Decision(provider, None, Affinity.NONE, "explicit")
+
+
+def with_requested_model(decision: Decision, model: str) -> Decision:
+    """A decision for a wildcard provider (`vendor/*`, routed to as the default or through a pin) asks it for
+    the model the client named; any other decision is returned as it is."""
+    if not decision.provider.wildcard:
+        return decision
+    return replace(decision, provider=replace(decision.provider, model=model))
+
+
+def routing_view(conversation: Conversation, route_on_user_only: bool) -> Conversation:
+    """What the router reads. With `routing.route_on_user_only`, a request whose latest turn is not an ask
+    (a tool result, an assistant continuation, a harness reminder) is routed as of its last ask: every step
+    of one tool loop then shows the router the same conversation, so a router that answers the same input
+    alike repeats the loop's first choice without any state. With affinity the session's pin answers such
+    a request before the router is asked; this view matters when there is no pin (no affinity id, the
+    first request of an id, an expired pin)."""
+    if not route_on_user_only:
+        return conversation
+    last = conversation.last_ask_index()
+    if last < 0 or last == len(conversation) - 1:
+        return conversation
+    return Conversation(conversation.turns[: last + 1])
 
 
 def pinned_provider(pin: Pin | None, config: Config) -> Provider | None:

@@ -8,7 +8,7 @@ import os
 import uuid
 from pathlib import Path
 
-from brightstaff.config import Config, load_config, parse_config
+from brightstaff.config import Config, load_config, parse_config, require_secrets
 from brightstaff.demo.agent import format_run, run_agent
 from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
 from brightstaff.demo.scenario import demo_config
@@ -29,6 +29,7 @@ async def run_demo(*, port: int, keep_running: bool, config_path: str | None = N
         where = "fake providers on " + ", ".join(f.base_url for f in fakes) + " (no API keys needed)"
     else:
         config = load_config(Path(config_path))
+        require_secrets(config)  # as serve and up: requests must not go out without credentials
         where = f"the providers in {config_path}"
     stack = Stack(config, listener_port=port, grpc_port=0, admin_port=0)
     await stack.start()

@@ -113,8 +113,41 @@ def _provider_cluster(provider: Provider, ca_bundle: str | None) -> dict[str, An
 
 
 def _host_header(provider: Provider) -> str:
+    if provider.http_host is not None:
+        return provider.http_host
     default_port = 443 if provider.scheme == "https" else 80
     return provider.host if provider.port == default_port else f"{provider.host}:{provider.port}"
+
+
+def _upstream_route(provider: Provider, config: Config) -> dict[str, Any]:
+    """The route action towards one provider: its cluster and Host, the listener's timeout and retries."""
+    route: dict[str, Any] = {
+        "cluster": provider.cluster,
+        "host_rewrite_literal": _host_header(provider),
+        "timeout": f"{config.listener.timeout_seconds:g}s",
+    }
+    if config.listener.max_retries:
+        # Plano's listener max_retries. Only failures before a response started are retried (a 5xx answer,
+        # a reset, a refused connection or stream); the body is replayed from the buffer ext_proc filled.
+        route["retry_policy"] = {
+            "retry_on": "5xx,reset,connect-failure,refused-stream",
+            "num_retries": config.listener.max_retries,
+            "retry_back_off": {"base_interval": "0.5s", "max_interval": "5s"},
+        }
+    return route
+
+
+def _extra_headers(provider: Provider) -> dict[str, Any]:
+    """The provider's configured `headers`, set on every request routed to it."""
+    if not provider.headers:
+        return {}
+    return {
+        "request_headers_to_add": [
+            # Envoy reads %...% in a value as a formatter command: a literal % is written %%.
+            {"header": {"key": name, "value": value.replace("%", "%%")}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            for name, value in provider.headers
+        ]
+    }
 
 
 def _json_error(message: str, error_type: str, code: str) -> dict[str, Any]:
@@ -171,7 +204,6 @@ def _local_reply_config(max_body: int) -> dict[str, Any]:
 
 
 def _routes(config: Config) -> list[dict[str, Any]]:
-    timeout = f"{config.listener.timeout_seconds:g}s"
     routes: list[dict[str, Any]] = [
         {
             "name": f"to_{provider.cluster}",
@@ -179,13 +211,10 @@ def _routes(config: Config) -> list[dict[str, Any]]:
                 "prefix": "/",
                 "headers": [{"name": PROVIDER_HEADER, "string_match": {"exact": provider.cluster}}],
             },
-            "route": {
-                "cluster": provider.cluster,
-                "host_rewrite_literal": _host_header(provider),
-                "timeout": timeout,
-            },
+            "route": _upstream_route(provider, config),
             # The decision header has done its job once the route matched; providers need not see it.
             "request_headers_to_remove": [PROVIDER_HEADER],
+            **_extra_headers(provider),
         }
         for provider in config.providers
     ]
@@ -196,11 +225,8 @@ def _routes(config: Config) -> list[dict[str, Any]]:
             {
                 "name": "fail_open_default",
                 "match": {"prefix": "/"},
-                "route": {
-                    "cluster": default.cluster,
-                    "host_rewrite_literal": _host_header(default),
-                    "timeout": timeout,
-                },
+                "route": _upstream_route(default, config),
+                **_extra_headers(default),
             }
         )
     else:

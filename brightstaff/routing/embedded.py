@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from brightstaff.config import Provider, RoutingPreference
+from brightstaff.config import Provider, RoutingPreference, routes_of
 from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import Confidence, RouteChoice
 from brightstaff.routing import smalltalk
@@ -152,9 +152,10 @@ class EmbeddedRouter:
     ) -> None:
         self._default = next((p.name for p in providers if p.default), providers[0].name if providers else "")
         self._min_score = min_score
-        self._routes = tuple(_Route(pref.name, p.name) for p in providers for pref in p.routing_preferences)
+        routes = routes_of(providers)  # both config shapes (v0.3 inline, v0.4 top-level) alike
+        self._routes = tuple(_Route(r.name, r.provider) for r in routes)
         self._encoder = encoder or shared_encoder()
-        prefs = [pref for p in providers for pref in p.routing_preferences]
+        prefs = [r.preference for r in routes]
         if not prefs:
             self._matrix = np.zeros((0, 1))
             self._smalltalk = np.zeros((0, 1))

@@ -15,7 +15,7 @@ Formats (`routing.router.format`)
     this module sends as the plain JSON the model is asked to produce.
 
 Prefix caching
-    Routes are listed in config order (providers in file order, each provider's preferences in order),
+    Routes are listed in config order (`routes_of`: providers in file order, each provider's routes in order),
     rendered once per router. Everything before the conversation is therefore byte-identical for every
     request in every process, so a vLLM or SGLang prefix cache serves it. (The reference builds the list
     from a hash map, whose order changes between processes.)
@@ -53,7 +53,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from brightstaff.config import LlmRouterSettings, Provider, RouterFormat
+from brightstaff.config import LlmRouterSettings, Provider, RouterFormat, routes_of
 from brightstaff.core.conversation import Conversation, Turn
 
 Format = RouterFormat
@@ -83,7 +83,7 @@ class Route:
 
 
 def routes_in_config_order(providers: Sequence[Provider]) -> tuple[Route, ...]:
-    return tuple(Route(pref.name, pref.description, p.name) for p in providers for pref in p.routing_preferences)
+    return tuple(Route(r.name, r.description, r.provider) for r in routes_of(providers))
 
 
 @dataclass(frozen=True, slots=True)

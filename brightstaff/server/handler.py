@@ -107,7 +107,7 @@ class RequestHandler:
         """A token count goes where the session's model is (it follows a pin, never makes one); a backend
         that cannot count gets the endpoint's local estimate."""
         request: ClientRequest = api.parse(body)
-        decision = await self._decide(key, request, pin_new=False)
+        decision = rules.with_requested_model(await self._decide(key, request, pin_new=False), request.model)
         adapter = api.adapters.get(decision.provider.api)
         if adapter is None:
             if endpoint.local is None:
@@ -119,7 +119,7 @@ class RequestHandler:
         self, api: ClientApi[Any], facts: RequestFacts, key: str | None, body: bytes, started: float
     ) -> Outcome:
         request: ClientRequest = api.parse(body)
-        decision = await self._decide(key, request)
+        decision = rules.with_requested_model(await self._decide(key, request), request.model)
         provider = decision.provider
         adapter = api.adapters.get(provider.api)
         if adapter is None:
@@ -169,7 +169,9 @@ class RequestHandler:
 
     async def _route(self, request: ClientRequest) -> RouteChoice:
         try:
-            choice = await self.router.route(request.conversation)
+            choice = await self.router.route(
+                rules.routing_view(request.conversation, self.config.routing.route_on_user_only)
+            )
         except Exception:
             self.metrics.inc("brightstaff_router_failures_total", router=self.router.name)
             log.exception("router %s failed; serving the default model", self.router.name)

@@ -15,6 +15,7 @@ from brightstaff.core.conversation import (
     content_text,
     from_chat_messages,
     from_messages_request,
+    is_ask,
 )
 from brightstaff.core.messages import parse_messages
 
@@ -205,3 +206,35 @@ def test_the_same_conversation_gives_the_same_view_from_either_api() -> None:
     ).conversation
     assert chat_view == messages_view
     assert chat_view.last_user_index() == messages_view.last_user_index() == 4
+
+
+@pytest.mark.parametrize(
+    ("turn", "ask"),
+    [
+        (Turn("user", "fix the failing test"), True),
+        (Turn("user", ""), True),  # an image alone
+        (Turn("user", "<system-reminder>todo: none</system-reminder>"), False),
+        (
+            Turn("user", "<system-reminder>a</system-reminder>\n<user-prompt-submit-hook>b</user-prompt-submit-hook>"),
+            False,
+        ),
+        (Turn("user", "<system-reminder>cut off mid-block"), False),
+        (Turn("user", "<system-reminder>a</system-reminder> and also rename it"), True),
+        (Turn("assistant", "done"), False),
+        (Turn("tool", "ok"), False),
+    ],
+)
+def test_an_ask_is_a_user_turn_a_person_said(turn: Turn, ask: bool) -> None:
+    assert is_ask(turn) is ask
+
+
+def test_the_last_ask_skips_harness_turns() -> None:
+    messages = [
+        {"role": "user", "content": "rename the module"},
+        {"role": "assistant", "tool_calls": [{"function": {"name": "edit", "arguments": "{}"}}]},
+        {"role": "tool", "content": "edited"},
+        {"role": "user", "content": "<system-reminder>tests not run yet</system-reminder>"},
+    ]
+    conversation = from_chat_messages(messages)
+    assert (conversation.last_ask_index(), conversation.last_user_index()) == (0, 3)
+    assert from_chat_messages([{"role": "tool", "content": "x"}]).last_ask_index() == -1

@@ -80,12 +80,12 @@ CASES: list[tuple[str, bytes, dict[str, object], str, UpstreamRequest]] = [
         ),
     ),
     (
-        "base URL without /v1",
+        "base URL without a path: the vendor's /v1, as in Plano",
         b'{"model":"x","max_tokens":1,"messages":[]}',
         {"base_url": "http://127.0.0.1:9/"},
         "",
         UpstreamRequest(
-            path="/messages",
+            path="/v1/messages",
             set_headers=(("x-api-key", "sk-test"),),
             remove_headers=("authorization", "api-key"),
             body=b'{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[]}',

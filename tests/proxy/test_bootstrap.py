@@ -118,3 +118,48 @@ def test_overrides_for_tests_and_containers() -> None:
     assert clusters(bootstrap)[EXTPROC_CLUSTER]["type"] == "LOGICAL_DNS"
     listener = bootstrap["static_resources"]["listeners"][0]
     assert listener["address"]["socket_address"]["port_value"] == 5555
+
+
+def plano_keys_config(failure_mode: str = "closed") -> dict[str, Any]:
+    """The seed config with Plano's listener max_retries, and a provider with http_host and headers."""
+    data = seed_config_data(failure_mode=failure_mode)
+    data["listeners"][0]["max_retries"] = 3
+    data["model_providers"][0].update(
+        http_host="llm.internal.example", headers={"X-Tenant": "research", "X-Quota": "50%"}
+    )
+    return data
+
+
+def provider_routes(bootstrap: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in hcm(bootstrap)["route_config"]["virtual_hosts"][0]["routes"]}
+
+
+@pytest.mark.parametrize("failure_mode", ["closed", "open"])
+def test_plano_listener_retries_http_host_and_headers_render_and_validate(tmp_path: Path, failure_mode: str) -> None:
+    bootstrap = render_envoy(parse_config(plano_keys_config(failure_mode), SEED_ENV))
+    routes = provider_routes(bootstrap)
+    mini = routes["to_provider_openai_gpt-4o-mini"]
+    assert mini["route"]["retry_policy"] == {
+        "retry_on": "5xx,reset,connect-failure,refused-stream",
+        "num_retries": 3,
+        "retry_back_off": {"base_interval": "0.5s", "max_interval": "5s"},
+    }
+    assert mini["route"]["host_rewrite_literal"] == "llm.internal.example"
+    assert mini["request_headers_to_add"] == [
+        {"header": {"key": "x-tenant", "value": "research"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+        {"header": {"key": "x-quota", "value": "50%%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+    ]
+    big = routes["to_provider_openai_gpt-4o"]
+    assert "request_headers_to_add" not in big and big["route"]["retry_policy"]["num_retries"] == 3
+    if failure_mode == "open":
+        assert routes["fail_open_default"]["route"] == mini["route"]
+        assert routes["fail_open_default"]["request_headers_to_add"] == mini["request_headers_to_add"]
+    path = tmp_path / "envoy.yaml"
+    path.write_text(yaml.safe_dump(bootstrap), encoding="utf-8")
+    ok, output = validate_envoy_config(path)
+    assert ok, output
+
+
+def test_no_retry_policy_without_max_retries() -> None:
+    routes = provider_routes(render_envoy(parse_config(seed_config_data(), SEED_ENV)))
+    assert not any("retry_policy" in r.get("route", {}) for r in routes.values())

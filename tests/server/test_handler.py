@@ -343,3 +343,79 @@ def test_the_routers_confidence_reaches_the_metric_and_the_decision_log(caplog: 
         == 1
     )
     assert "confidence=medium" in "\n".join(TextFormatter().format(r) for r in caplog.records)
+
+
+def loop_body(tool_result: str, model: str = "gpt-4o-mini") -> bytes:
+    """A tool loop's second request: the user's ask, the assistant's tool call, the tool's result."""
+    messages = [
+        {"role": "user", "content": "write code for a date parser"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "run", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": tool_result},
+    ]
+    return orjson.dumps({"model": model, "messages": messages})
+
+
+def test_route_on_user_only_routes_a_tool_result_as_of_the_last_user_turn() -> None:
+    data = seed_config_data()
+    data["routing"]["route_on_user_only"] = True
+    off, _, _ = make_handler()
+    on, router, _ = make_handler(parse_config(data, SEED_ENV))
+    # the scripted router reads the latest turn it is shown: the tool result, or the user's ask
+    assert meta(asyncio.run(off.handle(facts(), loop_body("analysis of the dates"))))["model"] == "gpt-4o"
+    assert (
+        meta(asyncio.run(on.handle(facts(), loop_body("analysis of the dates"))))["model"] == "claude-sonnet-4-20250514"
+    )
+
+    async def first_request_of_an_id_is_a_tool_result() -> list[Outcome]:
+        return [
+            await on.handle(facts("loop-1"), loop_body("analysis of the dates")),
+            await on.handle(facts("loop-1"), body("now analyze the results")),
+        ]
+
+    pinned = asyncio.run(first_request_of_an_id_is_a_tool_result())
+    assert [meta(o)["model"] for o in pinned] == ["claude-sonnet-4-20250514"] * 2
+    assert [meta(o)["affinity"] for o in pinned] == ["new", "pinned"]
+    assert router.calls == 2  # the request without affinity, and the first of loop-1
+
+
+def plano_names_config() -> Config:
+    data = seed_config_data()
+    data["model_providers"].append(
+        {"model": "openai/*", "access_key": "$OPENAI_API_KEY", "base_url": "http://127.0.0.1:9001/v1"}
+    )
+    data["model_aliases"] = {"team.coder": {"target": "claude-sonnet-4-20250514"}}
+    return parse_config(data, SEED_ENV)
+
+
+def test_an_alias_is_served_by_its_target_unrouted_and_unpinned() -> None:
+    handler, router, store = make_handler(plano_names_config())
+    outcome = asyncio.run(handler.handle(facts("alias-1"), body("small talk", model="team.coder")))
+    assert (meta(outcome)["model"], meta(outcome)["affinity"]) == ("claude-sonnet-4-20250514", "none")
+    assert router.calls == 0
+    assert asyncio.run(store.get("alias-1")) is None
+
+
+def test_a_wildcard_serves_any_model_of_its_vendor_by_name() -> None:
+    handler, router, _ = make_handler(plano_names_config())
+    outcome = fwd(asyncio.run(handler.handle(facts(), body("hi", model="openai/o3-mini"))))
+    assert outcome.body is not None and orjson.loads(outcome.body)["model"] == "o3-mini"
+    assert dict(outcome.set_headers)["x-brightstaff-provider"] == "provider_openai_"
+    assert (dict(outcome.metadata)["provider"], router.calls) == ("openai/*", 0)
+
+
+def test_a_wildcard_default_passes_the_clients_model_through() -> None:
+    class DefaultRouter(ScriptedRouter):
+        async def route(self, conversation: Conversation) -> RouteChoice:
+            self.calls += 1
+            return RouteChoice("chatgpt/*", None, "default")
+
+    config = parse_config({"model_providers": [{"model": "chatgpt/*"}]}, env={})
+    handler, router, _ = make_handler(config, DefaultRouter())
+    for affinity in (None, "run-9", "run-9"):
+        outcome = fwd(asyncio.run(handler.handle(facts(affinity), body("hello", model="gpt-5.2"))))
+        assert outcome.body is not None and orjson.loads(outcome.body)["model"] == "gpt-5.2"
+    assert router.calls == 2  # without affinity, and the first request of run-9; then its pin answers
