@@ -7,11 +7,13 @@ requests differently; with affinity every call of every task gets one model, the
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +128,43 @@ def test_start_script_runs_the_agent_server_against_a_running_stack(stack: Stack
             raise
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_keep_running_hints_work_as_printed_and_ctrl_c_stops_the_agent_server(tmp_path: Path) -> None:
+    output = tmp_path / "demo.out"
+    port, agent_port = free_port(), free_port()
+    command = ["demo", "--agent-server", "--keep-running", "--port", str(port), "--agent-port", str(agent_port)]
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "brightstaff", *command],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "stack still up" not in output.read_text():
+            assert process.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.2)
+        hint = output.read_text().partition("stack still up")[2]
+        commands = [line.strip() for line in hint.splitlines() if line.strip().startswith("curl ")]
+        assert len(commands) == 2, hint
+        assert f"http://127.0.0.1:{port}/v1/chat/completions" in commands[0]
+        assert f"http://127.0.0.1:{agent_port}/v1/chat/completions" in commands[1]
+        results = [subprocess.run(["bash", "-c", c], capture_output=True, text=True, timeout=120) for c in commands]
+        assert [r.returncode for r in results] == [0, 0], results
+        assert results[0].stdout.startswith("HTTP/1.1 200"), results[0].stdout
+        research = json.loads(results[1].stdout)
+        assert research["session_id"] == "my-research"
+        assert len({turn["model"] for t in research["routing_trace"] for turn in t["turns"]}) == 1
+    finally:
+        process.send_signal(signal.SIGINT)  # to the demo alone: it stops its agent server itself
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+            pytest.fail(f"the demo did not stop on Ctrl-C:\n{output.read_text()}")
+    # The agent server went with the demo.
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{agent_port}/health", timeout=2)

@@ -1,0 +1,167 @@
+"""The README's quick start, as written, against `brightstaff demo --keep-running`.
+
+The blocks are read from README.md by their `<!-- readme-test: NAME -->` markers, so what the README
+shows is what runs here. The only change made to them: the seed's ports (12000 for the listener, 8000
+for the agent server) become the free ports this test started the demo and the agent server on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from e2e_stack import free_port
+
+from brightstaff.demo.agent_server import READY
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+BLOCK = re.compile(r"<!-- readme-test: ([\w-]+) -->\n```(\w+)\n(.*?)\n```", re.S)
+TESTED = {"python", "curl-plain", "curl-affinity", "curl-stream", "curl-models", "curl-agent-server"}
+DEMO_MODELS = {"gpt-4o-mini", "gpt-4o", "claude-sonnet-4-20250514"}
+
+
+def readme_blocks() -> dict[str, str]:
+    blocks = {name: code for name, _, code in BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))}
+    assert set(blocks) == TESTED, "README.md and this test must name the same blocks"
+    return blocks
+
+
+@dataclass
+class Demo:
+    port: int
+    output: Path
+
+    def on_port(self, code: str, seed_port: int = 12000, port: int | None = None) -> str:
+        """The block with the seed's address replaced by where this test's server listens."""
+        address = f"localhost:{seed_port}"
+        assert address in code
+        return code.replace(address, f"localhost:{self.port if port is None else port}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    output = tmp_path_factory.mktemp("readme") / "demo.out"
+    port = free_port()
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "brightstaff", "demo", "--keep-running", "--port", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "stack still up" not in output.read_text():
+            assert process.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.2)
+        yield Demo(port, output)
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+            pytest.fail(f"the demo did not stop on Ctrl-C:\n{output.read_text()}")
+
+
+def bash(code: str) -> str:
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def headers(response: str) -> dict[str, str]:
+    """The last response head of `curl -i` output, names lowercased."""
+    head = response.split("\r\n\r\n")[0]
+    return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head.splitlines()[1:])}
+
+
+def test_the_readme_keeps_the_seeds_snippet() -> None:
+    python = readme_blocks()["python"]
+    assert 'client = OpenAI(base_url="http://localhost:12000/v1", api_key="EMPTY")' in python
+    assert 'extra_headers={"X-Model-Affinity": affinity_id}' in python
+    assert 'model="gpt-4o-mini"' in python
+
+
+def test_the_python_snippet_runs_as_written(demo: Demo) -> None:
+    code = demo.on_port(readme_blocks()["python"])
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.split()
+    assert first == second
+    assert first in DEMO_MODELS
+
+
+def test_the_curl_examples_run_as_written(demo: Demo) -> None:
+    blocks = readme_blocks()
+
+    plain = bash(demo.on_port(blocks["curl-plain"]))
+    assert plain.startswith("HTTP/1.1 200"), plain
+    assert headers(plain)["x-brightstaff-affinity"] == "none"
+    assert headers(plain)["x-brightstaff-model"] in DEMO_MODELS
+
+    first = headers(bash(demo.on_port(blocks["curl-affinity"])))
+    again = headers(bash(demo.on_port(blocks["curl-affinity"])))
+    assert (first["x-brightstaff-affinity"], again["x-brightstaff-affinity"]) == ("new", "pinned")
+    assert again["x-brightstaff-model"] == first["x-brightstaff-model"]
+
+    stream = bash(demo.on_port(blocks["curl-stream"]))
+    events = [line.removeprefix("data: ") for line in stream.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
+    assert {c["model"] for c in chunks} == {first["x-brightstaff-model"]}  # served from the pin
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+
+    models = json.loads(bash(demo.on_port(blocks["curl-models"])))
+    assert {m["id"].split("/", 1)[1] for m in models["data"]} == DEMO_MODELS
+
+
+def test_the_agent_server_example_runs_as_written(demo: Demo) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "BRIGHTSTAFF_URL": f"http://127.0.0.1:{demo.port}",
+        "AGENT_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "examples" / "start_agent_server.sh")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith(READY)
+        answer = json.loads(bash(demo.on_port(readme_blocks()["curl-agent-server"], 8000, port)))
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert answer["session_id"] == "my-research-1"
+    assert [t["task"] for t in answer["routing_trace"]] == ["generate_comparison", "analyse_tradeoffs", "write_schema"]
+    assert len({turn["model"] for t in answer["routing_trace"] for turn in t["turns"]}) == 1
+
+
+def test_the_parting_hint_works_as_printed(demo: Demo) -> None:
+    hint = demo.output.read_text().partition("stack still up")[2]
+    commands = [line.strip() for line in hint.splitlines() if line.strip().startswith("curl ")]
+    assert len(commands) == 1, hint
+    assert f"http://127.0.0.1:{demo.port}/v1/chat/completions" in commands[0]
+    response = bash(commands[0])
+    assert response.startswith("HTTP/1.1 200"), response
+    assert headers(response)["x-brightstaff-affinity"] in ("new", "pinned")
