@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e_stack import free_port
+import yaml
+from e2e_stack import KEYS, Providers, e2e_config, free_port
 
 from brightstaff.demo.agent_server import READY
 
@@ -165,3 +167,30 @@ def test_the_parting_hint_works_as_printed(demo: Demo) -> None:
     response = bash(commands[0])
     assert response.startswith("HTTP/1.1 200"), response
     assert headers(response)["x-brightstaff-affinity"] in ("new", "pinned")
+
+
+def test_a_busy_listener_port_is_named_and_another_one_taken(tmp_path: Path, providers: Providers) -> None:
+    """`--keep-running` without `--port` takes the config's port when free; else it says which it took."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        config = e2e_config(providers.openai, providers.anthropic)
+        config["listeners"][0]["port"] = taken
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "brightstaff", "demo", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={**os.environ, **KEYS},
+            check=False,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"port {taken} is in use: the demo listens on "), first
+    other = int(first.rsplit(" on ", 1)[1].split()[0])
+    assert other != taken
+    assert f"Envoy on http://127.0.0.1:{other} -> brightstaff -> the providers in {path}" in result.stdout
+    assert "✓ With affinity:" in result.stdout
