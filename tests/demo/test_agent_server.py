@@ -21,8 +21,9 @@ from loop_thread import LoopThread
 from starlette.testclient import TestClient
 
 from brightstaff.demo.agent_server import READY, build_app
-from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
-from brightstaff.demo.http_server import HttpServer, Reply, Request
+from brightstaff.demo.fake_backend import ReceivedRequest
+from brightstaff.demo.fake_provider import FakeProvider
+from brightstaff.demo.http_server import Reply, Request
 from brightstaff.demo.research import TASKS
 
 
@@ -91,35 +92,27 @@ def test_health_and_methods(provider: FakeProvider) -> None:
 # As a process: what examples/start_agent_server.sh and `brightstaff demo --agent-server` run
 
 
-@dataclass
-class Slow:
-    """The fake provider behind a delay per request, so a research is still in flight when a signal comes."""
+@dataclass(eq=False)
+class Slow(FakeProvider):
+    """The fake provider, answering each request after a delay: a research is in flight when a signal comes."""
 
-    provider: FakeProvider
-    delay: float
-    server: HttpServer | None = None
-    arrived: int = 0  # requests that came in, answered or not yet
+    delay: float = 0.3
 
-    async def handle(self, request: Request) -> Reply:
-        self.arrived += 1
+    async def handle(self, request: Request, record: ReceivedRequest) -> Reply:
         await asyncio.sleep(self.delay)
-        return await self.provider.handle(request)
+        return await super().handle(request, record)
 
     @property
     def llm_url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.port}"
+        return self.base_url.removesuffix("/v1")
 
 
 @pytest.fixture
 def slow() -> Iterator[Slow]:
     loop = LoopThread()
-    provider = loop.run(start_fake_provider("openai"))
-    fake = Slow(provider, 0.3)
-    fake.server = loop.run(HttpServer(fake.handle, provider.refusal).start("127.0.0.1", 0))
+    fake = loop.run(Slow("openai").start())
     yield fake
-    loop.run(fake.server.close())
-    loop.run(provider.close())
+    loop.run(fake.close())
     loop.close()
 
 
@@ -174,7 +167,7 @@ def _signal_mid_research(slow: Slow, grace: float) -> tuple[int, str, float, lis
     try:
         asking.start()
         deadline = time.monotonic() + 20
-        while not slow.arrived:
+        while not slow.received:  # recorded on arrival, before the delay
             assert time.monotonic() < deadline, "the research never called the listener"
             time.sleep(0.05)
         started = time.monotonic()
@@ -192,7 +185,7 @@ def test_a_research_in_flight_stops_after_its_current_call(slow: Slow) -> None:
     assert took < 3  # one slow call (0.3 s), not the whole research (12 calls)
     assert [a.status_code for a in answers] == [503]
     assert answers[0].json()["error"]["code"] == "shutting_down"
-    assert slow.arrived < 4
+    assert len(slow.received) < 4
 
 
 def test_past_the_grace_a_research_is_abandoned_with_a_503_and_no_traceback(slow: Slow) -> None:
