@@ -271,3 +271,13 @@ def test_it_reads_the_seeds_environment_variables(provider: FakeProvider) -> Non
         process.terminate()
         process.communicate(timeout=15)
     assert process.returncode == 0
+
+
+def test_the_demo_says_which_extra_the_agent_server_needs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from brightstaff.cli import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the demo extra were not installed
+    assert main(["demo", "--agent-server"]) == 2
+    assert "pip install 'brightstaff[demo]'" in capsys.readouterr().err
