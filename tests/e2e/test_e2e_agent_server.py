@@ -8,24 +8,19 @@ requests differently; with affinity every call of every task gets one model, the
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from demo_processes import demo_kept_running, hint_commands, start_script
 from e2e_stack import Stack, free_port
-
-from brightstaff.demo.agent_server import READY
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 TASK_ROW = re.compile(r"^  task (\d)  \[(.+?)\s*\]  (\w+): (\d+) calls?(.*)$")
 
 
@@ -90,18 +85,7 @@ def _research(url: str, affinity_id: str | None) -> dict[str, Any]:
 
 def test_start_script_runs_the_agent_server_against_a_running_stack(stack: Stack) -> None:
     port = free_port()
-    env = {**os.environ, "PYTHON": sys.executable, "BRIGHTSTAFF_URL": stack.base_url, "AGENT_PORT": str(port)}
-    process = subprocess.Popen(
-        ["bash", str(ROOT / "examples" / "start_agent_server.sh")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        ready = process.stdout.readline()
-        assert ready.startswith(f"{READY} http://127.0.0.1:{port}"), ready
+    with start_script(stack.base_url, port) as script:
         url = f"http://127.0.0.1:{port}"
 
         without = _research(url, None)
@@ -118,37 +102,16 @@ def test_start_script_runs_the_agent_server_against_a_running_stack(stack: Stack
         # from the pin, so the router ran once for the whole session.
         assert [turn["affinity"] for turn in turns] == ["new"] + ["pinned"] * (len(turns) - 1)
         assert {turn["model"] for turn in turns} == {pinned["routing_trace"][0]["model"]}
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            _, err = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise
-    assert process.returncode == 0, err
-    assert "Traceback" not in err
+    assert script.returncode == 0, script.stderr
+    assert "Traceback" not in script.stderr
 
 
 def test_keep_running_hints_work_as_printed_and_ctrl_c_stops_the_agent_server(tmp_path: Path) -> None:
     output = tmp_path / "demo.out"
     port, agent_port = free_port(), free_port()
-    command = ["demo", "--agent-server", "--keep-running", "--port", str(port), "--agent-port", str(agent_port)]
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "brightstaff", *command],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while "stack still up" not in output.read_text():
-            assert process.poll() is None, output.read_text()
-            assert time.monotonic() < deadline, output.read_text()
-            time.sleep(0.2)
-        hint = output.read_text().partition("stack still up")[2]
-        commands = [line.strip() for line in hint.splitlines() if line.strip().startswith("curl ")]
-        assert len(commands) == 2, hint
+    with demo_kept_running(output, "--agent-server", "--port", str(port), "--agent-port", str(agent_port)):
+        commands = hint_commands(output)
+        assert len(commands) == 2, output.read_text()
         assert f"http://127.0.0.1:{port}/v1/chat/completions" in commands[0]
         assert f"http://127.0.0.1:{agent_port}/v1/chat/completions" in commands[1]
         results = [subprocess.run(["bash", "-c", c], capture_output=True, text=True, timeout=120) for c in commands]
@@ -157,14 +120,6 @@ def test_keep_running_hints_work_as_printed_and_ctrl_c_stops_the_agent_server(tm
         research = json.loads(results[1].stdout)
         assert research["session_id"] == "my-research"
         assert len({turn["model"] for t in research["routing_trace"] for turn in t["turns"]}) == 1
-    finally:
-        process.send_signal(signal.SIGINT)  # to the demo alone: it stops its agent server itself
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-            pytest.fail(f"the demo did not stop on Ctrl-C:\n{output.read_text()}")
-    # The agent server went with the demo.
+    # Ctrl-C stopped the demo, and the agent server went with it.
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{agent_port}/health", timeout=2)

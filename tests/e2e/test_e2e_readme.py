@@ -10,24 +10,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from demo_processes import ROOT, demo_kept_running, hint_commands, start_script
 from e2e_stack import KEYS, Providers, e2e_config, free_port
-
-from brightstaff.demo.agent_server import READY
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"<!-- readme-test: ([\w-]+) -->\n```(\w+)\n(.*?)\n```", re.S)
 TESTED = {"python", "curl-plain", "curl-affinity", "curl-stream", "curl-models", "curl-agent-server"}
 DEMO_MODELS = {"gpt-4o-mini", "gpt-4o", "claude-sonnet-4-20250514"}
@@ -55,27 +51,8 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     output = tmp_path_factory.mktemp("readme") / "demo.out"
     port = free_port()
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "brightstaff", "demo", "--keep-running", "--port", str(port)],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while "stack still up" not in output.read_text():
-            assert process.poll() is None, output.read_text()
-            assert time.monotonic() < deadline, output.read_text()
-            time.sleep(0.2)
+    with demo_kept_running(output, "--port", str(port)):
         yield Demo(port, output)
-    finally:
-        process.send_signal(signal.SIGINT)  # Ctrl-C
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-            pytest.fail(f"the demo did not stop on Ctrl-C:\n{output.read_text()}")
 
 
 def bash(code: str) -> str:
@@ -133,36 +110,17 @@ def test_the_curl_examples_run_as_written(demo: Demo) -> None:
 
 def test_the_agent_server_example_runs_as_written(demo: Demo) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "BRIGHTSTAFF_URL": f"http://127.0.0.1:{demo.port}",
-        "AGENT_PORT": str(port),
-    }
-    process = subprocess.Popen(
-        ["bash", str(ROOT / "examples" / "start_agent_server.sh")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().startswith(READY)
+    with start_script(f"http://127.0.0.1:{demo.port}", port) as script:
         answer = json.loads(bash(demo.on_port(readme_blocks()["curl-agent-server"], 8000, port)))
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=15)
-    assert process.returncode == 0, err
+    assert script.returncode == 0, script.stderr
     assert answer["session_id"] == "my-research-1"
     assert [t["task"] for t in answer["routing_trace"]] == ["generate_comparison", "analyse_tradeoffs", "write_schema"]
     assert len({turn["model"] for t in answer["routing_trace"] for turn in t["turns"]}) == 1
 
 
 def test_the_parting_hint_works_as_printed(demo: Demo) -> None:
-    hint = demo.output.read_text().partition("stack still up")[2]
-    commands = [line.strip() for line in hint.splitlines() if line.strip().startswith("curl ")]
-    assert len(commands) == 1, hint
+    commands = hint_commands(demo.output)
+    assert len(commands) == 1, demo.output.read_text()
     assert f"http://127.0.0.1:{demo.port}/v1/chat/completions" in commands[0]
     response = bash(commands[0])
     assert response.startswith("HTTP/1.1 200"), response
