@@ -41,12 +41,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from brightstaff.demo.agent import AFFINITY_HEADER, Turn
+from brightstaff.demo.ports import AGENT_PORT
 from brightstaff.demo.research import TaskRun, research, trace_json
 
 log = logging.getLogger("brightstaff.agent_server")
 
 DEFAULT_LLM_URL = "http://127.0.0.1:12000"  # the demo's Envoy listener (the seed's port)
-DEFAULT_PORT = 8000  # the seed's AGENT_PORT
 READY = "research agent server ready on"  # the first line on stdout, once it accepts connections
 
 T = TypeVar("T")
@@ -94,7 +94,7 @@ def build_app(llm_url: str, *, stopping: threading.Event | None = None, timeout:
 
     async def chat(request: Request) -> JSONResponse:
         affinity_id = request.headers.get(AFFINITY_HEADER)
-        log.info("research started: %s %s", AFFINITY_HEADER, affinity_id or "(none)")
+        log.info("research started: %s %r", AFFINITY_HEADER, affinity_id)
         tasks: list[TaskRun] = []
 
         def on_task(task: TaskRun) -> None:
@@ -193,7 +193,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("AGENT_PORT", DEFAULT_PORT)), help="0 picks a free port"
+        "--port", type=int, default=int(os.environ.get("AGENT_PORT", AGENT_PORT)), help="0 picks a free port"
     )
     parser.add_argument("--grace", type=float, default=5.0, help="seconds a research in flight gets on shutdown")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds each call to the listener may take")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+AGENT_PORT = 8000  # the seed's agent server port (its start_agents.sh: AGENT_PORT)
+
 
 def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
     """`preferred` when nothing listens on it at `host` now, else a free port the system picks.

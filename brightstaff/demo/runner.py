@@ -17,12 +17,11 @@ from pathlib import Path
 from brightstaff.config import Config, load_config, parse_config
 from brightstaff.demo.agent import format_run, run_agent
 from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
-from brightstaff.demo.ports import port_or_free
+from brightstaff.demo.ports import AGENT_PORT, port_or_free
 from brightstaff.demo.scenario import demo_config
 from brightstaff.proxy.stack import Stack
 
 RULE = "━" * 56
-AGENT_PORT = 8000  # the seed's agent server port
 
 
 async def run_demo(
