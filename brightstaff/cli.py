@@ -244,7 +244,20 @@ async def _routing_report(args: argparse.Namespace) -> int:
 async def _demo(args: argparse.Namespace) -> int:
     from brightstaff.demo.runner import run_demo
 
-    return await run_demo(port=args.port, keep_running=args.keep_running, config_path=args.config)
+    if args.agent_server:
+        try:
+            import starlette  # noqa: F401
+            import uvicorn  # noqa: F401
+        except ImportError:
+            print("error: --agent-server needs Starlette and uvicorn: pip install 'brightstaff[demo]'", file=sys.stderr)
+            return 2
+    return await run_demo(
+        port=args.port,
+        keep_running=args.keep_running,
+        config_path=args.config,
+        agent_server=args.agent_server,
+        agent_port=args.agent_port,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,13 +335,28 @@ def build_parser() -> argparse.ArgumentParser:
         "the database-selection agent twice through the Envoy listener with the openai SDK: without "
         "X-Model-Affinity (the router may switch models between turns) and with it (one model throughout).",
     )
-    demo.add_argument("--port", type=int, default=12000, help="model listener port (default 12000)")
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="model listener port (default: the config's, 12000, when free; else a free one, printed)",
+    )
     demo.add_argument("--keep-running", action="store_true", help="keep the stack up after the demo for curl")
     demo.add_argument(
         "--config",
         default=None,
         help="run against the providers of this config instead of fake ones "
         "(e.g. the seed config.yaml with OPENAI_API_KEY and ANTHROPIC_API_KEY set)",
+    )
+    demo.add_argument(
+        "--agent-server",
+        action="store_true",
+        help="the seed's agent-server demo: start the research agent service (Starlette on uvicorn) and call "
+        "it without and with X-Model-Affinity; it runs three tasks, each its own tool loop, forwarding the "
+        "header on every call (needs the demo extra)",
+    )
+    demo.add_argument(
+        "--agent-port", type=int, default=None, help="agent server port (default 8000 when free, else a free one)"
     )
     report = commands.add_parser(
         "routing-report",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -224,6 +225,11 @@ class Turn:
         return not self.tool_calls
 
 
+def count_switches(models: Sequence[str]) -> int:
+    """How often the model changed from one request to the next."""
+    return sum(1 for a, b in itertools.pairwise(models) if a != b)
+
+
 @dataclass(frozen=True, slots=True)
 class AgentRun:
     affinity_id: str | None
@@ -237,7 +243,7 @@ class AgentRun:
 
     @property
     def switches(self) -> int:
-        return sum(1 for a, b in zip(self.models, self.models[1:], strict=False) if a != b)
+        return count_switches(self.models)
 
     @property
     def completed(self) -> bool:
@@ -313,8 +319,10 @@ def run_agent(
     stream: bool = False,
     timeout: float = 60.0,
     on_turn: Callable[[Turn], None] | None = None,
+    prompt: str = USER_PROMPT,
+    system_prompt: str = SYSTEM_PROMPT,
 ) -> AgentRun:
-    """Run the database selection agent until it answers (or `max_turns`), one request per turn.
+    """Run the database selection agent on `prompt` until it answers (or `max_turns`), one request per turn.
 
     `model` is what the client asks for; behind brightstaff the router decides what serves each turn.
     API errors end the run early and are reported in `AgentRun.error` rather than raised, so a demo
@@ -322,8 +330,8 @@ def run_agent(
     """
     headers = {AFFINITY_HEADER: affinity_id} if affinity_id else {}
     messages: list[ChatCompletionMessageParam] = [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": USER_PROMPT},
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": prompt},
     ]
     turns: list[Turn] = []
     # No retries: one turn is one request, so what the printout shows is what the router decided.
@@ -374,42 +382,69 @@ def run_agent(
 # The printout
 
 
-def run_title(number: int, run: AgentRun) -> str:
+def run_title(number: int, affinity_id: str | None) -> str:
     """The seed demo's heading for a run, e.g. "Run 2: WITH Model Affinity (X-Model-Affinity: a1b2c3d4…)"."""
-    if run.affinity_id is None:
+    if affinity_id is None:
         return f"Run {number}: WITHOUT Model Affinity"
-    return f"Run {number}: WITH Model Affinity ({AFFINITY_HEADER}: {run.affinity_id[:8]}…)"
+    return f"Run {number}: WITH Model Affinity ({AFFINITY_HEADER}: {affinity_id[:8]}…)"
 
 
-def format_turn(turn: Turn, previous: Turn | None, width: int = MODEL_COLUMN) -> str:
-    what = ", ".join(turn.tool_calls) if turn.tool_calls else "final answer"
-    switched = "  ← switched" if previous is not None and previous.model != turn.model else ""
-    return f"  turn {turn.number}  [{turn.model:<{width}}]  {what}{switched}"
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a run's block: what it counts ("turn", "task"), its number, the model, what happened."""
+
+    kind: str
+    number: int
+    model: str
+    what: str
+
+
+def turn_row(turn: Turn) -> Row:
+    return Row("turn", turn.number, turn.model, ", ".join(turn.tool_calls) if turn.tool_calls else "final answer")
+
+
+def format_row(row: Row, previous_model: str | None, width: int = MODEL_COLUMN) -> str:
+    switched = "  ← switched" if previous_model is not None and previous_model != row.model else ""
+    return f"  {row.kind} {row.number}  [{row.model:<{width}}]  {row.what}{switched}"
+
+
+def model_summary(models: Sequence[str], *, affinity: bool, count: int, unit: str) -> str:
+    """✓ when one model served every request, ✗ when it switched (or nothing was served), from the data.
+
+    `models` is the model of every request in order; `count` and `unit` ("turn", "task") name what the
+    ✓ line says they covered.
+    """
+    label = "With affinity" if affinity else "Without affinity"
+    if not models:
+        return f"✗ {label}: no {unit} completed"
+    distinct = list(dict.fromkeys(models))
+    if len(distinct) == 1:
+        return f"✓ {label}: {distinct[0]} for all {count} {unit}s"
+    return f"✗ {label}: model switched {count_switches(models)} time(s)"
 
 
 def summary_line(run: AgentRun) -> str:
-    """✓ when one model served every turn, ✗ when it switched (or nothing was served), from the data."""
-    label = "With affinity" if run.affinity_id is not None else "Without affinity"
-    if not run.turns:
-        return f"✗ {label}: no turn completed"
-    distinct = list(dict.fromkeys(run.models))
-    if len(distinct) == 1:
-        return f"✓ {label}: {distinct[0]} for all {len(run.turns)} turns"
-    return f"✗ {label}: model switched {run.switches} time(s)"
+    """The ✓/✗ line of one agent run (see `model_summary`)."""
+    return model_summary(run.models, affinity=run.affinity_id is not None, count=len(run.turns), unit="turn")
+
+
+def format_block(title: str, rows: Sequence[Row], summary: str, error: str | None = None) -> str:
+    """The seed demo's block: title, rule, one line per row (marked where the model changed), the summary."""
+    width = max([MODEL_COLUMN, *(len(r.model) + 1 for r in rows)])
+    lines = [title, RULE]
+    previous: str | None = None
+    for row in rows:
+        lines.append(format_row(row, previous, width))
+        previous = row.model
+    lines.append(summary)
+    if error is not None:
+        lines.append(f"  stopped early: {error}")
+    return "\n".join(lines)
 
 
 def format_run(run: AgentRun, title: str) -> str:
     """The seed demo's block for one run: title, rule, one line per turn, the ✓/✗ summary."""
-    width = max([MODEL_COLUMN, *(len(t.model) + 1 for t in run.turns)])
-    lines = [title, RULE]
-    previous: Turn | None = None
-    for turn in run.turns:
-        lines.append(format_turn(turn, previous, width))
-        previous = turn
-    lines.append(summary_line(run))
-    if run.error is not None:
-        lines.append(f"  stopped early: {run.error}")
-    return "\n".join(lines)
+    return format_block(title, [turn_row(t) for t in run.turns], summary_line(run), run.error)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -419,9 +454,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stream", action="store_true", help="stream each turn (SSE)")
     args = parser.parse_args(argv)
     without = run_agent(args.base_url, affinity_id=None, stream=args.stream)
-    print(format_run(without, run_title(1, without)))
+    print(format_run(without, run_title(1, without.affinity_id)))
     pinned = run_agent(args.base_url, affinity_id=uuid.uuid4().hex, stream=args.stream)
-    print(format_run(pinned, run_title(2, pinned)))
+    print(format_run(pinned, run_title(2, pinned.affinity_id)))
     return 0 if without.completed and pinned.completed and len(set(pinned.models)) == 1 else 1
 
 

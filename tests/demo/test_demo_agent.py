@@ -140,7 +140,7 @@ def test_format_run_matches_the_seed_demo_output() -> None:
         ),
         "answer",
     )
-    assert format_run(without, run_title(1, without)) == "\n".join(
+    assert format_run(without, run_title(1, without.affinity_id)) == "\n".join(
         [
             "Run 1: WITHOUT Model Affinity",
             "━" * 56,
@@ -151,7 +151,7 @@ def test_format_run_matches_the_seed_demo_output() -> None:
             "✗ Without affinity: model switched 3 time(s)",
         ]
     )
-    assert format_run(pinned, run_title(2, pinned)) == "\n".join(
+    assert format_run(pinned, run_title(2, pinned.affinity_id)) == "\n".join(
         [
             "Run 2: WITH Model Affinity (X-Model-Affinity: a1b2c3d4…)",
             "━" * 56,
