@@ -1,4 +1,5 @@
-"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`) and the router (`router.py`).
+"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`), the router (`router.py`) and where
+affinity ids come from (`affinity.py`).
 
 Plano's `routing.session_cache.tenant_header` is read as `routing.tenant_header` (which wins when both are
 given); `session_max_entries` with a Redis store is noted, since only the memory store uses it.
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brightstaff.config import pin_store
+from brightstaff.config.affinity import parse_affinity
 from brightstaff.config.fields import Findings, Section, header_name
 from brightstaff.config.model import TTL_MODES, Provider, RedisPinStoreSettings, RoutingSettings, ServerSettings
 from brightstaff.config.router import parse_router
@@ -26,6 +28,7 @@ _ROUTING_KEYS = frozenset(
         "model",
         "llm_provider",
         "router",
+        "affinity",
     }
 )
 
@@ -54,4 +57,5 @@ def parse_routing(
         session_cache=session_cache,
         min_match_score=section.number("min_match_score", RoutingSettings.min_match_score, 0, 1),
         router=parse_router(section, providers, server, env, findings),
+        affinity=parse_affinity(section.get("affinity"), env, findings),
     )
