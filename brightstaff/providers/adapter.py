@@ -28,6 +28,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 from brightstaff.config import Provider
 from brightstaff.core.conversation import Conversation
 from brightstaff.core.errors import Dialect
+from brightstaff.core.json_body import Fields
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
 
 ClientApiName = Literal["chat", "messages", "responses"]
@@ -35,6 +36,9 @@ ClientApiName = Literal["chat", "messages", "responses"]
 
 class ClientRequest(Protocol):
     """What the request handler reads of any parsed client request."""
+
+    @property
+    def fields(self) -> Fields: ...  # the body's top-level fields (core.affinity_sources.body_ids reads them)
 
     @property
     def model(self) -> str: ...

@@ -280,3 +280,33 @@ def test_errors_keep_their_status_in_the_openai_shape(status: int, body: bytes, 
 def test_sse_headers_drop_content_length() -> None:
     start, _ = run(translator(), [b"data: [DONE]\n\n"], headers={**SSE_HEADERS, "content-length": "9"})
     assert start.streamed and start.remove_headers == ("content-length",)
+
+
+def test_a_text_stream_golden() -> None:
+    """Every event of a short answer, whole: the shapes the Responses API streams."""
+    events = stream(chunk({"role": "assistant", "content": "Hi"}), chunk({}, "stop"), USAGE_CHUNK, "[DONE]")
+    item_id, at = "msg_chatcmpl1_0", {"item_id": "msg_chatcmpl1_0", "output_index": 0, "content_index": 0}
+    empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+    done_item = message_item(item_id, "Hi")
+    bodies = [{k: v for k, v in e.items() if k not in ("type", "sequence_number")} for e in events[2:-1]]
+    assert bodies == [
+        {"output_index": 0, "item": {"id": item_id, "type": "message", "status": "in_progress",
+                                     "role": "assistant", "content": []}},
+        {**at, "part": empty},
+        {**at, "logprobs": [], "delta": "Hi"},
+        {**at, "text": "Hi", "logprobs": []},
+        {**at, "part": {**empty, "text": "Hi"}},
+        {"output_index": 0, "item": done_item},
+    ]  # fmt: skip
+    created = events[0]["response"]
+    assert {k: created[k] for k in ("id", "object", "created_at", "status", "completed_at", "output", "usage")} == {
+        "id": "resp_chatcmpl1",
+        "object": "response",
+        "created_at": 1,
+        "status": "in_progress",
+        "completed_at": None,
+        "output": [],
+        "usage": None,
+    }
+    completed = events[-1]["response"]
+    assert (completed["status"], completed["completed_at"], completed["output"]) == ("completed", 7, [done_item])
