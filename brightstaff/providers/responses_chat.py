@@ -24,7 +24,8 @@ Input (`input` items, in order; a string is one user message):
 
 Parameters: function `tools` (flat shape) → chat function tools; `tool_choice` modes as they are, a
 function choice → the named function, `allowed_tools` → only those tools offered with its mode;
-`parallel_tool_calls`, `temperature`, `top_p` as they are; `text.format` json_schema → `response_format`
+`tool_choice` and `parallel_tool_calls` only when there are tools (OpenAI refuses them without);
+`temperature`, `top_p` as they are; `text.format` json_schema → `response_format`
 json_schema (name, schema, strict, description), json_object → json_object, text → nothing;
 `max_output_tokens` → `max_completion_tokens` for OpenAI's own hosts, `max_tokens` elsewhere (as
 `anthropic_openai`); `user` (or `safety_identifier`) → `user`; `prompt_cache_key` as it is (or the one
@@ -153,7 +154,7 @@ def chat_body(responses: ResponsesRequest, *, tool_parts: bool, thinking: bool) 
     response_format = _response_format(responses.decoded("text"))
     if response_format is not None:
         shape.body["response_format"] = response_format
-    for name in ("parallel_tool_calls", "temperature", "top_p", "prompt_cache_key"):
+    for name in ("temperature", "top_p", "prompt_cache_key"):
         value = responses.decoded(name)
         if value is not None:
             shape.body[name] = value
@@ -230,9 +231,13 @@ def _tools(responses: ResponsesRequest, shape: ChatShape) -> None:
             function["strict"] = True
         shape.origins[f"tools[{len(translated)}]"] = f"tools[{j}]"
         translated.append({"type": "function", "function": function})
-    if translated:
-        shape.body["tools"] = translated
-    if choice is None or not translated:
+    if not translated:
+        return  # OpenAI refuses tool_choice and parallel_tool_calls without tools
+    shape.body["tools"] = translated
+    parallel = responses.decoded("parallel_tool_calls")
+    if isinstance(parallel, bool):
+        shape.body["parallel_tool_calls"] = parallel
+    if choice is None:
         return
     if choice in _MODES:
         shape.body["tool_choice"] = choice
@@ -361,9 +366,9 @@ class _Shaper:
             self._held_parts = []
 
     def _reasoning(self, item: dict[str, Any]) -> None:
-        self._after_reasoning = True
         if not self._thinking:
-            return
+            return  # dropped: the assistant turn around it stays one message
+        self._after_reasoning = True
         encrypted = item.get("encrypted_content")
         if not isinstance(encrypted, str):
             return

@@ -419,3 +419,13 @@ def test_refused(fields: dict[str, Any], param: str, text: str) -> None:
 def test_store_true_is_served_and_never_honoured() -> None:
     """The API's default: refusing it would break clients that never read a stored response back."""
     assert translate(input="hi", store=True) == {"model": "llama-3", "messages": [USER]}
+
+
+def test_parallel_tool_calls_without_tools_is_dropped() -> None:
+    assert translate(input="hi", parallel_tool_calls=True) == {"model": "llama-3", "messages": [USER]}
+
+
+def test_a_dropped_reasoning_item_does_not_split_the_assistant_turn() -> None:
+    reasoning = {"type": "reasoning", "summary": []}
+    messages = translate(input=[USER, {"role": "assistant", "content": "a"}, reasoning, CALL, OUTPUT])["messages"]
+    assert messages[1] == {"role": "assistant", "content": "a", "tool_calls": [CHAT_CALL]}
