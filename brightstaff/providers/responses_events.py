@@ -119,9 +119,7 @@ class ResponseFrame:
     new_token: Callable[[], str] | None = None
 
     def writer(self, *, streaming: bool) -> ResponsesWriter:
-        return ResponsesWriter(
-            self.echo, streaming=streaming, model=self.model, clock=self.clock, new_token=self.new_token
-        )
+        return ResponsesWriter(self, streaming=streaming)
 
 
 def response_frame(request: ResponsesRequest, model: str) -> ResponseFrame:
@@ -165,20 +163,12 @@ class _Item:
 class ResponsesWriter:
     """One Responses answer, streamed (`streaming=True`: each call returns its events' bytes) or whole."""
 
-    def __init__(
-        self,
-        echo: dict[str, Any],
-        *,
-        streaming: bool,
-        model: str,
-        clock: Callable[[], float] = time.time,
-        new_token: Callable[[], str] | None = None,
-    ) -> None:
-        self._echo = echo
+    def __init__(self, frame: ResponseFrame, *, streaming: bool) -> None:
+        self._echo = frame.echo
         self._streaming = streaming
-        self._model = model
-        self._clock = clock
-        self._new_token = new_token or _random_token
+        self._model = frame.model
+        self._clock = frame.clock
+        self._new_token = frame.new_token or _random_token
         self._token = ""
         self._created_at = 0
         self._sequence = 0
