@@ -100,7 +100,6 @@ class ChatShape:
 
     body: dict[str, Any]
     origins: dict[str, str] = field(default_factory=dict)  # chat path prefix → the Responses path it came from
-    tool_names: dict[str, str] = field(default_factory=dict)  # shortened tool name → the declared one
 
 
 def request(
@@ -220,7 +219,6 @@ def _tools(responses: ResponsesRequest, shape: ChatShape) -> None:
             )
         name = tool["name"]
         declared.add(name)
-        shape.tool_names.update(long_tool_names([name]))
         if allowed is not None and name not in allowed:
             continue
         function: dict[str, Any] = {"name": short_tool_name(name)}
