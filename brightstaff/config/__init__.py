@@ -10,6 +10,7 @@ Modules
     listener    `listeners`
     pin_store   `routing.session_cache`
     router      `routing.router`, Plano's `routing.llm_provider` / `routing.model` and `overrides`
+    affinity    `routing.affinity` (where affinity ids come from, the provider cache key)
     routing     the rest of `routing`
     server      `brightstaff`
     load        the top level: `parse_config`, `load_config`, `require_secrets`
@@ -26,6 +27,7 @@ from brightstaff.config.model import (
     DEFAULT_PIN_KEY_PREFIX,
     ROUTER_CONTEXT_TOKENS,
     ROUTER_FORMATS,
+    AffinitySettings,
     Config,
     ConfigError,
     EmbeddedRouterSettings,
@@ -79,6 +81,7 @@ __all__ = [
     "ROUTER_CONTEXT_TOKENS",
     "ROUTER_FORMATS",
     "ROUTER_TIMEOUT_HEADROOM_MS",
+    "AffinitySettings",
     "Config",
     "ConfigError",
     "EmbeddedRouterSettings",

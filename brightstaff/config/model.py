@@ -34,6 +34,11 @@ RouterType = Literal["embedded", "llm"]
 PinStoreType = Literal["memory", "redis"]
 # v0.4 `routing_preferences[].selection_policy.prefer`: how Plano ranks a route's models per request.
 SelectionPolicy = Literal["none", "cheapest", "fastest"]
+# Where an affinity id may come from (`routing.affinity.sources`, first present wins; see
+# core/affinity_sources.py): the configured header, or what agent harnesses already send.
+AffinitySource = Literal["header", "claude-code", "codex", "opencode", "prompt-cache-key", "anthropic-metadata"]
+# A subagent's requests: under its parent session's pin, or pinned on their own as `<session>/<agent>`.
+SubagentPinning = Literal["share", "own"]
 
 TTL_MODES: tuple[TtlMode, ...] = get_args(TtlMode)
 FAILURE_MODES: tuple[FailureMode, ...] = get_args(FailureMode)
@@ -43,6 +48,8 @@ ROUTER_FORMATS: tuple[RouterFormat, ...] = get_args(RouterFormat)
 ROUTER_TYPES: tuple[RouterType, ...] = get_args(RouterType)
 PIN_STORE_TYPES: tuple[PinStoreType, ...] = get_args(PinStoreType)
 SELECTION_POLICIES: tuple[SelectionPolicy, ...] = get_args(SelectionPolicy)
+AFFINITY_SOURCES: tuple[AffinitySource, ...] = get_args(AffinitySource)
+SUBAGENT_PINNING: tuple[SubagentPinning, ...] = get_args(SubagentPinning)
 
 DEFAULT_PIN_KEY_PREFIX = "brightstaff:pin:"
 # The model of a wildcard provider (`openai/*`).
@@ -279,6 +286,21 @@ RouterSettings = EmbeddedRouterSettings | LlmRouterSettings
 
 
 @dataclass(frozen=True)
+class AffinitySettings:
+    """`routing.affinity`: where a request's affinity id comes from, and what the pin does upstream."""
+
+    # The default keeps brightstaff's first behaviour: the configured header (`brightstaff.affinity_header`)
+    # only. Ids from every source pass the same validation and tenant scoping.
+    sources: tuple[AffinitySource, ...] = ("header",)
+    subagents: SubagentPinning = "share"
+    # Opt-in: an OpenAI-compatible backend gets a `prompt_cache_key` derived from the pin key (a keyed
+    # hash, never the raw id) when the client sent none, so the provider's own cache routing sticks too.
+    provider_cache_key: bool = False
+    # The hash's key: a secret shared by every replica (`$VAR`); None keeps a fixed public salt.
+    cache_key_salt: Secret | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class RoutingSettings:
     session_ttl_seconds: int = 600
     session_max_entries: int = 10_000  # the memory store's bound; Redis is bounded by its maxmemory
@@ -294,6 +316,7 @@ class RoutingSettings:
     # assistant continuation) is routed on the conversation as of its last user turn; a live pin answers
     # it anyway (core.decision.routing_view).
     route_on_user_only: bool = False
+    affinity: AffinitySettings = field(default_factory=AffinitySettings)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`), the router (`router.py`) and
-`route_on_user_only`.
+"""`routing`: pin lifetime and scope, the pin store (`pin_store.py`), the router (`router.py`),
+`route_on_user_only`, and where affinity ids come from (`affinity.py`).
 
 Plano's `routing.session_cache.tenant_header` is read as `routing.tenant_header` (which wins when both are
 given); `session_max_entries` with a Redis store is noted, since only the memory store uses it. Plano's
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brightstaff.config import pin_store
+from brightstaff.config.affinity import parse_affinity
 from brightstaff.config.fields import Findings, Section, header_name
 from brightstaff.config.model import TTL_MODES, Provider, RedisPinStoreSettings, RoutingSettings, ServerSettings
 from brightstaff.config.router import parse_router
@@ -32,6 +33,7 @@ _ROUTING_KEYS = frozenset(
         # Plano's: acted on, and noted
         "route_on_user_only",
         "routing_budget",
+        "affinity",
     }
 )
 
@@ -72,4 +74,5 @@ def parse_routing(
         min_match_score=section.number("min_match_score", RoutingSettings.min_match_score, 0, 1),
         router=parse_router(section, providers, server, env, findings, overrides or {}),
         route_on_user_only=section.boolean("route_on_user_only", RoutingSettings.route_on_user_only),
+        affinity=parse_affinity(section.get("affinity"), env, findings),
     )

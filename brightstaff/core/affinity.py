@@ -14,7 +14,7 @@ from brightstaff.core.errors import invalid_affinity_id, invalid_tenant
 _ID_CHARS = re.compile(r"^[A-Za-z0-9._:/+=@-]+$")
 
 
-def _check(value: str, max_length: int) -> str | None:
+def check_id(value: str, max_length: int) -> str | None:
     """Return why `value` is not a valid id, or None when it is."""
     if not value:
         return "must not be empty"
@@ -45,15 +45,25 @@ def pin_key(
     if repeated:
         raise invalid_affinity_id(header, "must be sent once, got several values")
     value = affinity.strip()
-    reason = _check(value, max_length)
+    reason = check_id(value, max_length)
     if reason:
         raise invalid_affinity_id(header, reason)
+    return scoped(value, tenant, tenant_header=tenant_header, max_length=max_length, tenant_repeated=tenant_repeated)
+
+
+def scoped(
+    value: str, tenant: str | None, *, tenant_header: str | None, max_length: int, tenant_repeated: bool = False
+) -> str:
+    """The pin key of a valid id: the id itself, or `<tenant>|<id>` when a tenant is configured and sent.
+
+    Raises ClientError (400) for a tenant that does not validate or was sent more than once.
+    """
     if tenant is None:
         return value
     if tenant_repeated:
         raise invalid_tenant(tenant_header or "tenant", "must be sent once, got several values")
     scope = tenant.strip()
-    reason = _check(scope, max_length)
+    reason = check_id(scope, max_length)
     if reason:
         raise invalid_tenant(tenant_header or "tenant", reason)
     return f"{scope}|{value}"

@@ -7,11 +7,12 @@ Invariants:
   (results fed back from tools). Each client API's parser maps its own shapes onto these, so one turn
   routes the same way from any API.
 - Text is kept as sent (text parts joined by a newline); images, audio and files contribute no text.
-- The same conversation sent through either API gives the same view where the content is the same:
-  an Anthropic top-level `system` is a system turn, a user message's `tool_result` blocks are tool
-  turns placed before its text (as chat completions sends tool messages before the next user
-  message), `tool_use` blocks are tool calls with their `input` as JSON text, and thinking is not
-  conversation text.
+- The same conversation sent through any of the three APIs gives the same view where the content is
+  the same: an Anthropic top-level `system` and the Responses `instructions` are a system turn, a user
+  message's `tool_result` blocks are tool turns placed before its text (as chat completions sends tool
+  messages before the next user message), `tool_use` blocks are tool calls with their `input` as JSON
+  text, a Responses `function_call` item is a tool call of the assistant turn it follows (or of a new
+  one) and a `function_call_output` a tool turn, and thinking and reasoning are not conversation text.
 - Building the view never raises: parts of a shape it does not know are skipped, not refused (the
   request was already validated by its API's parser; the view only reads it).
 - An *ask* is a user turn a person said (`is_ask`): a user turn carrying only what an agent harness injects
@@ -182,4 +183,36 @@ def from_messages_request(system: Any, messages: Iterable[Any]) -> Conversation:
             turns.append(Turn("assistant", text, _anthropic_tool_calls(blocks)))
         else:
             turns.extend(_anthropic_user_turns(content))
+    return Conversation(tuple(turns))
+
+
+def _responses_item_type(item: dict[str, Any]) -> Any:
+    kind = item.get("type")
+    return ("message" if "role" in item else None) if kind is None else kind
+
+
+def from_responses_request(instructions: Any, items: Iterable[Any]) -> Conversation:
+    """The view of an OpenAI Responses request: its `instructions` and its `input` items."""
+    turns: list[Turn] = []
+    if isinstance(instructions, str):
+        turns.append(Turn("system", instructions))
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        kind = _responses_item_type(item)
+        if kind == "message":
+            raw_role = item.get("role")
+            role = _CHAT_ROLES.get(raw_role, "user") if isinstance(raw_role, str) else "user"
+            turns.append(Turn(role, content_text(item.get("content"))))
+        elif kind == "function_call":
+            name, arguments = item.get("name"), item.get("arguments")
+            call = ToolCall(name if isinstance(name, str) else "", arguments if isinstance(arguments, str) else "")
+            if turns and turns[-1].role == "assistant":
+                last = turns[-1]
+                turns[-1] = Turn("assistant", last.text, (*last.tool_calls, call))
+            else:
+                turns.append(Turn("assistant", "", (call,)))
+        elif kind == "function_call_output":
+            turns.append(Turn("tool", content_text(item.get("output"))))
+        # reasoning, records of built-in tools and references to stored items carry no conversation text
     return Conversation(tuple(turns))

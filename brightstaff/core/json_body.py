@@ -7,12 +7,15 @@ Invariants:
   (the byte offset), without echoing the body.
 - `with_field` writes the fields back, one replaced, every other field byte for byte.
 - `required_model`, `is_true` and `starts_with` read single fields the same way for every client API's
-  parser (chat completions, Anthropic Messages), decoding nothing else.
+  parser (chat completions, Anthropic Messages, Responses), decoding nothing else.
+- `ParsedBody` is what a parser returns beneath its API's own class: the fields, `model`, `stream`, and
+  each other field decoded once, on first use (`decoded`).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
 import orjson
@@ -55,10 +58,13 @@ def split_object(body: bytes) -> dict[str, msgspec.Raw]:
         raise invalid_json("the body is nested too deeply") from None
 
 
-def with_field(fields: dict[str, msgspec.Raw], name: str, value: object) -> bytes:
-    """The body with `name` set to `value`, every other field in its place and bytes."""
+def with_field(fields: dict[str, msgspec.Raw], name: str, value: object, **added: object) -> bytes:
+    """The body with `name` set to `value` (and each of `added` set, a new one after the client's fields),
+    every other field in its place and bytes."""
     replaced = dict(fields)
     replaced[name] = msgspec.Raw(orjson.dumps(value))
+    for key, extra in added.items():
+        replaced[key] = msgspec.Raw(orjson.dumps(extra))
     return _ENCODER.encode(replaced)
 
 
@@ -82,3 +88,22 @@ def is_true(fields: Fields, name: str) -> bool:
 def starts_with(raw: msgspec.Raw, prefix: bytes) -> bool:
     with memoryview(raw) as view:
         return view[: len(prefix)] == prefix
+
+
+class ParsedBody:
+    """A parsed request body: its top-level fields as raw JSON, plus the values every API reads."""
+
+    __slots__ = ("_decoded", "fields", "model", "stream")
+
+    def __init__(self, fields: Fields, model: str, stream: bool) -> None:
+        self.fields = fields
+        self.model = model
+        self.stream = stream
+        self._decoded: dict[str, Any] = {}
+
+    def decoded(self, name: str) -> Any:
+        """A top-level field as Python values, decoded once on first use; None when absent."""
+        if name not in self._decoded:
+            raw = self.fields.get(name)
+            self._decoded[name] = msgspec.json.decode(raw) if raw is not None else None
+        return self._decoded[name]

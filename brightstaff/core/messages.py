@@ -30,7 +30,15 @@ import orjson
 
 from brightstaff.core.conversation import Conversation, from_messages_request
 from brightstaff.core.errors import ClientError, invalid_body, quote
-from brightstaff.core.json_body import Fields, is_true, required_model, split_object, starts_with, with_field
+from brightstaff.core.json_body import (
+    Fields,
+    ParsedBody,
+    is_true,
+    required_model,
+    split_object,
+    starts_with,
+    with_field,
+)
 
 
 class _Block(msgspec.Struct, tag_field="type", gc=False):
@@ -113,25 +121,15 @@ _PATH = re.compile(r"`\$(.*)`")
 _INVALID_VALUE = re.compile(r"Invalid value '(.*)'", re.DOTALL)
 
 
-class MessagesRequest:
+class MessagesRequest(ParsedBody):
     """A parsed Messages body: its top-level fields as raw JSON, plus the values brightstaff reads."""
 
-    __slots__ = ("_conversation", "_decoded", "fields", "max_tokens", "model", "stream")
+    __slots__ = ("_conversation", "max_tokens")
 
     def __init__(self, fields: Fields, model: str, stream: bool, max_tokens: int | None) -> None:
-        self.fields = fields
-        self.model = model
-        self.stream = stream
+        super().__init__(fields, model, stream)
         self.max_tokens = max_tokens
-        self._decoded: dict[str, Any] = {}
         self._conversation: Conversation | None = None
-
-    def decoded(self, name: str) -> Any:
-        """A top-level field as Python values, decoded once on first use; None when absent."""
-        if name not in self._decoded:
-            raw = self.fields.get(name)
-            self._decoded[name] = msgspec.json.decode(raw) if raw is not None else None
-        return self._decoded[name]
 
     @property
     def messages(self) -> list[Any]:

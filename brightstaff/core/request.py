@@ -18,6 +18,9 @@ class RequestFacts:
     # The affinity or tenant header sent more than once (HTTP allows it; a pin key cannot be two ids).
     affinity_repeated: bool = False
     tenant_repeated: bool = False
+    # The agent-identity headers present (`core.affinity_sources.HARNESS_HEADERS`), as (lower-case name,
+    # value) pairs in the order sent, repeats kept: the implicit affinity sources read them.
+    identity_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def route_path(self) -> str:

@@ -38,11 +38,15 @@ def _upstream(request: MessagesRequest, provider: Provider, endpoint: str, query
     )
 
 
-def request(messages: MessagesRequest, provider: Provider, query: str) -> UpstreamRequest:
-    """`POST /v1/messages`."""
+def request(
+    messages: MessagesRequest, provider: Provider, query: str, *, cache_key: str | None = None
+) -> UpstreamRequest:
+    """`POST /v1/messages`. `cache_key` is not sent: Anthropic has no such parameter."""
     return _upstream(messages, provider, MESSAGES, query)
 
 
-def count_tokens(messages: MessagesRequest, provider: Provider, query: str) -> UpstreamRequest:
+def count_tokens(
+    messages: MessagesRequest, provider: Provider, query: str, *, cache_key: str | None = None
+) -> UpstreamRequest:
     """`POST /v1/messages/count_tokens`, answered by the provider itself."""
     return _upstream(messages, provider, COUNT_TOKENS, query)

@@ -31,6 +31,9 @@ Parameters:
   servers cannot generate nothing.
 - `stop_sequences` → `stop`; `temperature`, `top_p` as is; `metadata.user_id` → `user`.
 - `stream: true` → `stream` plus `stream_options.include_usage`, so the stream's usage reaches the client.
+- The `cache_key` derived from the session's pin (`routing.affinity.provider_cache_key`, opt-in) →
+  `prompt_cache_key`, so the backend's own cache routing follows the pin (a Messages body has no such
+  field of its own).
 - `output_config.format` (or the older `output_format`) json_schema → `response_format` json_schema
   named `structured_output`, not strict (OpenAI's strict mode has stricter schema rules than Anthropic's).
 - Dropped (`DROPPED`): `top_k`, `thinking` and `output_config.effort` (OpenAI-compatible servers
@@ -53,13 +56,7 @@ from brightstaff.config import Provider
 from brightstaff.core.errors import invalid_body, quote, untranslatable
 from brightstaff.core.messages import SERVER_TOOL_BLOCKS, THINKING_BLOCKS, MessagesRequest
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
-from brightstaff.providers.backends import (
-    ANTHROPIC_CLIENT_HEADERS,
-    CHAT_COMPLETIONS,
-    IDENTITY_ENCODING,
-    openai_credentials,
-    upstream_path,
-)
+from brightstaff.providers.backends import to_chat_completions
 from brightstaff.providers.messages_from_chat import MessagesFromChat
 from brightstaff.providers.tool_naming import long_tool_names, short_tool_name
 
@@ -83,14 +80,10 @@ _MAX_COMPLETION_TOKENS_HOSTS = ("api.openai.com", ".openai.azure.com")
 _DROPPED_BLOCKS = THINKING_BLOCKS | SERVER_TOOL_BLOCKS
 
 
-def request(messages: MessagesRequest, provider: Provider, query: str) -> UpstreamRequest:
-    set_headers, remove_headers = openai_credentials(provider)
-    return UpstreamRequest(
-        path=upstream_path(provider, CHAT_COMPLETIONS, ""),
-        set_headers=(*set_headers, IDENTITY_ENCODING),
-        remove_headers=(*remove_headers, *ANTHROPIC_CLIENT_HEADERS),
-        body=translate_request(messages, provider),
-    )
+def request(
+    messages: MessagesRequest, provider: Provider, query: str, *, cache_key: str | None = None
+) -> UpstreamRequest:
+    return to_chat_completions(provider, translate_request(messages, provider, cache_key))
 
 
 def response(messages: MessagesRequest, provider: Provider) -> ResponseTranslator:
@@ -108,7 +101,7 @@ def _long_names(messages: MessagesRequest) -> dict[str, str]:
     return long_tool_names(n for n in names if isinstance(n, str))
 
 
-def translate_request(messages: MessagesRequest, provider: Provider) -> bytes:
+def translate_request(messages: MessagesRequest, provider: Provider, cache_key: str | None = None) -> bytes:
     """The chat completions body for a Messages request; raises ClientError for what cannot be expressed."""
     body: dict[str, Any] = {"model": provider.model, "messages": _conversation(messages)}
     max_tokens = messages.max_tokens
@@ -137,6 +130,8 @@ def translate_request(messages: MessagesRequest, provider: Provider) -> bytes:
     response_format = _response_format(messages)
     if response_format is not None:
         body["response_format"] = response_format
+    if cache_key is not None:
+        body["prompt_cache_key"] = cache_key
     if messages.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -43,9 +43,7 @@ import orjson
 
 from brightstaff.core.errors import Dialect, error_body
 from brightstaff.providers import sse
-from brightstaff.providers.sse import SSEEvent
-from brightstaff.providers.translation import Translator
-from brightstaff.providers.upstream_errors import read_error
+from brightstaff.providers.messages_answer import AnthropicUsage, MessagesStreamTranslator
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -66,48 +64,24 @@ def finish_reason(stop_reason: Any) -> str:
     return FINISH_REASONS.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
 
 
-class _Usage:
-    """Anthropic usage counts, replaced (never added) as cumulative updates arrive."""
-
-    __slots__ = ("cache_creation", "cache_read", "input", "output", "thinking")
-
-    def __init__(self) -> None:
-        self.input = self.output = self.cache_read = self.cache_creation = 0
-        self.thinking: int | None = None
-
-    def update(self, usage: Any) -> None:
-        if not isinstance(usage, dict):
-            return
-        for key, attribute in (
-            ("input_tokens", "input"),
-            ("output_tokens", "output"),
-            ("cache_read_input_tokens", "cache_read"),
-            ("cache_creation_input_tokens", "cache_creation"),
-        ):
-            value = usage.get(key)
-            if isinstance(value, int):
-                setattr(self, attribute, value)
-        details = usage.get("output_tokens_details")
-        if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-            self.thinking = details["thinking_tokens"]
-
-    def openai(self) -> dict[str, Any]:
-        prompt = self.input + self.cache_read + self.cache_creation
-        prompt_details: dict[str, int] = {"cached_tokens": self.cache_read}
-        if self.cache_creation:
-            prompt_details["cache_creation_tokens"] = self.cache_creation
-        usage: dict[str, Any] = {
-            "prompt_tokens": prompt,
-            "completion_tokens": self.output,
-            "total_tokens": prompt + self.output,
-            "prompt_tokens_details": prompt_details,
-        }
-        if self.thinking is not None:
-            usage["completion_tokens_details"] = {"reasoning_tokens": self.thinking}
-        return usage
+def openai_usage(usage: AnthropicUsage) -> dict[str, Any]:
+    """Anthropic usage as chat completions counts it (its prompt count includes cached tokens)."""
+    prompt = usage.prompt
+    prompt_details: dict[str, int] = {"cached_tokens": usage.cache_read}
+    if usage.cache_creation:
+        prompt_details["cache_creation_tokens"] = usage.cache_creation
+    counts: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": usage.output,
+        "total_tokens": prompt + usage.output,
+        "prompt_tokens_details": prompt_details,
+    }
+    if usage.thinking is not None:
+        counts["completion_tokens_details"] = {"reasoning_tokens": usage.thinking}
+    return counts
 
 
-class ChatFromMessages(Translator):
+class ChatFromMessages(MessagesStreamTranslator):
     """One response of an Anthropic backend to an OpenAI chat completions client."""
 
     dialect: Dialect = "openai"
@@ -116,12 +90,10 @@ class ChatFromMessages(Translator):
         super().__init__()
         self._include_usage = include_usage
         self._clock = clock
-        self._usage = _Usage()
         self._head = b""  # every chunk's bytes up to its delta, fixed at message_start
         self._envelope: dict[str, Any] = {}
         self._tools: dict[int, int] = {}  # block index → tool index, for tool_use blocks
         self._args_seen: dict[int, bool] = {}  # block index → any non-empty argument text sent
-        self._stop_reason: Any = None
         self._finish_sent = False
 
     # -- JSON --------------------------------------------------------------------------------------
@@ -158,7 +130,7 @@ class ChatFromMessages(Translator):
         if thinking_blocks:
             reply["reasoning_content"] = "".join(reasoning)
             reply["thinking_blocks"] = thinking_blocks
-        self._usage.update(message.get("usage"))
+        self.usage.update(message.get("usage"))
         return orjson.dumps(
             {
                 "id": message.get("id"),
@@ -173,37 +145,27 @@ class ChatFromMessages(Translator):
                         "logprobs": None,
                     }
                 ],
-                "usage": self._usage.openai(),
+                "usage": openai_usage(self.usage),
             }
         )
 
     # -- SSE ---------------------------------------------------------------------------------------
 
-    def on_event(self, event: SSEEvent) -> bytes:
-        if event.event == "ping":
-            return _PING
-        payload = orjson.loads(event.data) if event.data else {}
-        kind = payload.get("type") if isinstance(payload, dict) else None
-        kind = kind or event.event
-        if kind == "content_block_delta":
-            return self._delta(payload)
-        if kind == "content_block_start":
-            return self._block_start(payload)
-        if kind == "content_block_stop":
-            return self._block_stop(payload)
-        if kind == "message_start":
-            return b"" if self._head else self._message_start(payload.get("message") or {})
-        if kind == "message_delta":
-            self._stop_reason = (payload.get("delta") or {}).get("stop_reason") or self._stop_reason
-            self._usage.update(payload.get("usage"))
-            return self._finish()
-        if kind == "message_stop":
-            return self._stop()
-        if kind == "error":
-            message, error_type = read_error(event.data, 500)
-            self.ended = True
-            return self._error(message, error_type)
-        return b""  # ping without its event line, or an event type added later
+    def ping(self) -> bytes:
+        return _PING
+
+    def message_start(self, message: dict[str, Any]) -> bytes:
+        return b"" if self._head else self._message_start(message)
+
+    def message_delta(self) -> bytes:
+        return self._finish()
+
+    def message_stop(self) -> bytes:
+        return self._stop()
+
+    def error(self, message: str, error_type: str | None) -> bytes:
+        self.ended = True
+        return self._error(message, error_type)
 
     def on_end(self) -> bytes:
         self.ended = True
@@ -220,7 +182,6 @@ class ChatFromMessages(Translator):
         return first + self._head + orjson.dumps(delta) + _OPEN_TAIL
 
     def _message_start(self, message: dict[str, Any]) -> bytes:
-        self._usage.update(message.get("usage"))
         self._envelope = {
             "id": message.get("id") or "msg_unknown",
             "object": "chat.completion.chunk",
@@ -231,10 +192,8 @@ class ChatFromMessages(Translator):
         self._head = b"data: " + envelope[:-1] + b',"choices":[{"index":0,"delta":'
         return self._head + b'{"role":"assistant","content":""}' + _OPEN_TAIL
 
-    def _block_start(self, payload: dict[str, Any]) -> bytes:
-        block = payload.get("content_block") or {}
+    def block_start(self, index: Any, block: dict[str, Any]) -> bytes:
         kind = block.get("type")
-        index = payload.get("index")
         if kind == "tool_use" and isinstance(index, int):
             tool_index = len(self._tools)
             self._tools[index] = tool_index
@@ -250,14 +209,12 @@ class ChatFromMessages(Translator):
             return self._chunk({"content": block["text"]})
         return b""
 
-    def _delta(self, payload: dict[str, Any]) -> bytes:
-        delta = payload.get("delta") or {}
+    def block_delta(self, index: Any, delta: dict[str, Any]) -> bytes:
         kind = delta.get("type")
         if kind == "text_delta":
             text = delta.get("text")
             return self._chunk({"content": text}) if text else b""
         if kind == "input_json_delta":
-            index = payload.get("index")
             fragment = delta.get("partial_json")
             if index not in self._tools or not fragment:
                 return b""  # a server tool's input, or the empty first fragment
@@ -268,8 +225,7 @@ class ChatFromMessages(Translator):
             return self._chunk({"reasoning_content": thinking}) if thinking else b""
         return b""  # signature_delta, citations_delta
 
-    def _block_stop(self, payload: dict[str, Any]) -> bytes:
-        index = payload.get("index")
+    def block_stop(self, index: Any) -> bytes:
         if index in self._tools and not self._args_seen[index]:
             self._args_seen[index] = True
             return self._chunk({"tool_calls": [{"index": self._tools[index], "function": {"arguments": "{}"}}]})
@@ -280,12 +236,12 @@ class ChatFromMessages(Translator):
             return b""
         self._finish_sent = True
         first = b"" if self._head else self._message_start({})
-        reason = orjson.dumps(finish_reason(self._stop_reason))
+        reason = orjson.dumps(finish_reason(self.stop_reason))
         return first + self._head + b'{},"finish_reason":' + reason + b"}]}\n\n"
 
     def _stop(self) -> bytes:
         out = self._finish()
         if self._include_usage:
-            out += sse.data(orjson.dumps({**self._envelope, "choices": [], "usage": self._usage.openai()}))
+            out += sse.data(orjson.dumps({**self._envelope, "choices": [], "usage": openai_usage(self.usage)}))
         self.ended = True
         return out + _DONE

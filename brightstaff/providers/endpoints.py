@@ -15,12 +15,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from brightstaff.config import Provider
 from brightstaff.core.chat import ChatRequest, parse_chat
 from brightstaff.core.errors import Dialect, method_not_allowed, not_found
 from brightstaff.core.messages import MessagesRequest, parse_count_tokens, parse_messages
 from brightstaff.core.request import RequestFacts
-from brightstaff.providers import anthropic_anthropic, anthropic_openai, count_tokens, openai_anthropic, openai_openai
+from brightstaff.core.responses import ResponsesRequest, parse_responses
+from brightstaff.providers import (
+    anthropic_anthropic,
+    anthropic_openai,
+    count_tokens,
+    openai_anthropic,
+    openai_openai,
+    responses_anthropic,
+    responses_chat,
+    responses_openai,
+)
 from brightstaff.providers.adapter import Adapter, ClientApi
+from brightstaff.providers.backends import serves_responses
 
 CHAT: ClientApi[ChatRequest] = ClientApi(
     name="chat",
@@ -50,6 +62,25 @@ COUNT_TOKENS: ClientApi[MessagesRequest] = ClientApi(
 )
 
 
+def responses_backend(provider: Provider) -> str:
+    """A Responses request's adapter key: `openai_responses` for providers that serve the Responses API
+    themselves (passed through), else the provider's API (translated)."""
+    return "openai_responses" if serves_responses(provider) else provider.api
+
+
+# The Responses API's errors are OpenAI's shape; only mid-stream failures differ (its own events).
+RESPONSES: ClientApi[ResponsesRequest] = ClientApi(
+    name="responses",
+    parse=parse_responses,
+    adapters={
+        "openai_responses": Adapter("responses_openai", responses_openai.request),
+        "openai": Adapter("responses_chat", responses_chat.request, responses_chat.response),
+        "anthropic": Adapter("responses_anthropic", responses_anthropic.request, responses_anthropic.response),
+    },
+    backend=responses_backend,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     method: Literal["GET", "POST"]
@@ -67,6 +98,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/chat/completions": _CHAT,
     "/v1/messages": Endpoint("POST", "generate", MESSAGES),
     "/v1/messages/count_tokens": Endpoint("POST", "count_tokens", COUNT_TOKENS, local=count_tokens.local_count),
+    "/v1/responses": Endpoint("POST", "generate", RESPONSES),
     "/v1/models": _MODELS,
     "/models": _MODELS,
 }

@@ -39,10 +39,8 @@ import orjson
 
 from brightstaff.core.errors import Dialect, error_body
 from brightstaff.providers import sse
-from brightstaff.providers.sse import SSEEvent
+from brightstaff.providers.chat_answer import ChatStreamTranslator, function_of, read_completion
 from brightstaff.providers.tool_naming import tool_id
-from brightstaff.providers.translation import Translator
-from brightstaff.providers.upstream_errors import read_error
 
 STOP_REASONS = {
     "stop": "end_turn",
@@ -52,7 +50,6 @@ STOP_REASONS = {
     "content_filter": "refusal",
 }
 
-_DONE = b"[DONE]"
 _BLOCK_STOP = b"event: content_block_stop\ndata: "
 
 
@@ -84,11 +81,7 @@ def _input(arguments: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _reasoning(delta: dict[str, Any]) -> Any:
-    return delta.get("reasoning_content") or delta.get("reasoning")
-
-
-class MessagesFromChat(Translator):
+class MessagesFromChat(ChatStreamTranslator):
     """One response of an OpenAI-compatible backend to an Anthropic Messages client."""
 
     dialect: Dialect = "anthropic"
@@ -96,13 +89,10 @@ class MessagesFromChat(Translator):
     def __init__(self, *, tool_names: dict[str, str] | None = None) -> None:
         super().__init__()
         self._names = tool_names or {}
-        self._started = False
         self._next_index = 0
         self._open: str | None = None  # "text", "thinking" or "tool:<openai index>"
         self._open_index = 0
         self._tool_blocks: dict[Any, int] = {}  # OpenAI tool index → block index
-        self._finish_reason: Any = None
-        self._usage: Any = None
         self._message_id = "msg_unknown"
 
     def _name(self, name: Any) -> Any:
@@ -111,25 +101,14 @@ class MessagesFromChat(Translator):
     # -- JSON --------------------------------------------------------------------------------------
 
     def translate_json(self, body: bytes) -> bytes:
-        completion = orjson.loads(body)
-        if not isinstance(completion, dict):
-            raise ValueError("the provider's answer is not a JSON object")
-        choices = completion.get("choices") or [{}]
-        choice = choices[0] if isinstance(choices[0], dict) else {}
-        message = choice.get("message") or {}
+        answer = read_completion(body)
         content: list[dict[str, Any]] = []
-        reasoning = _reasoning(message)
-        if isinstance(reasoning, str) and reasoning:
-            content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
-        text = message.get("content")
-        if isinstance(text, list):  # some servers answer with content parts
-            text = "".join(p.get("text") or "" for p in text if isinstance(p, dict))
-        refusal = message.get("refusal")
-        text = text or (refusal if isinstance(refusal, str) else None)
-        if isinstance(text, str) and text:
-            content.append({"type": "text", "text": text})
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") or {}
+        if answer.reasoning is not None:
+            content.append({"type": "thinking", "thinking": answer.reasoning, "signature": ""})
+        if answer.text is not None:
+            content.append({"type": "text", "text": answer.text})
+        for call in answer.tool_calls:
+            function = function_of(call)
             content.append(
                 {
                     "type": "tool_use",
@@ -141,60 +120,31 @@ class MessagesFromChat(Translator):
         has_tools = any(block["type"] == "tool_use" for block in content)
         return orjson.dumps(
             {
-                "id": completion.get("id") or self._message_id,
+                "id": answer.id or self._message_id,
                 "type": "message",
                 "role": "assistant",
-                "model": completion.get("model"),
+                "model": answer.model,
                 "content": content,
-                "stop_reason": stop_reason(choice.get("finish_reason"), has_tools),
+                "stop_reason": stop_reason(answer.finish_reason, has_tools),
                 "stop_sequence": None,
-                "usage": _usage(completion.get("usage")),
+                "usage": _usage(answer.usage),
             }
         )
 
     # -- SSE ---------------------------------------------------------------------------------------
 
-    def on_event(self, event: SSEEvent) -> bytes:
-        if event.data == _DONE:
-            return self._finalize()
-        if not event.data:
-            return b""
-        chunk = orjson.loads(event.data)
-        if not isinstance(chunk, dict):
-            return b""
-        error = chunk.get("error")
-        if error is not None and not chunk.get("choices"):
-            return self._provider_error(event.data, error)
-        out = b"" if self._started else self._message_start(chunk)
-        choices = chunk.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            choice = choices[0]
-            delta = choice.get("delta")
-            if isinstance(delta, dict):
-                out += self._delta(delta)
-            if choice.get("finish_reason") is not None:
-                self._finish_reason = choice["finish_reason"]
-        if isinstance(chunk.get("usage"), dict):
-            self._usage = chunk["usage"]
-        if self._finish_reason is not None and self._usage is not None:
-            out += self._finalize()
-        return out
-
     def on_end(self) -> bytes:
-        return self._finalize()
+        return self.finish()
 
     def stream_error(self, message: str) -> bytes:
         return sse.event("error", error_body("anthropic", 500, message))
 
-    def _provider_error(self, data: bytes, error: Any) -> bytes:
-        message, _ = read_error(data, 500)
-        code = error.get("code") if isinstance(error, dict) else None
-        status = code if isinstance(code, int) and 400 <= code < 600 else 500
+    def provider_error(self, message: str, status: int) -> bytes:
         self.ended = True
         return sse.event("error", error_body("anthropic", status, message))
 
-    def _message_start(self, chunk: dict[str, Any]) -> bytes:
-        self._started = True
+    def begin(self, chunk: dict[str, Any]) -> bytes:
+        self.started = True
         self._message_id = chunk.get("id") or self._message_id
         message: dict[str, Any] = {
             "id": self._message_id,
@@ -225,54 +175,35 @@ class MessagesFromChat(Translator):
         payload = {"type": "content_block_delta", "index": index, "delta": delta}
         return sse.event("content_block_delta", orjson.dumps(payload))
 
-    def _delta(self, delta: dict[str, Any]) -> bytes:
+    def reasoning(self, text: str) -> bytes:
         out = b""
-        reasoning = _reasoning(delta)
-        if isinstance(reasoning, str) and reasoning:
-            if self._open != "thinking":
-                out += self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-            out += self._block_delta(self._open_index, {"type": "thinking_delta", "thinking": reasoning})
-        text = delta.get("content")
-        if isinstance(text, str) and text:
-            if self._open != "text":
-                out += self._open_block("text", {"type": "text", "text": ""})
-            out += self._block_delta(self._open_index, {"type": "text_delta", "text": text})
-        calls = delta.get("tool_calls")
-        if isinstance(calls, list):
-            for position, call in enumerate(calls):
-                if isinstance(call, dict):
-                    out += self._tool_delta(call, position)
+        if self._open != "thinking":
+            out += self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        return out + self._block_delta(self._open_index, {"type": "thinking_delta", "thinking": text})
+
+    def text(self, text: str) -> bytes:
+        out = b""
+        if self._open != "text":
+            out += self._open_block("text", {"type": "text", "text": ""})
+        return out + self._block_delta(self._open_index, {"type": "text_delta", "text": text})
+
+    def tool_start(self, key: Any, call: dict[str, Any], function: dict[str, Any]) -> bytes:
+        raw_id = call.get("id") or f"{self._message_id}_tool_{key}"
+        block = {"type": "tool_use", "id": tool_id(str(raw_id)), "name": self._name(function.get("name")), "input": {}}
+        out = self._open_block(f"tool:{key}", block)
+        self._tool_blocks[key] = self._open_index
         return out
 
-    def _tool_delta(self, call: dict[str, Any], position: int) -> bytes:
-        key = call.get("index", position)
-        function = call.get("function")
-        if not isinstance(function, dict):
-            function = {}
-        out = b""
-        if key not in self._tool_blocks:
-            raw_id = call.get("id") or f"{self._message_id}_tool_{key}"
-            block = {
-                "type": "tool_use",
-                "id": tool_id(str(raw_id)),
-                "name": self._name(function.get("name")),
-                "input": {},
-            }
-            out += self._open_block(f"tool:{key}", block)
-            self._tool_blocks[key] = self._open_index
-        arguments = function.get("arguments")
-        if isinstance(arguments, str) and arguments:
-            delta = {"type": "input_json_delta", "partial_json": arguments}
-            out += self._block_delta(self._tool_blocks[key], delta)
-        return out
+    def tool_arguments(self, key: Any, fragment: str) -> bytes:
+        return self._block_delta(self._tool_blocks[key], {"type": "input_json_delta", "partial_json": fragment})
 
-    def _finalize(self) -> bytes:
-        out = b"" if self._started else self._message_start({})
+    def finish(self) -> bytes:
+        out = b"" if self.started else self.begin({})
         out += self._close_block()
         payload = {
             "type": "message_delta",
-            "delta": {"stop_reason": stop_reason(self._finish_reason, bool(self._tool_blocks)), "stop_sequence": None},
-            "usage": _usage(self._usage),
+            "delta": {"stop_reason": stop_reason(self.finish_reason, bool(self._tool_blocks)), "stop_sequence": None},
+            "usage": _usage(self.usage),
         }
         out += sse.event("message_delta", orjson.dumps(payload))
         out += sse.event("message_stop", b'{"type":"message_stop"}')

@@ -60,13 +60,7 @@ from brightstaff.config import Provider
 from brightstaff.core.chat import ChatRequest
 from brightstaff.core.errors import ClientError, invalid_body, quote, untranslatable
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
-from brightstaff.providers.backends import (
-    ANTHROPIC_VERSION,
-    IDENTITY_ENCODING,
-    MESSAGES,
-    anthropic_credentials,
-    upstream_path,
-)
+from brightstaff.providers.backends import to_messages
 from brightstaff.providers.chat_from_messages import ChatFromMessages
 from brightstaff.providers.tool_naming import tool_id
 
@@ -107,14 +101,9 @@ _PHONE = re.compile(r"\+?[\d\s().-]{7,}")
 _EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
 
 
-def request(chat: ChatRequest, provider: Provider, query: str) -> UpstreamRequest:
-    set_headers, remove_headers = anthropic_credentials(provider)
-    return UpstreamRequest(
-        path=upstream_path(provider, MESSAGES, ""),
-        set_headers=(*set_headers, ANTHROPIC_VERSION, IDENTITY_ENCODING),
-        remove_headers=remove_headers,
-        body=translate_request(chat, provider.model),
-    )
+def request(chat: ChatRequest, provider: Provider, query: str, *, cache_key: str | None = None) -> UpstreamRequest:
+    """`cache_key` is not sent: Anthropic has no such parameter (its cache follows the prompt prefix)."""
+    return to_messages(provider, translate_request(chat, provider.model))
 
 
 def response(chat: ChatRequest, provider: Provider) -> ResponseTranslator:

@@ -2,22 +2,17 @@
 
 Invariants: every field but `model` reaches the provider byte for byte, in the client's order; the path
 is the provider's base path plus `/chat/completions`, with the client's query string kept; the
-provider's key goes in `Authorization: Bearer`.
+provider's key goes in `Authorization: Bearer`. A `cache_key` derived from the pin is added as
+`prompt_cache_key` only when the client sent none.
 """
 
 from __future__ import annotations
 
 from brightstaff.config import Provider
-from brightstaff.core.chat import ChatRequest, with_model
+from brightstaff.core.chat import ChatRequest
 from brightstaff.core.outcome import UpstreamRequest
-from brightstaff.providers.backends import CHAT_COMPLETIONS, openai_credentials, upstream_path
+from brightstaff.providers.backends import CHAT_COMPLETIONS, openai_passthrough
 
 
-def request(chat: ChatRequest, provider: Provider, query: str) -> UpstreamRequest:
-    set_headers, remove_headers = openai_credentials(provider)
-    return UpstreamRequest(
-        path=upstream_path(provider, CHAT_COMPLETIONS, query),
-        set_headers=set_headers,
-        remove_headers=remove_headers,
-        body=with_model(chat, provider.model),
-    )
+def request(chat: ChatRequest, provider: Provider, query: str, *, cache_key: str | None = None) -> UpstreamRequest:
+    return openai_passthrough(provider, CHAT_COMPLETIONS, chat.fields, query, cache_key)

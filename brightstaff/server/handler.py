@@ -108,7 +108,7 @@ class RequestHandler:
         that cannot count gets the endpoint's local estimate."""
         request: ClientRequest = api.parse(body)
         decision = rules.with_requested_model(await self._decide(key, request, pin_new=False), request.model)
-        adapter = api.adapters.get(decision.provider.api)
+        adapter = api.adapter_for(decision.provider)
         if adapter is None:
             if endpoint.local is None:
                 raise no_adapter(api.name, decision.provider.name, decision.provider.api)
@@ -121,7 +121,7 @@ class RequestHandler:
         request: ClientRequest = api.parse(body)
         decision = rules.with_requested_model(await self._decide(key, request), request.model)
         provider = decision.provider
-        adapter = api.adapters.get(provider.api)
+        adapter = api.adapter_for(provider)
         if adapter is None:
             raise no_adapter(api.name, provider.name, provider.api)
         upstream = adapter.request(request, provider, facts.path.partition("?")[2])

@@ -18,6 +18,7 @@ from brightstaff.core.conversation import (
     is_ask,
 )
 from brightstaff.core.messages import parse_messages
+from brightstaff.core.responses import parse_responses
 
 CALL = {"id": "c1", "type": "function", "function": {"name": "run_sql", "arguments": '{"q": "select 1"}'}}
 
@@ -169,8 +170,8 @@ def test_messages_requests_become_turns(system: Any, messages: list[Any], turns:
     assert from_messages_request(system, messages) == Conversation(tuple(turns))
 
 
-def test_the_same_conversation_gives_the_same_view_from_either_api() -> None:
-    """One agent turn with a system prompt, a tool round trip and a follow-up, written in both APIs."""
+def test_the_same_conversation_gives_the_same_view_from_all_three_apis() -> None:
+    """One agent turn with a system prompt, a tool round trip and a follow-up, written in each client API."""
     chat = [
         {"role": "system", "content": "You are a SQL helper."},
         {"role": "user", "content": [{"type": "text", "text": "How many users?"}]},
@@ -200,12 +201,23 @@ def test_the_same_conversation_gives_the_same_view_from_either_api() -> None:
             ],
         },
     ]
+    responses = [
+        {"role": "user", "content": [{"type": "input_text", "text": "How many users?"}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "easy"}]},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Let me check."}]},
+        {"type": "function_call", "call_id": "c1", "name": "run_sql", "arguments": '{"q":"n"}'},
+        {"type": "function_call_output", "call_id": "c1", "output": "42"},
+        {"role": "user", "content": "Thanks, and admins?"},
+    ]
     chat_view = parse_chat(orjson.dumps({"model": "m", "messages": chat})).conversation
     messages_view = parse_messages(
         orjson.dumps({"model": "m", "max_tokens": 1, "system": "You are a SQL helper.", "messages": messages})
     ).conversation
-    assert chat_view == messages_view
-    assert chat_view.last_user_index() == messages_view.last_user_index() == 4
+    responses_view = parse_responses(
+        orjson.dumps({"model": "m", "instructions": "You are a SQL helper.", "input": responses})
+    ).conversation
+    assert chat_view == messages_view == responses_view
+    assert chat_view.last_user_index() == responses_view.last_user_index() == 4
 
 
 @pytest.mark.parametrize(

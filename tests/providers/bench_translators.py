@@ -2,9 +2,10 @@
 
 Each stream is 50 events, fed one event per `body()` call (as ext_proc delivers a streamed answer):
 an Anthropic stream (message_start, a text block of 44 deltas, a tool block, message_delta,
-message_stop) to an OpenAI client, and an OpenAI stream (role chunk, 46 content chunks, finish, usage,
-[DONE]) to an Anthropic client. Also the JSON answers and the request translations, per call.
-The target (issue 9) is at most 40 us of brightstaff CPU per translated event. Run under the lock:
+message_stop) to an OpenAI chat client and to a Responses client, and an OpenAI stream (role chunk, 46
+content chunks, finish, usage, [DONE]) to an Anthropic client and to a Responses client. Also the JSON
+answers, the request translations and the body parsers, per call.
+The target (issues 9 and 10) is at most 40 us of brightstaff CPU per translated event. Run under the lock:
 
     flock /tmp/brightstaff-heavy.lock .venv/bin/python tests/providers/bench_translators.py
 """
@@ -23,9 +24,14 @@ from translator_fixtures import anthropic_sse, openai_sse, provider
 
 from brightstaff.core.chat import parse_chat
 from brightstaff.core.messages import parse_messages
-from brightstaff.providers import anthropic_openai, openai_anthropic
+from brightstaff.core.outcome import ResponseTranslator
+from brightstaff.core.responses import parse_responses
+from brightstaff.providers import anthropic_openai, openai_anthropic, responses_anthropic, responses_chat
 from brightstaff.providers.chat_from_messages import ChatFromMessages
 from brightstaff.providers.messages_from_chat import MessagesFromChat
+from brightstaff.providers.responses_events import ResponseFrame, response_echo
+from brightstaff.providers.responses_from_chat import ResponsesFromChat
+from brightstaff.providers.responses_from_messages import ResponsesFromMessages
 
 TEXT = "The quick brown fox jumps over the lazy dog, again. "  # ~12 tokens, a typical delta or two
 
@@ -91,7 +97,7 @@ def per_call_us(work: Callable[[], object], rounds: int) -> float:
     return (time.process_time() - started) / rounds * 1e6
 
 
-def stream_us_per_event(make: Callable[[], ChatFromMessages | MessagesFromChat], events: list[bytes]) -> float:
+def stream_us_per_event(make: Callable[[], ResponseTranslator], events: list[bytes]) -> float:
     last = len(events) - 1
 
     def one_stream() -> None:
@@ -132,9 +138,25 @@ def main() -> None:
         }
     )
     chat_request, messages_request = parse_chat(chat_body), parse_messages(messages_body)
+    # A Codex-like turn: instructions, 5 function tools, 10 typed items; and the same with untyped
+    # (LangChain-style) user messages, which take the parser's second pass.
+    tools = [{"type": "function", "name": f"t{i}", "parameters": {"type": "object"}} for i in range(5)]
+    items: list[dict[str, object]] = [{"type": "message", "role": "user", "content": TEXT * 20}] * 8
+    items += [
+        {"type": "function_call", "call_id": "c", "name": "t1", "arguments": '{"a": 1}'},
+        {"type": "function_call_output", "call_id": "c", "output": TEXT * 20},
+    ]
+    responses_body = orjson.dumps(
+        {"model": "gpt-5", "instructions": TEXT, "input": items, "tools": tools, "stream": True}
+    )
+    untyped_body = orjson.dumps(
+        {"model": "gpt-5", "input": [{"role": "user", "content": TEXT * 20}] * 8 + items[8:], "stream": True}
+    )
+    responses_request = parse_responses(responses_body)
+    echo = response_echo(responses_request)
     claude, gpt = provider(), provider("openai/gpt-4o", base_url="https://api.openai.com/v1")
 
-    def json_once(make: Callable[[], ChatFromMessages | MessagesFromChat], body: bytes) -> Callable[[], object]:
+    def json_once(make: Callable[[], ResponseTranslator], body: bytes) -> Callable[[], object]:
         def run() -> object:
             translator = make()
             translator.start(200, {"content-type": "application/json"})
@@ -149,12 +171,28 @@ def main() -> None:
         ),
         ("SSE OpenAI -> Anthropic client, per event", stream_us_per_event(MessagesFromChat, openai_stream)),
         (
+            "SSE OpenAI -> Responses client, per event",
+            stream_us_per_event(lambda: ResponsesFromChat(ResponseFrame(echo, "m")), openai_stream),
+        ),
+        (
+            "SSE Anthropic -> Responses client, per event",
+            stream_us_per_event(lambda: ResponsesFromMessages(ResponseFrame(echo, "m")), anthropic_stream),
+        ),
+        (
             "JSON Anthropic -> OpenAI client (2 KB), per answer",
             per_call_us(json_once(lambda: ChatFromMessages(include_usage=False), anthropic_json), 5000),
         ),
         (
             "JSON OpenAI -> Anthropic client (2 KB), per answer",
             per_call_us(json_once(MessagesFromChat, openai_json), 5000),
+        ),
+        (
+            "JSON OpenAI -> Responses client (2 KB), per answer",
+            per_call_us(json_once(lambda: ResponsesFromChat(ResponseFrame(echo, "m")), openai_json), 5000),
+        ),
+        (
+            "JSON Anthropic -> Responses client (2 KB), per answer",
+            per_call_us(json_once(lambda: ResponsesFromMessages(ResponseFrame(echo, "m")), anthropic_json), 5000),
         ),
         (
             "request OpenAI -> Anthropic (10 KB body)",
@@ -164,7 +202,20 @@ def main() -> None:
             "request Anthropic -> OpenAI (10 KB body)",
             per_call_us(lambda: anthropic_openai.request(messages_request, gpt, ""), 5000),
         ),
+        (
+            "request Responses -> chat (10 KB body)",
+            per_call_us(lambda: responses_chat.request(parse_responses(responses_body), gpt, ""), 5000),
+        ),
+        (
+            "request Responses -> Anthropic (10 KB body)",
+            per_call_us(lambda: responses_anthropic.request(parse_responses(responses_body), claude, ""), 5000),
+        ),
         ("parse + validate a Messages body (10 KB)", per_call_us(lambda: parse_messages(messages_body), 5000)),
+        ("parse + validate a Responses body (10 KB)", per_call_us(lambda: parse_responses(responses_body), 5000)),
+        (
+            "parse + validate, untyped user messages (10 KB)",
+            per_call_us(lambda: parse_responses(untyped_body), 5000),
+        ),
         ("parse a chat body (10 KB), for comparison", per_call_us(lambda: parse_chat(chat_body), 5000)),
     ]
     for name, us in rows:

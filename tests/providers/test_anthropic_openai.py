@@ -368,3 +368,11 @@ def test_the_response_translator_knows_the_shortened_names() -> None:
     translator = anthropic_openai.response(request, VLLM)
     assert isinstance(translator, MessagesFromChat)
     assert translator._names == {short_tool_name(LONG_NAME): LONG_NAME}
+
+
+def test_a_pin_derived_cache_key_becomes_prompt_cache_key() -> None:
+    request = parse_messages(orjson.dumps({"model": "c", "max_tokens": 5, "messages": [USER]}))
+    assert orjson.loads(anthropic_openai.request(request, VLLM, "", cache_key="bsk_1").body)["prompt_cache_key"] == (
+        "bsk_1"
+    )
+    assert "prompt_cache_key" not in orjson.loads(anthropic_openai.request(request, VLLM, "").body)

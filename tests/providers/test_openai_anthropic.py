@@ -511,3 +511,8 @@ def test_the_response_translator_remembers_include_usage() -> None:
     plain = openai_anthropic.response(parse_chat(orjson.dumps({"model": "m", "messages": [USER]})), provider())
     assert isinstance(plain, ChatFromMessages)
     assert plain._include_usage is False
+
+
+def test_a_pin_derived_cache_key_is_not_sent_to_anthropic() -> None:
+    chat = parse_chat(b'{"model":"m","messages":[{"role":"user","content":"hi"}]}')
+    assert b"prompt_cache_key" not in openai_anthropic.request(chat, provider(), "", cache_key="bsk_1").body

@@ -21,8 +21,12 @@ from test_messages_from_chat import LONG_NAME, chunk, completion
 from translator_fixtures import JSON_HEADERS, SSE_HEADERS, anthropic_sse, openai_sse, run
 
 from brightstaff.core.outcome import ResponseTranslator
+from brightstaff.core.responses import parse_responses
 from brightstaff.providers.chat_from_messages import ChatFromMessages
 from brightstaff.providers.messages_from_chat import MessagesFromChat
+from brightstaff.providers.responses_events import ResponseFrame, response_echo
+from brightstaff.providers.responses_from_chat import ResponsesFromChat
+from brightstaff.providers.responses_from_messages import ResponsesFromMessages
 from brightstaff.providers.tool_naming import short_tool_name
 
 
@@ -148,3 +152,96 @@ def test_anthropic_sdk_raises_by_status_on_translated_errors(
     assert isinstance(info.value, anthropic.APIStatusError)
     assert info.value.status_code == status
     assert isinstance(info.value.body, dict) and info.value.body["type"] == "error"
+
+
+# -- the Responses API: client.responses.create / .stream over translated chat and Anthropic answers --
+
+RESPONSES_ARGS: dict[str, object] = {
+    "model": "gpt-5",
+    "input": "hi",
+    "tools": [
+        {"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": True},
+        {"type": "function", "name": "g", "parameters": {"type": "object"}, "strict": False},
+        {"type": "function", "name": LONG_NAME, "parameters": {"type": "object"}, "strict": False},
+    ],
+}
+_ECHO = response_echo(parse_responses(orjson.dumps(RESPONSES_ARGS)))
+
+
+def from_chat() -> ResponseTranslator:
+    return ResponsesFromChat(ResponseFrame(_ECHO, "m"), tool_names={short_tool_name(LONG_NAME): LONG_NAME})
+
+
+def from_messages() -> ResponseTranslator:
+    return ResponsesFromMessages(ResponseFrame(_ECHO, "m"))
+
+
+def responses_client(
+    make: Callable[[], ResponseTranslator], status: int, headers: dict[str, str], body: bytes
+) -> openai.OpenAI:
+    return openai.OpenAI(
+        api_key="k",
+        base_url="http://brightstaff.test/v1",
+        http_client=serving(make, status, headers, body),
+        max_retries=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "stream", "text", "calls"),
+    [
+        (from_chat, OPENAI_STREAM, "Hé 日本", [("f", '{"x":1}'), (LONG_NAME, "{}")]),
+        (from_messages, ANTHROPIC_STREAM, "Hé 日本", [("f", '{"x":1}'), ("g", "{}")]),
+    ],
+    ids=["chat stream", "anthropic stream"],
+)
+def test_openai_sdk_accumulates_a_translated_responses_stream(
+    make: Callable[[], ResponseTranslator], stream: bytes, text: str, calls: list[tuple[str, str]]
+) -> None:
+    client = responses_client(make, 200, SSE_HEADERS, stream)
+    with client.responses.stream(**RESPONSES_ARGS) as events:  # type: ignore[arg-type]
+        deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+        final = events.get_final_response()
+    assert "".join(deltas) == text == final.output_text
+    assert [(c.name, c.arguments) for c in final.output if c.type == "function_call"] == calls
+    assert next(c.parsed_arguments for c in final.output if c.type == "function_call") == {"x": 1}
+    assert final.usage is not None and final.usage.total_tokens > 0
+    assert final.output[0].type == "reasoning"
+
+
+@pytest.mark.parametrize(
+    ("make", "body", "text"),
+    [
+        (from_chat, orjson.dumps(completion({"content": "Hi"}, "stop")), "Hi"),
+        (from_messages, orjson.dumps(message([{"type": "text", "text": "Hi"}])), "Hi"),
+    ],
+    ids=["chat answer", "anthropic answer"],
+)
+def test_openai_sdk_reads_a_translated_responses_answer(
+    make: Callable[[], ResponseTranslator], body: bytes, text: str
+) -> None:
+    answer = responses_client(make, 200, JSON_HEADERS, body).responses.create(**RESPONSES_ARGS)  # type: ignore[call-overload]
+    assert answer.output_text == text and answer.status == "completed"
+
+
+def test_openai_sdk_sees_a_failed_response_on_a_mid_stream_error() -> None:
+    stream = anthropic_sse(
+        MESSAGE_START, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    )
+    client = responses_client(from_messages, 200, SSE_HEADERS, stream)
+    events = list(client.responses.create(**RESPONSES_ARGS, stream=True))  # type: ignore[call-overload]
+    assert [e.type for e in events][-2:] == ["error", "response.failed"]
+    assert events[-1].response.error.message == "Overloaded"
+    with client.responses.stream(**RESPONSES_ARGS) as accumulated, pytest.raises(RuntimeError):  # type: ignore[arg-type]
+        accumulated.get_final_response()
+
+
+@pytest.mark.parametrize(
+    ("status", "exception"),
+    [(429, openai.RateLimitError), (400, openai.BadRequestError), (529, openai.InternalServerError)],
+)
+def test_openai_sdk_raises_by_status_on_translated_responses_errors(status: int, exception: type[Exception]) -> None:
+    client = responses_client(from_messages, status, {"content-type": "application/json"}, anthropic_error("x", "nope"))
+    with pytest.raises(exception) as info:
+        client.responses.create(**RESPONSES_ARGS)  # type: ignore[call-overload]
+    assert isinstance(info.value, openai.APIStatusError) and info.value.status_code == status

@@ -12,8 +12,12 @@ from test_messages_from_chat import FULL as OPENAI_STREAM
 from translator_fixtures import cut, run
 
 from brightstaff.core.outcome import ResponseTranslator
+from brightstaff.core.responses import parse_responses
 from brightstaff.providers.chat_from_messages import ChatFromMessages
 from brightstaff.providers.messages_from_chat import MessagesFromChat
+from brightstaff.providers.responses_events import ResponseFrame, response_echo
+from brightstaff.providers.responses_from_chat import ResponsesFromChat
+from brightstaff.providers.responses_from_messages import ResponsesFromMessages
 
 
 def chat_client() -> ResponseTranslator:
@@ -24,9 +28,22 @@ def messages_client() -> ResponseTranslator:
     return MessagesFromChat()
 
 
+_ECHO = response_echo(parse_responses(b'{"model":"gpt-5","input":"hi"}'))
+
+
+def responses_from_chat() -> ResponseTranslator:
+    return ResponsesFromChat(ResponseFrame(_ECHO, "m", lambda: 1.0, lambda: "T"))
+
+
+def responses_from_messages() -> ResponseTranslator:
+    return ResponsesFromMessages(ResponseFrame(_ECHO, "m", lambda: 1.0, lambda: "T"))
+
+
 TRANSLATORS: list[tuple[str, Callable[[], ResponseTranslator], bytes]] = [
     ("anthropic stream → openai client", chat_client, ANTHROPIC_STREAM),
     ("openai stream → anthropic client", messages_client, OPENAI_STREAM),
+    ("openai stream → responses client", responses_from_chat, OPENAI_STREAM),
+    ("anthropic stream → responses client", responses_from_messages, ANTHROPIC_STREAM),
 ]
 IDS = [t[0] for t in TRANSLATORS]
 
