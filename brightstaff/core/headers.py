@@ -12,11 +12,9 @@ RESPONSE_HEADERS = {
     "x-brightstaff-provider": "provider",
     "x-brightstaff-affinity": "affinity",
     "x-brightstaff-route": "route",
+    # Which source gave the affinity id (core.affinity_sources: header, claude-code, codex, ...), or none.
+    "x-brightstaff-affinity-source": "affinity_source",
 }
-
-# Which source gave a request's affinity id (core.affinity_sources.Resolution.source), for clients and
-# operators; not yet among RESPONSE_HEADERS: the transport adds it with the decision metadata.
-AFFINITY_SOURCE_HEADER = "x-brightstaff-affinity-source"
 
 # Internal headers a client must never be able to set (Envoy strips them before the ext_proc filter).
 INTERNAL_REQUEST_HEADERS = (PROVIDER_HEADER,)

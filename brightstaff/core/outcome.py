@@ -92,7 +92,7 @@ class Reply:
 Outcome = Forward | Reply
 
 
-def decision_metadata(decision: Decision) -> tuple[tuple[str, str], ...]:
+def decision_metadata(decision: Decision, affinity_source: str | None = None) -> tuple[tuple[str, str], ...]:
     """The `x-brightstaff-*` response headers' values (see core.headers.RESPONSE_HEADERS)."""
     provider = decision.provider
     return (
@@ -100,10 +100,17 @@ def decision_metadata(decision: Decision) -> tuple[tuple[str, str], ...]:
         ("provider", provider.name),
         ("affinity", decision.affinity.value),
         ("route", decision.route or decision.reason),
+        ("affinity_source", affinity_source or "none"),
     )
 
 
-def forward(decision: Decision, upstream: UpstreamRequest, response: ResponseTranslator | None = None) -> Forward:
+def forward(
+    decision: Decision,
+    upstream: UpstreamRequest,
+    response: ResponseTranslator | None = None,
+    *,
+    affinity_source: str | None = None,
+) -> Forward:
     headers = (
         (PROVIDER_HEADER, decision.provider.cluster),
         (":path", upstream.path),
@@ -114,7 +121,7 @@ def forward(decision: Decision, upstream: UpstreamRequest, response: ResponseTra
         body=upstream.body,
         set_headers=headers,
         remove_headers=upstream.remove_headers,
-        metadata=decision_metadata(decision),
+        metadata=decision_metadata(decision, affinity_source),
         response=response,
         default_headers=upstream.default_headers,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from google.protobuf.struct_pb2 import Struct
 
 from brightstaff._generated import ext_proc_pb2 as pb
+from brightstaff.core.affinity_sources import HARNESS_HEADERS
 from brightstaff.core.headers import METADATA_NAMESPACE
 from brightstaff.core.outcome import Forward, Outcome, Reply
 from brightstaff.core.request import RequestFacts
@@ -24,6 +25,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
     affinity = tenant = None
     affinity_repeated = tenant_repeated = False
     request_id = "-"
+    identity: list[tuple[str, str]] = []  # the session ids agent harnesses send (core.affinity_sources)
     for header in headers.headers.headers:
         key = header.key
         if key == ":method":
@@ -38,6 +40,8 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         elif tenant_header is not None and key == tenant_header:
             tenant_repeated = tenant is not None
             tenant = header.raw_value.decode("latin-1")
+        elif key in HARNESS_HEADERS:
+            identity.append((key, header.raw_value.decode("latin-1")))
     return RequestFacts(
         method=method,
         path=path,
@@ -47,6 +51,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         request_id=request_id,
         affinity_repeated=affinity_repeated,
         tenant_repeated=tenant_repeated,
+        identity_headers=tuple(identity),
     )
 
 

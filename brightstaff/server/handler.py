@@ -19,7 +19,7 @@ import orjson
 
 from brightstaff.config import Config
 from brightstaff.core import decision as rules
-from brightstaff.core.affinity import pin_key
+from brightstaff.core.affinity_sources import BodyIds, Resolution, body_ids, provider_cache_key, resolve
 from brightstaff.core.decision import Affinity, Decision, Pin, RouteChoice
 from brightstaff.core.errors import ClientError, body_too_large, internal_error, invalid_body, no_adapter
 from brightstaff.core.outcome import Outcome, Reply, forward
@@ -43,6 +43,9 @@ class RequestHandler:
         # First requests of one affinity key in flight in this process: followers await the leader,
         # so N concurrent first turns run the router once.
         self._inflight: dict[str, asyncio.Future[Decision]] = {}
+        sources = config.routing.affinity.sources
+        self._header_only = sources == ("header",)
+        self._body_sources = not {"prompt-cache-key", "anthropic-metadata"}.isdisjoint(sources)
         self._models_reply = Reply(
             200,
             orjson.dumps(
@@ -84,54 +87,82 @@ class RequestHandler:
         if endpoint.api is None:
             return self._models_reply
         server = self.config.server
-        key = pin_key(
-            facts.affinity,
-            facts.tenant,
-            header=server.affinity_header,
-            tenant_header=self.config.routing.tenant_header,
-            max_length=server.affinity_id_max_length,
-            repeated=facts.affinity_repeated,
-            tenant_repeated=facts.tenant_repeated,
-        )
+        # The default: the configured header is the only source, so a bad id is refused before parsing.
+        resolution = self._resolve(facts, BodyIds()) if self._header_only else None
         if body is None:
             raise invalid_body("The request body is empty; expected a JSON object.")
         if len(body) > server.max_request_body_bytes:
             raise body_too_large(server.max_request_body_bytes)
+        request: ClientRequest = endpoint.api.parse(body)
+        if resolution is None:
+            resolution = self._resolve(facts, body_ids(request.fields) if self._body_sources else BodyIds())
         if endpoint.kind == "count_tokens":
-            return await self._count_tokens(endpoint, endpoint.api, facts, key, body)
-        return await self._generate(endpoint.api, facts, key, body, started)
+            return await self._count_tokens(endpoint, endpoint.api, request, facts, resolution)
+        return await self._generate(endpoint.api, request, facts, resolution, started)
+
+    def _resolve(self, facts: RequestFacts, body: BodyIds) -> Resolution:
+        server = self.config.server
+        return resolve(
+            facts,
+            body,
+            self.config.routing.affinity,
+            header=server.affinity_header,
+            tenant_header=self.config.routing.tenant_header,
+            max_length=server.affinity_id_max_length,
+        )
+
+    def _cache_key(self, key: str | None) -> str | None:
+        """The provider `prompt_cache_key` derived from the pin key, when configured (issue 10, item 4)."""
+        settings = self.config.routing.affinity
+        if key is None or not settings.provider_cache_key:
+            return None
+        salt = settings.cache_key_salt.reveal() if settings.cache_key_salt is not None else None
+        return provider_cache_key(key, salt)
 
     async def _count_tokens(
-        self, endpoint: Endpoint, api: ClientApi[Any], facts: RequestFacts, key: str | None, body: bytes
+        self,
+        endpoint: Endpoint,
+        api: ClientApi[Any],
+        request: ClientRequest,
+        facts: RequestFacts,
+        resolution: Resolution,
     ) -> Outcome:
         """A token count goes where the session's model is (it follows a pin, never makes one); a backend
         that cannot count gets the endpoint's local estimate."""
-        request: ClientRequest = api.parse(body)
-        decision = rules.with_requested_model(await self._decide(key, request, pin_new=False), request.model)
+        decision = await self._decide(resolution.key, request, pin_new=False)
+        decision = rules.with_requested_model(decision, request.model)
         adapter = api.adapter_for(decision.provider)
         if adapter is None:
             if endpoint.local is None:
                 raise no_adapter(api.name, decision.provider.name, decision.provider.api)
             return Reply(200, endpoint.local(request))
-        return forward(decision, adapter.request(request, decision.provider, facts.path.partition("?")[2]))
+        upstream = adapter.request(request, decision.provider, facts.path.partition("?")[2])
+        return forward(decision, upstream, affinity_source=resolution.source)
 
     async def _generate(
-        self, api: ClientApi[Any], facts: RequestFacts, key: str | None, body: bytes, started: float
+        self,
+        api: ClientApi[Any],
+        request: ClientRequest,
+        facts: RequestFacts,
+        resolution: Resolution,
+        started: float,
     ) -> Outcome:
-        request: ClientRequest = api.parse(body)
+        key = resolution.key
         decision = rules.with_requested_model(await self._decide(key, request), request.model)
         provider = decision.provider
         adapter = api.adapter_for(provider)
         if adapter is None:
             raise no_adapter(api.name, provider.name, provider.api)
-        upstream = adapter.request(request, provider, facts.path.partition("?")[2])
-        outcome = forward(decision, upstream, adapter.response(request, provider) if adapter.response else None)
+        query = facts.path.partition("?")[2]
+        upstream = adapter.request(request, provider, query, cache_key=self._cache_key(key))
+        translator = adapter.response(request, provider) if adapter.response else None
+        outcome = forward(decision, upstream, translator, affinity_source=resolution.source)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.metrics.inc("brightstaff_requests_total", affinity=decision.affinity.value, provider=provider.name)
         self.metrics.observe_ms("brightstaff_decision_ms", elapsed_ms)
         # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
         # the line (a syscall) stay off the request's path.
-        asyncio.get_running_loop().call_soon(_log_decision, facts, decision, key, request.stream, elapsed_ms)
+        asyncio.get_running_loop().call_soon(_log_decision, facts, decision, resolution, request.stream, elapsed_ms)
         return outcome
 
     async def _decide(self, key: str | None, request: ClientRequest, *, pin_new: bool = True) -> Decision:
@@ -218,14 +249,19 @@ class RequestHandler:
         return decision
 
 
-def _log_decision(facts: RequestFacts, decision: Decision, key: str | None, stream: bool, elapsed_ms: float) -> None:
+def _log_decision(
+    facts: RequestFacts, decision: Decision, resolution: Resolution, stream: bool, elapsed_ms: float
+) -> None:
+    skipped = ";".join(f"{source}: {reason}" for source, reason in resolution.skipped) or None
     event(
         log,
         INFO,
         "decision",
         request_id=facts.request_id,
         affinity=decision.affinity.value,
-        key=key,
+        key=resolution.key,
+        source=resolution.source,
+        skipped=skipped,
         provider=decision.provider.name,
         model=decision.provider.model,
         route=decision.route,

@@ -247,7 +247,7 @@ def test_decision_log_line_has_no_secret(caplog: pytest.LogCaptureFixture) -> No
     with caplog.at_level("INFO", logger="brightstaff.decision"):
         asyncio.run(handler.handle(facts("log-me"), body("write code")))
     text = "\n".join(TextFormatter().format(r) for r in caplog.records)
-    assert "affinity=new key=log-me provider=anthropic/claude-sonnet-4-20250514" in text
+    assert "affinity=new key=log-me source=header skipped=- provider=anthropic/claude-sonnet-4-20250514" in text
     assert "sk-test" not in text
 
 
@@ -419,3 +419,47 @@ def test_a_wildcard_default_passes_the_clients_model_through() -> None:
         outcome = fwd(asyncio.run(handler.handle(facts(affinity), body("hello", model="gpt-5.2"))))
         assert outcome.body is not None and orjson.loads(outcome.body)["model"] == "gpt-5.2"
     assert router.calls == 2  # without affinity, and the first request of run-9; then its pin answers
+
+
+# ---------------------------------------------------------------- affinity from what agents already send
+
+
+def affinity_config(**affinity: Any) -> Config:
+    data = seed_config_data()
+    data["routing"] = {"affinity": affinity}
+    return parse_config(data, SEED_ENV)
+
+
+def test_a_claude_code_session_id_pins_like_the_header_and_names_its_source() -> None:
+    handler, router, store = make_handler(affinity_config(sources=["header", "claude-code"]))
+    session = RequestFacts(
+        method="POST", path="/v1/chat/completions", identity_headers=(("x-claude-code-session-id", "sess-1"),)
+    )
+    first = asyncio.run(handler.handle(session, body("write code")))
+    later = asyncio.run(handler.handle(session, body("analyze this")))
+    assert (meta(first)["affinity"], meta(later)["affinity"]) == ("new", "pinned")
+    assert meta(first)["affinity_source"] == meta(later)["affinity_source"] == "claude-code"
+    assert asyncio.run(store.get("sess-1")) is not None
+    assert router.calls == 1
+
+
+def test_without_the_source_configured_a_harness_header_is_ignored() -> None:
+    handler, _, store = make_handler()
+    session = RequestFacts(
+        method="POST", path="/v1/chat/completions", identity_headers=(("x-claude-code-session-id", "sess-2"),)
+    )
+    outcome = asyncio.run(handler.handle(session, body("write code")))
+    assert (meta(outcome)["affinity"], meta(outcome)["affinity_source"]) == ("none", "none")
+    assert asyncio.run(store.get("sess-2")) is None
+
+
+def test_provider_cache_key_follows_the_pin_hashed_never_raw() -> None:
+    handler, _, _ = make_handler(affinity_config(provider_cache_key=True))
+    outcome = asyncio.run(handler.handle(facts("raw-session-id"), body("analyze this")))
+    forwarded = orjson.loads(fwd(outcome).body or b"{}")
+    assert forwarded["prompt_cache_key"].startswith("bsk_")
+    assert "raw-session-id" not in forwarded["prompt_cache_key"]
+    again = asyncio.run(handler.handle(facts("raw-session-id"), body("analyze this")))
+    assert orjson.loads(fwd(again).body or b"{}")["prompt_cache_key"] == forwarded["prompt_cache_key"]
+    own = asyncio.run(handler.handle(facts("raw-session-id"), body("analyze", prompt_cache_key="mine")))
+    assert orjson.loads(fwd(own).body or b"{}")["prompt_cache_key"] == "mine"
