@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from brightstaff.config import Config, LlmRouterSettings, RedisPinStoreSettings
@@ -96,17 +98,49 @@ class App:
             self.router.name,
         )
 
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Drain: report not-ready, let in-flight streams finish (up to the grace), then close."""
+    def begin_drain(self) -> None:
+        """/readyz answers 503 from now on: load balancers stop sending before anything closes."""
         self.admin.ready = False
+
+    async def stop(self, grace_seconds: float = 5.0, *, hurry: asyncio.Event | None = None) -> None:
+        """Drain: report not-ready, stop taking ext_proc streams, let those in flight finish (up to
+        `grace_seconds`, or until `hurry` is set), then close. Stopping twice is harmless."""
+        if self._stopped.is_set():
+            return
+        self.begin_drain()
         if self.grpc_server is not None:
-            await self.grpc_server.stop(grace_seconds)
+            await self._drain_extproc(self.grpc_server, grace_seconds, hurry)
         await self.admin.close()
         if isinstance(self.router, Closeable):
             await self.router.close()
         await self.store.close()
         self._stopped.set()
         log.info("brightstaff stopped")
+
+    async def _drain_extproc(self, server: ExtProcServer, grace: float, hurry: asyncio.Event | None) -> None:
+        if grace > 0:
+            log.info(
+                "draining: /readyz is 503; ext_proc takes no new streams and gives those in flight up to %gs",
+                grace,
+            )
+        started = time.monotonic()
+        stopping = asyncio.ensure_future(server.stop(grace))
+        if hurry is not None:
+            hurried = asyncio.ensure_future(hurry.wait())
+            await asyncio.wait({stopping, hurried}, return_when=asyncio.FIRST_COMPLETED)
+            hurried.cancel()
+            if not stopping.done():  # a second signal: close what is still open now
+                stopping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await stopping
+                await server.stop(0)
+                return
+        await stopping
+        elapsed = time.monotonic() - started
+        if grace > 0 and elapsed >= grace:
+            log.warning("drain time (%gs) over: ext_proc streams still in flight were cut", grace)
+        elif grace > 0:
+            log.info("ext_proc drained in %.2fs", elapsed)
 
 
 def build_app(config: Config) -> App:
