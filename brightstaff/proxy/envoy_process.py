@@ -101,11 +101,12 @@ def check_port_free(what: str, host: str, port: int) -> None:
             if exc.errno != errno.EADDRINUSE:
                 return  # not ours to judge (an address this host lacks): Envoy reports it
             where = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
-            raise PortInUseError(
-                errno.EADDRINUSE,
+            error = PortInUseError(
                 f"{where} ({what}) is already in use: another `brightstaff up`, or an Envoy still running? "
-                f"(`ss -ltnp 'sport = :{port}'` names the process)",
-            ) from None
+                f"(`ss -ltnp 'sport = :{port}'` names the process)"
+            )
+            error.errno = errno.EADDRINUSE
+            raise error from None
 
 
 def _private_open(path: Path, mode: str) -> IO[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import time
 from dataclasses import dataclass, field
@@ -75,15 +76,22 @@ class App:
     async def start(self, *, grpc_port: int | None = None, admin_port: int | None = None) -> None:
         server = self.config.server
         await probe_store(self.store)
-        self.grpc_server, self.grpc_port = await start_extproc_server(
-            server.transport,
-            self.handler,
-            server.grpc_host,
-            server.grpc_port if grpc_port is None else grpc_port,
-            max_body_bytes=server.max_request_body_bytes,
-        )
+        wanted_grpc = server.grpc_port if grpc_port is None else grpc_port
+        try:
+            self.grpc_server, self.grpc_port = await start_extproc_server(
+                server.transport,
+                self.handler,
+                server.grpc_host,
+                wanted_grpc,
+                max_body_bytes=server.max_request_body_bytes,
+            )
+        except (OSError, RuntimeError) as exc:  # grpcio reports a port in use as RuntimeError
+            raise _cannot_listen(server.grpc_host, wanted_grpc, "ext_proc, brightstaff.grpc_port", exc) from exc
         wanted_admin = server.admin_port if admin_port is None else admin_port
-        self.admin_port = await self.admin.start(server.admin_host, wanted_admin)
+        try:
+            self.admin_port = await self.admin.start(server.admin_host, wanted_admin)
+        except OSError as exc:
+            raise _cannot_listen(server.admin_host, wanted_admin, "admin, brightstaff.admin_port", exc) from exc
         self.admin.ready = True
         log.info(
             "brightstaff serving ext_proc on %s:%d (transport %s, admin http://%s:%d) with %d providers, "
@@ -141,6 +149,20 @@ class App:
             log.warning("drain time (%gs) over: ext_proc streams still in flight were cut", grace)
         elif grace > 0:
             log.info("ext_proc drained in %.2fs", elapsed)
+
+
+def _cannot_listen(host: str, port: int, what: str, exc: BaseException) -> OSError:
+    """A bind failure that names the address and the config key: a second brightstaff on the same ports
+    stops here, before any Envoy starts."""
+    if not isinstance(exc, OSError):  # grpcio's RuntimeError says no more than "Failed to bind"
+        reason = "cannot bind (in use, or not an address of this host)"
+    elif exc.errno == errno.EADDRINUSE:
+        reason = "already in use"
+    else:
+        reason = exc.strerror or str(exc)
+    error = OSError(f"cannot listen on {host}:{port} ({what}): {reason}")
+    error.errno = exc.errno if isinstance(exc, OSError) else None
+    return error
 
 
 def build_app(config: Config) -> App:
