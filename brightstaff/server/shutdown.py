@@ -16,7 +16,8 @@ from types import TracebackType
 
 log = logging.getLogger("brightstaff")
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# SIGHUP does not exist on Windows (where asyncio has no signal handlers either).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
 
 class ShutdownSignals:
