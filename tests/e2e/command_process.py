@@ -153,10 +153,12 @@ class Command:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.note_children()
             raise AssertionError(f"still running after {timeout:.0f}s:\n{self.log()}") from None
 
     def close(self) -> None:
         if self.process.poll() is None:
+            self.note_children()  # before the kill: an Envoy without a parent-death signal outlives it
             self.process.kill()
             self.process.wait(10)
         for pid, line in self._seen_children.items():
