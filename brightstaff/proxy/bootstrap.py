@@ -264,8 +264,13 @@ def render_envoy(
     listener_port: int | None = None,
     admin_port: int | None = None,
     ca_bundle: str | None = None,
+    exclusive_listener: bool = False,
 ) -> dict[str, Any]:
-    """The Envoy bootstrap as a dict (dump it with yaml.safe_dump). Overrides serve tests and compose."""
+    """The Envoy bootstrap as a dict (dump it with yaml.safe_dump). Overrides serve tests and compose.
+
+    `exclusive_listener` turns off SO_REUSEPORT (Envoy's default) on the listener, so a second Envoy on the
+    same port fails to bind instead of sharing it: `brightstaff up` on a host, where one may be left over.
+    """
     server = config.server
     max_body = server.max_request_body_bytes
     if ca_bundle is None and any(p.scheme == "https" for p in config.providers):
@@ -372,6 +377,7 @@ def render_envoy(
                     # BUFFERED bodies above this are refused with 413 (Envoy's default is 1 MiB).
                     "per_connection_buffer_limit_bytes": max_body,
                     "filter_chains": [{"filters": [hcm]}],
+                    **({"enable_reuse_port": False} if exclusive_listener else {}),
                 }
             ],
             "clusters": [extproc_cluster, *(_provider_cluster(p, ca_bundle) for p in config.providers)],

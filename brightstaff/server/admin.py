@@ -1,4 +1,7 @@
-"""A tiny HTTP endpoint for operators and orchestrators: /healthz, /readyz and /metrics."""
+"""A tiny HTTP endpoint for operators and orchestrators: /healthz, /readyz and /metrics.
+
+/readyz is 200 only while `ready` is set (cleared the moment a drain begins) and every readiness check
+(e.g. "Envoy is up", added by `brightstaff up`) passes; the checks are asked on every request."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 MetricsSource = Callable[[], Awaitable[str]]
+ReadinessCheck = Callable[[], bool]
 
 
 class AdminServer:
@@ -16,6 +20,11 @@ class AdminServer:
         self._metrics = metrics
         self._server: asyncio.Server | None = None
         self.ready = False
+        self.checks: list[ReadinessCheck] = []
+
+    @property
+    def is_ready(self) -> bool:
+        return self.ready and all(check() for check in self.checks)
 
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._serve, host, port)
@@ -55,7 +64,7 @@ class AdminServer:
         if path == "/readyz":
             return (
                 ("200 OK", b"ready\n", "text/plain")
-                if self.ready
+                if self.is_ready
                 else ("503 Service Unavailable", b"not ready\n", "text/plain")
             )
         if path == "/metrics":

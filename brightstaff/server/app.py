@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
+import time
 from dataclasses import dataclass, field
 
 from brightstaff.config import Config, LlmRouterSettings, RedisPinStoreSettings
@@ -73,15 +76,22 @@ class App:
     async def start(self, *, grpc_port: int | None = None, admin_port: int | None = None) -> None:
         server = self.config.server
         await probe_store(self.store)
-        self.grpc_server, self.grpc_port = await start_extproc_server(
-            server.transport,
-            self.handler,
-            server.grpc_host,
-            server.grpc_port if grpc_port is None else grpc_port,
-            max_body_bytes=server.max_request_body_bytes,
-        )
+        wanted_grpc = server.grpc_port if grpc_port is None else grpc_port
+        try:
+            self.grpc_server, self.grpc_port = await start_extproc_server(
+                server.transport,
+                self.handler,
+                server.grpc_host,
+                wanted_grpc,
+                max_body_bytes=server.max_request_body_bytes,
+            )
+        except (OSError, RuntimeError) as exc:  # grpcio reports a port in use as RuntimeError
+            raise _cannot_listen(server.grpc_host, wanted_grpc, "ext_proc, brightstaff.grpc_port", exc) from exc
         wanted_admin = server.admin_port if admin_port is None else admin_port
-        self.admin_port = await self.admin.start(server.admin_host, wanted_admin)
+        try:
+            self.admin_port = await self.admin.start(server.admin_host, wanted_admin)
+        except OSError as exc:
+            raise _cannot_listen(server.admin_host, wanted_admin, "admin, brightstaff.admin_port", exc) from exc
         self.admin.ready = True
         log.info(
             "brightstaff serving ext_proc on %s:%d (transport %s, admin http://%s:%d) with %d providers, "
@@ -96,17 +106,63 @@ class App:
             self.router.name,
         )
 
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Drain: report not-ready, let in-flight streams finish (up to the grace), then close."""
+    def begin_drain(self) -> None:
+        """/readyz answers 503 from now on: load balancers stop sending before anything closes."""
         self.admin.ready = False
+
+    async def stop(self, grace_seconds: float = 5.0, *, hurry: asyncio.Event | None = None) -> None:
+        """Drain: report not-ready, stop taking ext_proc streams, let those in flight finish (up to
+        `grace_seconds`, or until `hurry` is set), then close. Stopping twice is harmless."""
+        if self._stopped.is_set():
+            return
+        self.begin_drain()
         if self.grpc_server is not None:
-            await self.grpc_server.stop(grace_seconds)
+            await self._drain_extproc(self.grpc_server, grace_seconds, hurry)
         await self.admin.close()
         if isinstance(self.router, Closeable):
             await self.router.close()
         await self.store.close()
         self._stopped.set()
         log.info("brightstaff stopped")
+
+    async def _drain_extproc(self, server: ExtProcServer, grace: float, hurry: asyncio.Event | None) -> None:
+        if grace > 0:
+            log.info(
+                "draining: /readyz is 503; ext_proc takes no new streams and gives those in flight up to %gs",
+                grace,
+            )
+        started = time.monotonic()
+        stopping = asyncio.ensure_future(server.stop(grace))
+        if hurry is not None:
+            hurried = asyncio.ensure_future(hurry.wait())
+            await asyncio.wait({stopping, hurried}, return_when=asyncio.FIRST_COMPLETED)
+            hurried.cancel()
+            if not stopping.done():  # a second signal: close what is still open now
+                stopping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await stopping
+                await server.stop(0)
+                return
+        await stopping
+        elapsed = time.monotonic() - started
+        if grace > 0 and elapsed >= grace:
+            log.warning("drain time (%gs) over: ext_proc streams still in flight were cut", grace)
+        elif grace > 0:
+            log.info("ext_proc drained in %.2fs", elapsed)
+
+
+def _cannot_listen(host: str, port: int, what: str, exc: BaseException) -> OSError:
+    """A bind failure that names the address and the config key: a second brightstaff on the same ports
+    stops here, before any Envoy starts."""
+    if not isinstance(exc, OSError):  # grpcio's RuntimeError says no more than "Failed to bind"
+        reason = "cannot bind (in use, or not an address of this host)"
+    elif exc.errno == errno.EADDRINUSE:
+        reason = "already in use"
+    else:
+        reason = exc.strerror or str(exc)
+    error = OSError(f"cannot listen on {host}:{port} ({what}): {reason}")
+    error.errno = exc.errno if isinstance(exc, OSError) else None
+    return error
 
 
 def build_app(config: Config) -> App:

@@ -74,6 +74,12 @@ def test_defaults() -> None:
     assert config.routing.session_max_entries == 10_000
     assert config.routing.session_ttl_mode == "sliding"
     assert config.server.failure_mode == "closed"
+    assert config.server.drain_timeout_ms == 30_000
+
+
+def test_drain_timeout_is_configurable() -> None:
+    assert parse_config(seed_config_data(drain_timeout_ms=0), {}).server.drain_timeout_ms == 0
+    assert parse_config(seed_config_data(drain_timeout_ms=120_000), {}).server.drain_timeout_ms == 120_000
 
 
 def test_no_10000_cap_on_entries() -> None:
@@ -125,6 +131,8 @@ def error_for(mutate: Any) -> ConfigError:
         (lambda d: d.update(brightstaff={"failure_mode": "maybe"}), "brightstaff.failure_mode", "closed, open"),
         (lambda d: d.update(brightstaff={"affinity_header": "bad header"}), "brightstaff.affinity_header", "header"),
         (lambda d: d["listeners"][0].update(port=70000), "listeners[0].port", "between"),
+        (lambda d: d.update(brightstaff={"drain_timeout_ms": -1}), "brightstaff.drain_timeout_ms", "between"),
+        (lambda d: d.update(brightstaff={"drain_timeout_ms": "30s"}), "brightstaff.drain_timeout_ms", "integer"),
         (lambda d: d.update(model_providers=[]), "model_providers", "non-empty"),
     ],
 )

@@ -133,6 +133,8 @@ class Stack:
     def stop(self) -> None:
         if self.brightstaff is not None and self.brightstaff.poll() is None:
             self.stop_brightstaff()
+        if self._log_file is not None:
+            self._log_file.close()  # also when a test stopped brightstaff itself
         asyncio.run(self.envoy.stop())
 
 

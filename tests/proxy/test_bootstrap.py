@@ -163,3 +163,10 @@ def test_plano_listener_retries_http_host_and_headers_render_and_validate(tmp_pa
 def test_no_retry_policy_without_max_retries() -> None:
     routes = provider_routes(render_envoy(parse_config(seed_config_data(), SEED_ENV)))
     assert not any("retry_policy" in r.get("route", {}) for r in routes.values())
+
+
+def test_an_exclusive_listener_turns_off_so_reuseport() -> None:
+    config = parse_config(seed_config_data(), SEED_ENV)
+    assert "enable_reuse_port" not in render_envoy(config)["static_resources"]["listeners"][0]  # Envoy's default
+    listener = render_envoy(config, exclusive_listener=True)["static_resources"]["listeners"][0]
+    assert listener["enable_reuse_port"] is False
