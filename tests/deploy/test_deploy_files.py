@@ -17,7 +17,6 @@ import importlib.metadata
 import importlib.util
 import json
 import re
-import shlex
 import shutil
 import subprocess
 import tomllib
@@ -27,18 +26,14 @@ from typing import Any
 
 import pytest
 import yaml
+from deploy_files import COMPOSE_FILE, DOCKERFILE, K8S, ROOT, Dockerfile, find_object, yaml_docs
 
 from brightstaff.config import Config, load_config, parse_config
 from brightstaff.core.headers import INTERNAL_REQUEST_HEADERS, PROVIDER_HEADER
 from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, find_ca_bundle, render_envoy
 from brightstaff.proxy.envoy_process import EnvoyProcess, validate_envoy_config
 
-ROOT = Path(__file__).resolve().parents[2]
 VERSION_FILE = ROOT / "envoy" / "VERSION"
-COMPOSE_FILE = ROOT / "docker-compose.yml"
-DOCKERFILE = ROOT / "Dockerfile"
-DOCKERIGNORE = ROOT / ".dockerignore"
-K8S = ROOT / "deploy" / "kubernetes"
 
 # The CA bundle inside the envoyproxy/envoy image (Ubuntu): what https provider clusters must name,
 # whatever the machine that renders them has.
@@ -85,13 +80,11 @@ def services() -> dict[str, dict[str, Any]]:
 
 
 def k8s_docs(name: str) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all((K8S / name).read_text(encoding="utf-8")) if doc is not None]
+    return yaml_docs(K8S / name)
 
 
 def k8s_object(name: str, kind: str, object_name: str) -> dict[str, Any]:
-    matches = [d for d in k8s_docs(name) if d["kind"] == kind and d["metadata"]["name"] == object_name]
-    assert len(matches) == 1, f"expected one {kind} {object_name} in {name}, found {len(matches)}"
-    return matches[0]
+    return find_object(k8s_docs(name), kind, object_name)
 
 
 def containers() -> dict[str, dict[str, Any]]:
@@ -169,36 +162,6 @@ def validate(bootstrap: dict[str, Any], tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     ok, output = validate_envoy_config(path)
     assert ok, f"envoy --mode validate rejected the config:\n{output}"
-
-
-class Dockerfile:
-    """A Dockerfile's instructions per stage, continuation lines joined; the last stage is the runtime."""
-
-    def __init__(self, path: Path) -> None:
-        text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
-        self.args: dict[str, str] = {}
-        self.stages: list[list[tuple[str, str]]] = []
-        for line in text.splitlines():
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            keyword, _, rest = line.partition(" ")
-            keyword = keyword.upper()
-            if keyword == "FROM":
-                self.stages.append([])
-            if not self.stages:
-                if keyword == "ARG":
-                    name, _, default = rest.partition("=")
-                    self.args[name.strip()] = default.strip()
-                continue
-            self.stages[-1].append((keyword, rest.strip()))
-
-    def runtime(self, keyword: str) -> list[str]:
-        return [rest for key, rest in self.stages[-1] if key == keyword]
-
-    def base_image(self) -> str:
-        image = self.runtime("FROM")[0].split()[0]
-        return re.sub(r"\$\{(\w+)\}", lambda m: self.args[m.group(1)], image)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -480,24 +443,6 @@ def test_dockerfile_ports_health_check_and_command_match_the_config() -> None:
     assert users[-1].split(":")[0] not in ("0", "root")
     installs = " ".join(dockerfile.runtime("RUN"))
     assert "[dev]" not in installs and ".[" not in installs, "no extras in the runtime image"
-
-
-def test_dockerignore_lets_in_what_the_dockerfile_copies() -> None:
-    dockerfile = Dockerfile(DOCKERFILE)
-    copied = [
-        source
-        for stage in dockerfile.stages
-        for key, rest in stage
-        if key == "COPY" and not rest.startswith("--from")
-        for source in shlex.split(rest)[:-1]
-        if not source.startswith("--")
-    ]
-    assert copied, "the build stage copies the sources"
-    patterns = DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
-    assert "*" in patterns, ".dockerignore is an allow-list: everything out, then the build inputs back in"
-    for source in copied:
-        assert f"!{source.rstrip('/')}" in patterns or f"!{source.rstrip('/')}/" in patterns, source
-        assert (ROOT / source).exists(), source
 
 
 # --------------------------------------------------------------------------------------------------
