@@ -54,13 +54,13 @@ def _literal_block(text: str, indent: str = "    ") -> str:
     return "".join(f"{indent}{line}\n" if line else "\n" for line in lines)
 
 
-def _config_map(name: str, key: str, text: str) -> str:
+def config_map(name: str, key: str, text: str, namespace: str | None = None) -> str:
+    """A ConfigMap holding `text` verbatim (comments and all) under `key`, as YAML text."""
     return (
         "apiVersion: v1\n"
         "kind: ConfigMap\n"
         "metadata:\n"
-        f"  name: {name}\n"
-        "  labels:\n"
+        f"  name: {name}\n" + (f"  namespace: {namespace}\n" if namespace else "") + "  labels:\n"
         "    app.kubernetes.io/name: brightstaff\n"
         "data:\n"
         f"  {key}: |\n" + _literal_block(text)
@@ -72,11 +72,27 @@ def render_configmaps(config_text: str) -> str:
     envoy_text = yaml.safe_dump(render_envoy_bootstrap(config_text), sort_keys=False)
     return (
         _HEADER
-        + _config_map(CONFIG_MAP_NAME, "config.yaml", config_text)
+        + config_map(CONFIG_MAP_NAME, "config.yaml", config_text)
         + "---\n"
         + "# The Envoy bootstrap rendered by brightstaff's render_envoy. It holds no credentials.\n"
-        + _config_map(ENVOY_CONFIG_MAP_NAME, "envoy.yaml", envoy_text)
+        + config_map(ENVOY_CONFIG_MAP_NAME, "envoy.yaml", envoy_text)
     )
+
+
+def sync_files(wanted: dict[Path, str], *, check: bool, command: str) -> int:
+    """Write each generated file whose text differs (or with `check`, only report it): the exit status."""
+    stale = 0
+    for path, text in wanted.items():
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current == text:
+            print(f"{path}: up to date")
+        elif check:
+            print(f"{path} is stale: run {command}", file=sys.stderr)
+            stale = 1
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    return stale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,19 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if configmaps.yaml is stale; write nothing")
     args = parser.parse_args(argv)
     wanted = render_configmaps(CONFIG_PATH.read_text(encoding="utf-8"))
-    current = OUTPUT_PATH.read_text(encoding="utf-8") if OUTPUT_PATH.is_file() else None
-    if args.check:
-        if current != wanted:
-            print(f"{OUTPUT_PATH} is stale: run python deploy/kubernetes/render_configmaps.py", file=sys.stderr)
-            return 1
-        print(f"{OUTPUT_PATH}: up to date")
-        return 0
-    if current != wanted:
-        OUTPUT_PATH.write_text(wanted, encoding="utf-8")
-        print(f"wrote {OUTPUT_PATH}")
-    else:
-        print(f"{OUTPUT_PATH}: up to date")
-    return 0
+    return sync_files({OUTPUT_PATH: wanted}, check=args.check, command="python deploy/kubernetes/render_configmaps.py")
 
 
 if __name__ == "__main__":

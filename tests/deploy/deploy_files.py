@@ -13,6 +13,10 @@ from typing import Any
 import yaml
 from dockerfile_parse import DockerfileParser
 
+from brightstaff.config import Config
+from brightstaff.proxy.bootstrap import find_ca_bundle
+from brightstaff.proxy.envoy_process import validate_envoy_config
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -20,6 +24,9 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 K8S = ROOT / "deploy" / "kubernetes"
 ISTIO = K8S / "istio"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
+# The CA bundle inside the envoyproxy/envoy image (Ubuntu): what https provider clusters must name,
+# whatever the machine that renders them has.
+ENVOY_IMAGE_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def yaml_docs(path: Path) -> list[dict[str, Any]]:
@@ -31,6 +38,23 @@ def find_object(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, A
     matches = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
     assert len(matches) == 1, f"expected one {kind} {name}, found {len(matches)}"
     return matches[0]
+
+
+def access_key_vars(config: Config) -> set[str]:
+    """The environment variables a config's `access_key: $VAR` entries read."""
+    sources = (p.access_key_source or "" for p in config.providers)
+    return {source[1:] for source in sources if source.startswith("$")}
+
+
+def envoy_validate(bootstrap: dict[str, Any], tmp_path: Path) -> None:
+    """`envoy --mode validate`, with the image's CA path swapped for a local one if this machine lacks it."""
+    text = yaml.safe_dump(bootstrap, sort_keys=False)
+    if ENVOY_IMAGE_CA_BUNDLE in text and not Path(ENVOY_IMAGE_CA_BUNDLE).is_file():
+        text = text.replace(ENVOY_IMAGE_CA_BUNDLE, find_ca_bundle())
+    path = tmp_path / "envoy.yaml"
+    path.write_text(text, encoding="utf-8")
+    ok, output = validate_envoy_config(path)
+    assert ok, f"envoy --mode validate rejected the config:\n{output}"
 
 
 class Dockerfile:

@@ -26,18 +26,25 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_files import COMPOSE_FILE, DOCKERFILE, K8S, ROOT, Dockerfile, find_object, yaml_docs
+from deploy_files import (
+    COMPOSE_FILE,
+    DOCKERFILE,
+    ENVOY_IMAGE_CA_BUNDLE,
+    K8S,
+    ROOT,
+    Dockerfile,
+    access_key_vars,
+    envoy_validate,
+    find_object,
+    yaml_docs,
+)
 
 from brightstaff.config import Config, load_config, parse_config
-from brightstaff.core.headers import INTERNAL_REQUEST_HEADERS, PROVIDER_HEADER
-from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, find_ca_bundle, render_envoy
-from brightstaff.proxy.envoy_process import EnvoyProcess, validate_envoy_config
+from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, render_envoy
+from brightstaff.proxy.envoy_process import EnvoyProcess
 
 VERSION_FILE = ROOT / "envoy" / "VERSION"
 
-# The CA bundle inside the envoyproxy/envoy image (Ubuntu): what https provider clusters must name,
-# whatever the machine that renders them has.
-ENVOY_IMAGE_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # Where the compose Envoy reaches brightstaff: its service name and gRPC port (see envoy/README.md).
 COMPOSE_EXTPROC_HOST = "brightstaff"
 COMPOSE_EXTPROC_PORT = 18080
@@ -147,23 +154,6 @@ def http_filters(bootstrap: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["name"]: f for f in hcm["http_filters"]}
 
 
-def access_key_vars(config: Config) -> set[str]:
-    """The environment variables a config's `access_key: $VAR` entries read."""
-    sources = (p.access_key_source or "" for p in config.providers)
-    return {source[1:] for source in sources if source.startswith("$")}
-
-
-def validate(bootstrap: dict[str, Any], tmp_path: Path) -> None:
-    """`envoy --mode validate`, with the image's CA path swapped for a local one if this machine lacks it."""
-    text = yaml.safe_dump(bootstrap, sort_keys=False)
-    if ENVOY_IMAGE_CA_BUNDLE in text and not Path(ENVOY_IMAGE_CA_BUNDLE).is_file():
-        text = text.replace(ENVOY_IMAGE_CA_BUNDLE, find_ca_bundle())
-    path = tmp_path / "envoy.yaml"
-    path.write_text(text, encoding="utf-8")
-    ok, output = validate_envoy_config(path)
-    assert ok, f"envoy --mode validate rejected the config:\n{output}"
-
-
 # --------------------------------------------------------------------------------------------------
 # One Envoy version
 
@@ -208,7 +198,7 @@ def test_committed_compose_envoy_config_is_what_render_envoy_produces(
 def test_compose_envoy_config_passes_envoy_validate(
     config_path: str, rendered_path: str, fakes: bool, tmp_path: Path
 ) -> None:
-    validate(yaml.safe_load((ROOT / rendered_path).read_text(encoding="utf-8")), tmp_path)
+    envoy_validate(yaml.safe_load((ROOT / rendered_path).read_text(encoding="utf-8")), tmp_path)
 
 
 @pytest.mark.parametrize(("config_path", "rendered_path", "fakes"), COMPOSE_RENDERS)
@@ -384,8 +374,11 @@ def test_deployment_configs_route_the_same_providers() -> None:
     real = load_config(ROOT / "deploy/compose/config.real.yaml", env={})
     assert routing(real) == reference
     assert routing(k8s_config()) == reference
+    istio = load_config(K8S / "istio" / "config.yaml", env={})
+    assert routing(istio) == reference
     # Both real-provider configs read the same key variables, for the same providers.
-    assert [p.access_key_source for p in k8s_config().providers] == [p.access_key_source for p in real.providers]
+    for config in (k8s_config(), istio):
+        assert [p.access_key_source for p in config.providers] == [p.access_key_source for p in real.providers]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -473,7 +466,7 @@ def test_k8s_envoy_configmap_is_a_fresh_render_and_validates(tmp_path: Path) -> 
         "the brightstaff-envoy ConfigMap is not what render_envoy makes of config.yaml today. Regenerate:\n"
         "  python deploy/kubernetes/render_configmaps.py"
     )
-    validate(k8s_bootstrap(), tmp_path)
+    envoy_validate(k8s_bootstrap(), tmp_path)
 
 
 def test_k8s_pod_wiring() -> None:
@@ -528,50 +521,6 @@ def test_k8s_pod_wiring() -> None:
 
     for container in (envoy, brightstaff):
         assert {"cpu", "memory"} <= set(container["resources"]["requests"]), container["name"]
-
-
-# --------------------------------------------------------------------------------------------------
-# Istio example (not run against Istio; held to the renderer)
-
-
-def test_istio_example_matches_the_renderer(tmp_path: Path) -> None:
-    docs = k8s_docs("istio-envoyfilter.yaml")
-    (envoy_filter,) = [d for d in docs if d["kind"] == "EnvoyFilter"]
-    (virtual_service,) = [d for d in docs if d["kind"] == "VirtualService"]
-    patched = {p["patch"]["value"]["name"]: p["patch"]["value"] for p in envoy_filter["spec"]["configPatches"]}
-    assert list(patched) == ["envoy.filters.http.header_mutation", "envoy.filters.http.ext_proc"], (
-        "the header strip must come before ext_proc"
-    )
-    removed = [
-        m["remove"]
-        for m in patched["envoy.filters.http.header_mutation"]["typed_config"]["mutations"]["request_mutations"]
-    ]
-    assert removed == list(INTERNAL_REQUEST_HEADERS)
-
-    bootstrap = k8s_bootstrap()
-    rendered = http_filters(bootstrap)["envoy.filters.http.ext_proc"]["typed_config"]
-    example = patched["envoy.filters.http.ext_proc"]["typed_config"]
-    same_keys = set(rendered) - {"grpc_service"}
-    assert {k: example.get(k) for k in same_keys} == {k: rendered[k] for k in same_keys}
-
-    # Every provider has a route on the decision header, and nothing else does.
-    matched = {
-        value["exact"]
-        for route in virtual_service["spec"]["http"]
-        for match in route.get("match", [])
-        for header, value in match.get("headers", {}).items()
-        if header == PROVIDER_HEADER
-    }
-    assert matched == {p.cluster for p in k8s_config().providers}
-
-    # The patched filters are valid Envoy config: splice them into the rendered bootstrap and validate.
-    hcm = bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    spliced = json.loads(json.dumps(patched))
-    spliced["envoy.filters.http.ext_proc"]["typed_config"]["grpc_service"]["envoy_grpc"]["cluster_name"] = (
-        EXTPROC_CLUSTER
-    )
-    hcm["http_filters"] = [spliced.get(f["name"], f) for f in hcm["http_filters"]]
-    validate(bootstrap, tmp_path)
 
 
 # --------------------------------------------------------------------------------------------------
