@@ -1,7 +1,8 @@
-"""Where the deployment files live and how tests/deploy reads them: one loader per kind of file.
+"""Where the deployment files live, how tests/deploy reads them, and the checks its modules share.
 
 The Dockerfile is read with dockerfile-parse (continuation lines joined, comments kept apart); YAML
-manifests with PyYAML's safe loader, as kubectl and docker-compose v1 read them.
+manifests with PyYAML's safe loader, as kubectl and docker-compose v1 read them. Envoy configs are
+checked with the pinned Envoy's `--mode validate`.
 """
 
 from __future__ import annotations
