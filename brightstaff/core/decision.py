@@ -69,6 +69,12 @@ class Decision:
     reason: Reason
     confidence: Confidence | None = None  # how sure the router was, when it ran and says (logs, metrics)
 
+    @property
+    def route_label(self) -> str:
+        """The route as clients, logs, metrics and traces see it (`x-brightstaff-route`): the routing
+        preference's name, else why there is none (`default`, `fallback`, `pinned`, `explicit`)."""
+        return self.route or self.reason
+
 
 def explicit(model: str, config: Config) -> Decision | None:
     """A `model_aliases` alias or a `provider/model` request goes to that provider, unrouted and unpinned; any

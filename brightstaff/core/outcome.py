@@ -99,7 +99,7 @@ def decision_metadata(decision: Decision, affinity_source: str | None = None) ->
         ("model", provider.model),
         ("provider", provider.name),
         ("affinity", decision.affinity.value),
-        ("route", decision.route or decision.reason),
+        ("route", decision.route_label),
         ("affinity_source", affinity_source or "none"),
     )
 

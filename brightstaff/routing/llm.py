@@ -157,7 +157,7 @@ class LlmRouter:
             raise RouterCallError("connection", f"{type(exc).__name__} from {self.settings.base_url}: {exc}") from None
         finally:
             if self._metrics is not None:
-                self._metrics.observe_ms("brightstaff_router_ms", (time.perf_counter() - started) * 1000)
+                self._metrics.observe("brightstaff_router_seconds", time.perf_counter() - started)
         if status != 200:
             raise RouterCallError("http_status", f"HTTP {status} from {self.settings.base_url}: {body[:200]!r}")
         try:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from brightstaff.config import Config, LlmRouterSettings, RoutingSettings
-from brightstaff.metrics import Metrics
+from brightstaff.metrics import LLM_ROUTER_FAILURE_KINDS, Metrics
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.evaluate import (
     DEFAULT_LABEL,
@@ -35,7 +35,6 @@ from brightstaff.routing.evaluate import (
 from brightstaff.routing.sentence_encoder import SentenceEncoder
 
 FALLBACK_LABEL = "fallback"
-FAILURE_KINDS = ("timeout", "connection", "http_status", "malformed", "unknown_route")
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ async def run_llm(labelled: LabelledSet, settings: LlmRouterSettings, *, concurr
     )
     failures = {
         kind: int(count)
-        for kind in FAILURE_KINDS
+        for kind in LLM_ROUTER_FAILURE_KINDS
         if (count := metrics.get("brightstaff_router_failures_total", router="llm", kind=kind))
     }
     return RouterRun(labelled.name, "llm", report, failures, tuple(timings))

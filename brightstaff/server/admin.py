@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-MetricsSource = Callable[[], Awaitable[str]]
+from brightstaff.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+
+MetricsSource = Callable[[], Awaitable[bytes]]
 ReadinessCheck = Callable[[], bool]
 
 
@@ -68,5 +70,5 @@ class AdminServer:
                 else ("503 Service Unavailable", b"not ready\n", "text/plain")
             )
         if path == "/metrics":
-            return "200 OK", (await self._metrics()).encode(), "text/plain; version=0.0.4"
+            return "200 OK", await self._metrics(), METRICS_CONTENT_TYPE
         return "404 Not Found", b"not found\n", "text/plain"

@@ -69,9 +69,11 @@ class App:
     admin_port: int = 0
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def render_metrics(self) -> str:
+    async def render_metrics(self) -> bytes:
         size = await self.store.size()  # -1: a shared store that does not count its keys
-        return self.metrics.render({"brightstaff_pins": float(size)} if size >= 0 else {})
+        if size >= 0:
+            self.metrics.set_pins(size)
+        return self.metrics.render()
 
     async def start(self, *, grpc_port: int | None = None, admin_port: int | None = None) -> None:
         server = self.config.server
@@ -170,6 +172,7 @@ def build_app(config: Config) -> App:
     store = build_store(config, metrics)
     router = build_router(config, metrics)
     handler = RequestHandler(config, store, router, metrics)
+    metrics.start_at_zero(config, router.name)
     app = App(
         config=config,
         metrics=metrics,

@@ -25,7 +25,7 @@ from brightstaff.core.errors import ClientError, body_too_large, internal_error,
 from brightstaff.core.outcome import Outcome, Reply, forward
 from brightstaff.core.request import RequestFacts
 from brightstaff.logs import event
-from brightstaff.metrics import Metrics
+from brightstaff.metrics import ROUTER_EXCEPTION, Metrics
 from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
 from brightstaff.providers.adapter import ClientApi, ClientRequest
 from brightstaff.providers.endpoints import Endpoint, dialect_for, endpoint_for
@@ -158,8 +158,7 @@ class RequestHandler:
         translator = adapter.response(request, provider) if adapter.response else None
         outcome = forward(decision, upstream, translator, affinity_source=resolution.source)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self.metrics.inc("brightstaff_requests_total", affinity=decision.affinity.value, provider=provider.name)
-        self.metrics.observe_ms("brightstaff_decision_ms", elapsed_ms)
+        self.metrics.decided(decision, elapsed_ms / 1000)
         # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
         # the line (a syscall) stay off the request's path.
         asyncio.get_running_loop().call_soon(_log_decision, facts, decision, resolution, request.stream, elapsed_ms)
@@ -204,7 +203,7 @@ class RequestHandler:
                 rules.routing_view(request.conversation, self.config.routing.route_on_user_only)
             )
         except Exception:
-            self.metrics.inc("brightstaff_router_failures_total", router=self.router.name)
+            self.metrics.inc("brightstaff_router_failures_total", router=self.router.name, kind=ROUTER_EXCEPTION)
             log.exception("router %s failed; serving the default model", self.router.name)
             return RouteChoice(self.config.default_provider.name, None, "fallback")
         self.metrics.inc(

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from free_port import free_port
 from loop_thread import LoopThread
+from prometheus_client.parser import text_string_to_metric_families
 
 from brightstaff.config import load_config
 from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
@@ -121,10 +122,15 @@ class Stack:
         except (urllib.error.URLError, OSError):
             return 0, ""
 
-    def metric(self, name: str) -> float:
-        """Sum of every series of one counter in brightstaff's /metrics."""
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the series of one sample name in brightstaff's /metrics whose labels include `labels`."""
         _, text = self.admin_get("/metrics")
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+        )
 
     def logs(self) -> str:
         own = self.brightstaff_log.read_text(errors="replace") if self.brightstaff_log.is_file() else "(none)"

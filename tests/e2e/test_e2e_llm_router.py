@@ -124,7 +124,7 @@ def test_concurrent_first_turns_of_one_id_call_the_router_once(llm_stack: Stack,
 def test_router_failures_are_served_by_the_default_model_and_never_pinned(
     llm_stack: Stack, providers: Providers, directive: str, kind: str
 ) -> None:
-    failures = llm_stack.metric(f'brightstaff_router_failures_total{{kind="{kind}"')
+    failures = llm_stack.metric("brightstaff_router_failures_total", kind=kind)
     affinity = f"fail-{uuid.uuid4()}"
     marker = f"{directive} Write a function {uuid.uuid4()}"
     started = time.monotonic()
@@ -137,7 +137,7 @@ def test_router_failures_are_served_by_the_default_model_and_never_pinned(
     assert body["model"] == "gpt-4o-mini"
     assert any(marker in str(r.body) for r in providers.openai.received)
     assert elapsed < 0.9  # within the router deadline (300 ms) plus the request, before Envoy's 1 s timeout
-    assert llm_stack.metric(f'brightstaff_router_failures_total{{kind="{kind}"') == failures + 1
+    assert llm_stack.metric("brightstaff_router_failures_total", kind=kind) == failures + 1
     # Nothing was pinned: the next turn of that session is routed (and pinned) afresh.
     status, headers, _ = send(llm_stack, "Write a function that sorts a list", affinity)
     assert (status, headers["x-brightstaff-affinity"], headers["x-brightstaff-route"]) == (
@@ -165,8 +165,8 @@ def test_an_unreachable_router_falls_back_on_every_request(
             assert status == 200
             assert (headers["x-brightstaff-affinity"], headers["x-brightstaff-route"]) == ("unpinned", "fallback")
             assert headers["x-brightstaff-provider"] == DEFAULT
-        assert stack.metric('brightstaff_router_failures_total{kind="connection"') == 3
-        assert stack.metric('brightstaff_router_calls_total{confidence="none",reason="fallback"') == 3
+        assert stack.metric("brightstaff_router_failures_total", kind="connection") == 3
+        assert stack.metric("brightstaff_router_calls_total", confidence="none", reason="fallback") == 3
         assert "router llm failed (connection)" in stack.logs()
     finally:
         retire(stack)

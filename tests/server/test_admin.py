@@ -11,8 +11,8 @@ from loop_thread import LoopThread
 from brightstaff.server.admin import AdminServer
 
 
-async def _no_metrics() -> str:
-    return ""
+async def _no_metrics() -> bytes:
+    return b""
 
 
 def status(port: int, path: str) -> int:
