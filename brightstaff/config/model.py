@@ -52,6 +52,9 @@ AFFINITY_SOURCES: tuple[AffinitySource, ...] = get_args(AffinitySource)
 SUBAGENT_PINNING: tuple[SubagentPinning, ...] = get_args(SubagentPinning)
 
 DEFAULT_PIN_KEY_PREFIX = "brightstaff:pin:"
+# `brightstaff.access_log`'s two words; any other value is a file path.
+ACCESS_LOG_STDOUT = "stdout"
+ACCESS_LOG_OFF = "off"
 # The model of a wildcard provider (`openai/*`).
 WILDCARD = "*"
 # Prompt budget per format, in tokens estimated as characters / 4: Arch-Router-1.5B is usually served
@@ -340,6 +343,8 @@ class ServerSettings:
     log_format: LogFormat = "text"
     # On SIGTERM/SIGINT/SIGHUP: how long requests in flight (a streamed answer) may take to finish.
     drain_timeout_ms: int = 30_000
+    # Envoy's access log, one JSON object per request: ACCESS_LOG_STDOUT, ACCESS_LOG_OFF or an absolute path.
+    access_log: str = "stdout"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from brightstaff.config.fields import Section
-from brightstaff.config.model import FAILURE_MODES, LOG_FORMATS, TRANSPORTS, ServerSettings
+from brightstaff.config.model import (
+    ACCESS_LOG_OFF,
+    ACCESS_LOG_STDOUT,
+    FAILURE_MODES,
+    LOG_FORMATS,
+    TRANSPORTS,
+    ConfigError,
+    ServerSettings,
+)
 
 PATH = "brightstaff"
 _SERVER_KEYS = frozenset(
@@ -23,6 +31,7 @@ _SERVER_KEYS = frozenset(
         "transport",
         "log_format",
         "drain_timeout_ms",
+        "access_log",
     }
 )
 
@@ -44,4 +53,18 @@ def parse_server(raw: Any) -> ServerSettings:
         transport=s.choice("transport", d.transport, TRANSPORTS),
         log_format=s.choice("log_format", d.log_format, LOG_FORMATS),
         drain_timeout_ms=s.integer("drain_timeout_ms", d.drain_timeout_ms, 0, 3_600_000),
+        access_log=_access_log(s),
     )
+
+
+def _access_log(s: Section) -> str:
+    """`stdout`, `off`, or an absolute file path. YAML reads a bare `off` as false (and `on` as true)."""
+    raw = s.get("access_log")
+    if raw is None:
+        return ServerSettings.access_log
+    if isinstance(raw, bool):
+        return ACCESS_LOG_STDOUT if raw else ACCESS_LOG_OFF
+    value = raw.strip() if isinstance(raw, str) else ""
+    if value in (ACCESS_LOG_STDOUT, ACCESS_LOG_OFF) or (value.startswith("/") and value.isprintable()):
+        return value
+    raise ConfigError(s.where("access_log"), f"expected stdout, off or an absolute file path, got {raw!r}")

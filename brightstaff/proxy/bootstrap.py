@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from brightstaff.config import Config, Provider
+from brightstaff.config.model import ACCESS_LOG_OFF, ACCESS_LOG_STDOUT
 from brightstaff.core.headers import (
     INTERNAL_REQUEST_HEADERS,
     METADATA_NAMESPACE,
@@ -256,6 +257,56 @@ def _decision_response_headers() -> list[dict[str, Any]]:
     ]
 
 
+# Envoy's access log: one JSON object per request (json_format keeps numbers as numbers, a missing value
+# is null). No request header that can carry a credential (authorization, x-api-key, cookie) is logged,
+# and the path is logged without its query string, where some APIs take a key.
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "time": "%START_TIME%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "method": "%REQ(:METHOD)%",
+    "path": "%PATH(WQ)%",  # as forwarded: brightstaff may have rewritten it for the provider's API
+    "protocol": "%PROTOCOL%",
+    "status": "%RESPONSE_CODE%",
+    "response_code_details": "%RESPONSE_CODE_DETAILS%",
+    "response_flags": "%RESPONSE_FLAGS%",
+    "duration_ms": "%DURATION%",
+    "first_byte_ms": "%RESPONSE_DURATION%",  # request start to the provider's first byte
+    "bytes_received": "%BYTES_RECEIVED%",
+    "bytes_sent": "%BYTES_SENT%",
+    "upstream_cluster": "%UPSTREAM_CLUSTER%",
+    "upstream_host": "%UPSTREAM_HOST%",
+    "client_address": "%DOWNSTREAM_REMOTE_ADDRESS%",
+    "user_agent": "%REQ(USER-AGENT)%",
+    # The decision, from the metadata brightstaff returns (the x-brightstaff-* response headers' values).
+    **{field: f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:{field})%" for field in RESPONSE_HEADERS.values()},
+}
+
+
+def _access_log(destination: str) -> list[dict[str, Any]]:
+    """`brightstaff.access_log`: JSON lines on Envoy's stdout, in a file, or none."""
+    if destination == ACCESS_LOG_OFF:
+        return []
+    log_format = {"json_format": ACCESS_LOG_FIELDS}
+    if destination == ACCESS_LOG_STDOUT:
+        sink = {
+            "name": "envoy.access_loggers.stdout",
+            "typed_config": {
+                _TYPE: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+                "log_format": log_format,
+            },
+        }
+    else:
+        sink = {
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                _TYPE: "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": destination,
+                "log_format": log_format,
+            },
+        }
+    return [sink]
+
+
 def render_envoy(
     config: Config,
     *,
@@ -322,6 +373,7 @@ def render_envoy(
                 }
             ],
             "local_reply_config": _local_reply_config(max_body),
+            "access_log": _access_log(server.access_log),
             "route_config": {
                 "name": "brightstaff_routes",
                 "virtual_hosts": [
