@@ -142,7 +142,7 @@ def test_log_format_json_makes_every_log_line_a_json_object(tmp_path: Path) -> N
 
     data = yaml.safe_load(SEED.read_text())
     data["brightstaff"] = {"log_format": "json"}
-    data["tracing"] = {"random_sampling": 10}  # a Plano-only key: logged as a config note
+    data["tracing"] = {"random_sampling": 10}  # no endpoint: tracing stays off, said in a config note
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(data))
     done = subprocess.run(

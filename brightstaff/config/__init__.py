@@ -13,6 +13,7 @@ Modules
     affinity    `routing.affinity` (where affinity ids come from, the provider cache key)
     routing     the rest of `routing`
     server      `brightstaff`
+    tracing     Plano's `tracing` (a span per decision over OTLP/gRPC)
     load        the top level: `parse_config`, `load_config`, `require_secrets`
 
 This module re-exports the public names, so `from brightstaff.config import Config` keeps working. The
@@ -48,6 +49,7 @@ from brightstaff.config.model import (
     Secret,
     SelectionPolicy,
     ServerSettings,
+    TracingSettings,
     Transport,
     TtlMode,
     UnsetSecret,
@@ -102,6 +104,7 @@ __all__ = [
     "Secret",
     "SelectionPolicy",
     "ServerSettings",
+    "TracingSettings",
     "Transport",
     "TtlMode",
     "UnsetSecret",

@@ -41,7 +41,10 @@ def parse_affinity(raw: Any, env: Mapping[str, str], findings: Findings) -> Affi
         section.get("cache_key_salt"), section.where("cache_key_salt"), env, example="$BRIGHTSTAFF_CACHE_KEY_SALT"
     )
     if salt is not None and not provider_cache_key:
-        findings.note(f"{section.where('cache_key_salt')}: used only with provider_cache_key: true")
+        findings.note(
+            f"{section.where('cache_key_salt')}: used only with provider_cache_key: true (and, with tracing, to "
+            "hash gen_ai.conversation.id)"
+        )
     return AffinitySettings(
         sources=sources,
         subagents=section.choice("subagents", defaults.subagents, SUBAGENT_PINNING),

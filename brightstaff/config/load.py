@@ -27,6 +27,7 @@ from brightstaff.config.providers import parse_providers
 from brightstaff.config.routes import assign_routes
 from brightstaff.config.routing import parse_routing
 from brightstaff.config.server import parse_server
+from brightstaff.config.tracing import parse_tracing
 
 _UNUSED = "accepted for Plano compatibility; brightstaff does not use it"
 # Top-level keys Plano accepts that brightstaff does not act on -> the note check-config shows for each.
@@ -35,7 +36,6 @@ _PLANO_ONLY_NOTES: dict[str, str] = {
     "prompt_targets": f"{_UNUSED} (brightstaff serves the model listener only)",
     "prompt_guards": _UNUSED,
     "system_prompt": f"{_UNUSED}; requests keep their own system messages",
-    "tracing": f"{_UNUSED}; see the decision log and /metrics",
     "ratelimits": f"{_UNUSED}; limits are not enforced",
     "agents": f"{_UNUSED} (agent orchestration is a Plano feature)",
     "filters": f"{_UNUSED} (filter chains are a Plano feature)",
@@ -60,6 +60,7 @@ OUR_TOP_LEVEL_KEYS = frozenset(
         "routing_preferences",
         "model_aliases",
         "overrides",
+        "tracing",  # Plano's, acted on: a span per decision over OTLP/gRPC (config/tracing.py)
     }
 )
 DEFAULT_VERSION = "v0.3.0"
@@ -84,6 +85,7 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
     overrides = expect_mapping(top.get("overrides") or {}, "overrides")
     routing = parse_routing(top.get("routing"), providers, server, env, findings, overrides)
     aliases = parse_aliases(top.get("model_aliases"), providers, findings)
+    tracing = parse_tracing(top.get("tracing"), env, findings)
     return Config(
         version=version,
         listener=listener,
@@ -93,6 +95,7 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
         notes=tuple(findings.notes),
         unset_secrets=tuple(findings.unset_secrets),
         aliases=aliases,
+        tracing=tracing,
     )
 
 

@@ -348,6 +348,23 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class TracingSettings:
+    """Plano's `tracing`: a span per decision, exported over OTLP/gRPC. Plano's rule: on only with an
+    endpoint and a `random_sampling` above 0."""
+
+    endpoint: str | None = None  # `opentracing_grpc_endpoint`: an OTLP/gRPC collector, e.g. http://127.0.0.1:4317
+    # Percent of traces started here (no sampled `traceparent` from the client) that are recorded. A
+    # client's traceparent decides for its own trace: sampled, the span is recorded; not sampled, it is not.
+    random_sampling: int = 0
+    # `span_attributes.static`: (name, value) pairs set on every span
+    static_attributes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.endpoint is not None and self.random_sampling > 0
+
+
+@dataclass(frozen=True)
 class Config:
     version: str
     listener: Listener
@@ -359,6 +376,7 @@ class Config:
     unset_secrets: tuple[UnsetSecret, ...] = ()
     # Plano's `model_aliases`: a requested model name -> the configured provider it stands for
     aliases: Mapping[str, str] = field(default_factory=dict, hash=False)
+    tracing: TracingSettings = field(default_factory=TracingSettings)
 
     @property
     def default_provider(self) -> Provider:

@@ -21,6 +21,8 @@ class RequestFacts:
     # The agent-identity headers present (`core.affinity_sources.HARNESS_HEADERS`), as (lower-case name,
     # value) pairs in the order sent, repeats kept: the implicit affinity sources read them.
     identity_headers: tuple[tuple[str, str], ...] = ()
+    # The client's W3C trace context, the parent of the decision span when tracing is on.
+    traceparent: str | None = None
 
     @property
     def route_path(self) -> str:

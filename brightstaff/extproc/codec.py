@@ -25,6 +25,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
     affinity = tenant = None
     affinity_repeated = tenant_repeated = False
     request_id = "-"
+    traceparent = None
     identity: list[tuple[str, str]] = []  # the session ids agent harnesses send (core.affinity_sources)
     for header in headers.headers.headers:
         key = header.key
@@ -42,6 +43,8 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
             tenant = header.raw_value.decode("latin-1")
         elif key in HARNESS_HEADERS:
             identity.append((key, header.raw_value.decode("latin-1")))
+        elif key == "traceparent":
+            traceparent = header.raw_value.decode("latin-1")
     return RequestFacts(
         method=method,
         path=path,
@@ -52,6 +55,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         affinity_repeated=affinity_repeated,
         tenant_repeated=tenant_repeated,
         identity_headers=tuple(identity),
+        traceparent=traceparent,
     )
 
 

@@ -8,6 +8,7 @@ import errno
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from brightstaff.config import Config, LlmRouterSettings, RedisPinStoreSettings
 from brightstaff.extproc.server import ExtProcServer, start_extproc_server
@@ -18,6 +19,9 @@ from brightstaff.routing.base import Closeable, Router
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.server.admin import AdminServer
 from brightstaff.server.handler import RequestHandler
+
+if TYPE_CHECKING:
+    from brightstaff.tracing import DecisionTracer
 
 log = logging.getLogger("brightstaff")
 
@@ -124,6 +128,8 @@ class App:
         if isinstance(self.router, Closeable):
             await self.router.close()
         await self.store.close()
+        if self.handler.tracer is not None:
+            await asyncio.to_thread(self.handler.tracer.shutdown)  # the spans still queued are exported
         self._stopped.set()
         log.info("brightstaff stopped")
 
@@ -167,11 +173,25 @@ def _cannot_listen(host: str, port: int, what: str, exc: BaseException) -> OSErr
     return error
 
 
+def build_tracer(config: Config) -> DecisionTracer | None:
+    """The decision spans' tracer when Plano's `tracing:` turns tracing on, else None (nothing imported)."""
+    if not config.tracing.enabled:
+        return None
+    from brightstaff.tracing import DecisionTracer  # OpenTelemetry is imported only when configured
+
+    log.info(
+        "tracing: a span per decision to %s (OTLP/gRPC), %d%% of new traces sampled",
+        config.tracing.endpoint,
+        config.tracing.random_sampling,
+    )
+    return DecisionTracer(config)
+
+
 def build_app(config: Config) -> App:
     metrics = Metrics()
     store = build_store(config, metrics)
     router = build_router(config, metrics)
-    handler = RequestHandler(config, store, router, metrics)
+    handler = RequestHandler(config, store, router, metrics, build_tracer(config))
     metrics.start_at_zero(config, router.name)
     app = App(
         config=config,

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from logging import DEBUG, INFO, WARNING
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -31,15 +31,21 @@ from brightstaff.providers.adapter import ClientApi, ClientRequest
 from brightstaff.providers.endpoints import Endpoint, dialect_for, endpoint_for
 from brightstaff.routing.base import Router
 
+if TYPE_CHECKING:
+    from brightstaff.tracing import DecisionTracer  # imported by the app only when tracing is on
+
 log = logging.getLogger("brightstaff.decision")
 
 
 class RequestHandler:
-    def __init__(self, config: Config, store: PinStore, router: Router, metrics: Metrics) -> None:
+    def __init__(
+        self, config: Config, store: PinStore, router: Router, metrics: Metrics, tracer: DecisionTracer | None = None
+    ) -> None:
         self.config = config
         self.store = store
         self.router = router
         self.metrics = metrics
+        self.tracer = tracer  # None unless tracing is on: then no span object is ever made
         # First requests of one affinity key in flight in this process: followers await the leader,
         # so N concurrent first turns run the router once.
         self._inflight: dict[str, asyncio.Future[Decision]] = {}
@@ -160,8 +166,13 @@ class RequestHandler:
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.metrics.decided(decision, elapsed_ms / 1000)
         # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
-        # the line (a syscall) stay off the request's path.
-        asyncio.get_running_loop().call_soon(_log_decision, facts, decision, resolution, request.stream, elapsed_ms)
+        # the line (a syscall) stay off the request's path. So is the decision span, when tracing is on.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(_log_decision, facts, decision, resolution, request.stream, elapsed_ms)
+        if self.tracer is not None:
+            loop.call_soon(
+                self.tracer.decided, facts, decision, resolution, request.model, elapsed_ms / 1000, time.time_ns()
+            )
         return outcome
 
     async def _decide(self, key: str | None, request: ClientRequest, *, pin_new: bool = True) -> Decision:

@@ -67,4 +67,4 @@ def test_the_parsing_side_is_still_importable_from_the_package() -> None:
     from brightstaff.config import PLANO_ONLY_KEYS, ROUTER_TIMEOUT_HEADROOM_MS, load_config, parse_config
 
     assert callable(load_config) and callable(parse_config)
-    assert "tracing" in PLANO_ONLY_KEYS and ROUTER_TIMEOUT_HEADROOM_MS == 100
+    assert "ratelimits" in PLANO_ONLY_KEYS and ROUTER_TIMEOUT_HEADROOM_MS == 100

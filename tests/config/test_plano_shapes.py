@@ -86,6 +86,8 @@ EXPECTED_NOTES = {
         "prompt_caching",
         "mode",
         "tracing",
+        "tracing.trace_arch_internal",
+        "tracing.span_attributes.header_prefixes",
         "overrides",
         "listeners[0]",
         "listeners[1].input_filters",

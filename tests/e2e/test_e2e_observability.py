@@ -4,14 +4,25 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
-from e2e_stack import KEYS, Stack, StackFactory
+from e2e_stack import KEYS, Providers, Stack, StackFactory, e2e_config, launch, retire
 from openai import OpenAI
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from brightstaff.core.affinity_sources import provider_cache_key
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +106,74 @@ def test_the_decision_is_counted_under_its_route(stack: Stack) -> None:
     assert f"{series} 0.0" in text
     assert stack.metric("brightstaff_decision_seconds_count") >= 1
     assert stack.metric("process_cpu_seconds_total") > 0
+
+
+class OtlpReceiver(trace_service_pb2_grpc.TraceServiceServicer):
+    """An OTLP/gRPC trace collector on loopback: keeps every span it is sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[dict[str, Any], Span]] = []  # (resource attributes, span)
+        self._lock = threading.Lock()
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def Export(self, request: ExportTraceServiceRequest, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
+        with self._lock:
+            for resource_spans in request.resource_spans:
+                resource = attributes(resource_spans.resource.attributes)
+                for scope_spans in resource_spans.scope_spans:
+                    self.spans.extend((resource, span) for span in scope_spans.spans)
+        return ExportTraceServiceResponse()
+
+    def wait_for(self, name: str, timeout: float = 15.0) -> list[tuple[dict[str, Any], Span]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                found = [(r, s) for r, s in self.spans if s.name == name]
+            if found:
+                return found
+            time.sleep(0.05)
+        return []
+
+    def close(self) -> None:
+        self.server.stop(0).wait(5)
+
+
+def attributes(values: Any) -> dict[str, Any]:
+    return {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in values}
+
+
+def test_a_decision_span_joins_the_clients_trace_through_envoy(
+    providers: Providers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver = OtlpReceiver()
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")  # brightstaff's batch exporter: every 100 ms
+    config = e2e_config(providers.openai, providers.anthropic)
+    config["tracing"] = {"random_sampling": 100, "opentracing_grpc_endpoint": f"http://127.0.0.1:{receiver.port}"}
+    stack = launch(tmp_path / "stack", config)
+    try:
+        trace_id, client_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+        affinity = f"run-{uuid.uuid4()}"
+        headers = ask(stack, CODE, {"traceparent": f"00-{trace_id}-{client_span}-01", "X-Model-Affinity": affinity})
+        assert headers["x-brightstaff-affinity"] == "new"
+        found = receiver.wait_for("brightstaff.decision")
+        assert len(found) == 1, f"{len(receiver.spans)} spans received"
+        resource, span = found[0]
+    finally:
+        retire(stack)
+        receiver.close()
+    assert resource["service.name"] == "brightstaff"
+    assert span.trace_id.hex() == trace_id  # the client's trace, through Envoy
+    assert span.parent_span_id.hex() == client_span
+    values = attributes(span.attributes)
+    assert values["gen_ai.request.model"] == "claude-sonnet-4-20250514"
+    assert values["gen_ai.provider.name"] == "anthropic"
+    assert values["gen_ai.operation.name"] == "chat"
+    assert values["gen_ai.conversation.id"] == provider_cache_key(affinity)  # hashed, never the raw id
+    assert values["brightstaff.affinity"] == "new"
+    assert values["brightstaff.route"] == "code_generation"
+    assert values["brightstaff.affinity_source"] == "header"
+    assert not any(affinity in str(value) for value in values.values())
+    assert span.end_time_unix_nano > span.start_time_unix_nano
