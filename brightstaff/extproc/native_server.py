@@ -1,4 +1,4 @@
-"""The native ext_proc transport: gRPC over HTTP/2 on the asyncio loop itself, for one method.
+"""The native ext_proc transport: gRPC over HTTP/2 on the asyncio loop itself, for one method, without grpcio.
 
 Why it exists: grpcio's asyncio server completes every gRPC operation on its own threads and then wakes
 the event loop (~25 thread context switches per ext_proc request), which costs several times brightstaff's
@@ -17,7 +17,7 @@ Scope and invariants:
   what is buffered is bounded per stream by the gRPC message limit and per connection by
   `max_connection_buffer`. Outbound: never more than the peer's stream and connection windows and its
   frame size allow, resumed on WINDOW_UPDATE or a SETTINGS change.
-- Per stream, each gRPC message goes to the same `ProcessStream` the grpcio servicer uses; the stream
+- Per stream, each gRPC message goes to the same `ProcessStream` the grpcio transport uses; the stream
   ends (grpc-status 0) after the decision reply, as with grpcio.
 - One connection's or stream's failure never touches another: protocol errors close only their own
   connection (GOAWAY with the error code), stream errors reset or end only their own stream.
@@ -39,8 +39,7 @@ from google.protobuf.message import DecodeError
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.extproc import http2
 from brightstaff.extproc.http2 import ProtocolViolation
-from brightstaff.extproc.servicer import METHOD_PATH, ProcessStream
-from brightstaff.server.handler import RequestHandler
+from brightstaff.extproc.process_stream import METHOD_PATH, ExtProcHandler, HeaderNames, ProcessStream
 
 log = logging.getLogger("brightstaff.extproc.native")
 
@@ -58,7 +57,8 @@ class NativeServer:
 
     def __init__(
         self,
-        handler: RequestHandler,
+        handler: ExtProcHandler,
+        names: HeaderNames,
         *,
         max_message_bytes: int,
         max_concurrent_streams: int = 1024,
@@ -67,6 +67,7 @@ class NativeServer:
         idle_timeout: float = 600.0,
     ) -> None:
         self._handler = handler
+        self._names = names
         self.max_message_bytes = max_message_bytes
         self.max_concurrent_streams = max_concurrent_streams
         self.max_header_list_bytes = max_header_list_bytes
@@ -109,7 +110,7 @@ class NativeServer:
         return any(c.busy for c in self._connections)
 
     def new_stream(self) -> ProcessStream:
-        return ProcessStream(self._handler)
+        return ProcessStream(self._handler, self._names)
 
     def register(self, connection: _Connection) -> None:
         self._connections.add(connection)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from brightstaff.config import Config, LlmRouterSettings, RedisPinStoreSettings
+from brightstaff.extproc.process_stream import HeaderNames
 from brightstaff.extproc.server import ExtProcServer, start_extproc_server
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, Probeable
@@ -44,6 +45,11 @@ async def probe_store(store: PinStore) -> None:
     serves without affinity and the store's circuit picks the backend up when it answers."""
     if isinstance(store, Probeable):
         await store.probe()
+
+
+def header_names(config: Config) -> HeaderNames:
+    """The request headers the ext_proc stream logic reads, from the config."""
+    return HeaderNames(affinity=config.server.affinity_header, tenant=config.routing.tenant_header)
 
 
 def build_router(config: Config, metrics: Metrics | None = None) -> Router:
@@ -81,6 +87,7 @@ class App:
             self.grpc_server, self.grpc_port = await start_extproc_server(
                 server.transport,
                 self.handler,
+                header_names(self.config),
                 server.grpc_host,
                 wanted_grpc,
                 max_body_bytes=server.max_request_body_bytes,

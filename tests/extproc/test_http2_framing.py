@@ -15,6 +15,7 @@ import h2.events
 import h2.settings
 import hpack
 import orjson
+from ext_proc_client import METHOD, body_message, client_channel, headers_message
 from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
@@ -27,13 +28,12 @@ from hyperframe.frame import (
 )
 from seed_data import SEED_ENV, seed_config_data
 from test_native_server import PAYLOAD, full_exchange
-from test_servicer import METHOD, body_message, client_channel, headers_message
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.config import parse_config
 from brightstaff.extproc.native_server import NativeServer
 from brightstaff.extproc.server import max_message_bytes
-from brightstaff.server.app import App, build_app
+from brightstaff.server.app import App, build_app, header_names
 
 TIMEOUT = 10.0  # bounds every network wait: a failing test fails, it never hangs
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -80,7 +80,7 @@ async def native_server(**options: Any) -> AsyncIterator[tuple[App, NativeServer
     """A NativeServer on 127.0.0.1:0 in front of a seed-config app's handler."""
     app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
     limit = max_message_bytes(app.config.server.max_request_body_bytes)
-    server = NativeServer(app.handler, max_message_bytes=limit, **options)
+    server = NativeServer(app.handler, header_names(app.config), max_message_bytes=limit, **options)
     port = await server.start("127.0.0.1", 0)
     try:
         yield app, server, port

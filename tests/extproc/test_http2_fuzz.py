@@ -10,8 +10,8 @@ from typing import Any
 
 import hpack
 import pytest
+from ext_proc_client import body_message, headers_message
 from test_http2_framing import PREFACE, REQUEST_HEADERS, grpc_frame, grpc_still_serves, native_server, tcp_connection
-from test_servicer import body_message, headers_message
 
 CASES = 400
 BATCH = 50

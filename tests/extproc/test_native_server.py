@@ -7,6 +7,8 @@ control) run on both transports in test_servicer.py; this file covers what only 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,15 +19,28 @@ import h2.events
 import hpack
 import orjson
 import pytest
+from ext_proc_client import body_message, client_channel, headers_message, process_call
 from seed_data import SEED_ENV, seed_config_data
-from test_servicer import body_message, client_channel, headers_message, process_call
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.config import parse_config
 from brightstaff.extproc.native_server import NativeServer
-from brightstaff.server.app import App, build_app
+from brightstaff.server.app import App, build_app, header_names
 
 PAYLOAD = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]})
+
+
+def test_the_native_path_never_imports_grpcio() -> None:
+    code = (
+        "import sys\n"
+        "import brightstaff.cli, brightstaff.server.app\n"
+        "import brightstaff.extproc.server, brightstaff.extproc.native_server\n"
+        "loaded = sorted(m for m in sys.modules if m == 'grpc' or m.startswith('grpc.'))\n"
+        "print(loaded)\n"
+        "sys.exit(1 if loaded else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 async def native_app(**server: Any) -> App:
@@ -188,7 +203,7 @@ def test_a_protocol_error_closes_only_its_own_connection() -> None:
 def test_idle_connections_are_closed_with_goaway() -> None:
     async def main() -> None:
         app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
-        server = NativeServer(app.handler, max_message_bytes=1 << 20, idle_timeout=0.2)
+        server = NativeServer(app.handler, header_names(app.config), max_message_bytes=1 << 20, idle_timeout=0.2)
         port = await server.start("127.0.0.1", 0)
         client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
         client.initiate_connection()
