@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from brightstaff.extproc.http2.connection import Limits
 from brightstaff.extproc.native_server import NativeServer
 from brightstaff.extproc.process_stream import ExtProcHandler, HeaderNames
 
@@ -31,7 +32,7 @@ async def start_extproc_server(
     """Start the configured transport (`grpcio` or `native`); return the server and the bound port."""
     limit = max_message_bytes(max_body_bytes)
     if transport == "native":
-        native = NativeServer(handler, names, max_message_bytes=limit)
+        native = NativeServer(handler, names, Limits(max_message_bytes=limit))
         return native, await native.start(host, port)
     from brightstaff.extproc.grpcio_server import start_grpc_server  # grpcio is loaded only here
 
