@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from google.protobuf.message import DecodeError
@@ -46,6 +46,7 @@ from brightstaff.extproc.http2.events import (
     MessageReceived,
     RequestEnded,
     StreamReset,
+    WindowUpdated,
 )
 from brightstaff.extproc.http2.frames import REFUSED_STREAM
 from brightstaff.extproc.http2.grpc_messages import INTERNAL, UNIMPLEMENTED, UNKNOWN
@@ -54,6 +55,8 @@ from brightstaff.extproc.process_stream import METHOD_PATH, ExtProcHandler, Head
 log = logging.getLogger("brightstaff.extproc.native")
 
 _METHOD_PATH = METHOD_PATH.encode()
+# upb parses any buffer in place, a view of the received bytes included (its stub only says bytes).
+_parse_request = cast(Callable[[memoryview], pb.ProcessingRequest], pb.ProcessingRequest.FromString)
 
 
 class NativeServer:
@@ -133,7 +136,11 @@ class _Connection(asyncio.Protocol):
         self._calls: dict[int, _Call] = {}
         self._transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Idle timeout, armed lazily: a timer per stream costs more than the rest of the bookkeeping, so the
+        # timer is armed once and, when it fires, re-armed for what is left of the timeout since idle_since.
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._idle_since = 0.0
+        self._busy = True  # as of the last flush (so the first flush starts the idle clock)
         self._peer = "?"
 
     @property
@@ -165,27 +172,29 @@ class _Connection(asyncio.Protocol):
             self._transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
-        self._on_events(self._h2.receive_data(data))
+        events = self._h2.receive_data(data)
+        if events:
+            self._on_events(events)
         self._flush()
 
     # ---- events
 
     def _on_events(self, events: list[Event]) -> None:
-        for event in events:
-            kind = type(event)
-            if kind is MessageReceived:
-                self._on_message(cast(MessageReceived, event))
-            elif kind is CallReceived:
-                self._on_call(cast(CallReceived, event))
-            elif kind is RequestEnded:
-                self._on_request_ended(cast(RequestEnded, event).stream_id)
-            elif kind is StreamReset:
-                self._on_stream_reset(cast(StreamReset, event))
-            elif kind is CallAborted:
-                self._on_call_aborted(cast(CallAborted, event))
-            elif kind is ConnectionTerminated:
-                self._on_terminated(cast(ConnectionTerminated, event))
-            # WindowUpdated: the connection already sent what the window allowed.
+        for event in events:  # the most frequent first
+            if isinstance(event, MessageReceived):
+                self._on_message(event)
+            elif isinstance(event, CallReceived):
+                self._on_call(event)
+            elif isinstance(event, WindowUpdated):
+                continue  # the connection already sent what the window allowed
+            elif isinstance(event, RequestEnded):
+                self._on_request_ended(event.stream_id)
+            elif isinstance(event, StreamReset):
+                self._on_stream_reset(event)
+            elif isinstance(event, CallAborted):
+                self._on_call_aborted(event)
+            elif isinstance(event, ConnectionTerminated):
+                self._on_terminated(event)
 
     def _on_call(self, event: CallReceived) -> None:
         path = event.head.path
@@ -202,7 +211,7 @@ class _Connection(asyncio.Protocol):
         if call is None or call.task is not None:
             return  # the call is over, or decided and waiting for its decision
         try:
-            request = pb.ProcessingRequest.FromString(cast(bytes, event.message))  # upb reads any buffer
+            request = _parse_request(event.message)
         except DecodeError:
             self._fail(stream_id, INTERNAL, "cannot parse the ProcessingRequest")
             return
@@ -290,16 +299,20 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             return
-        chunks = self._h2.chunks_to_send()
+        h2 = self._h2
+        chunks = h2.chunks_to_send()
         if chunks and not transport.is_closing():
             transport.writelines(chunks)
-        if self._h2.busy:
-            self._stop_idle_timer()
-        elif self._h2.should_close:
+        if h2.busy:
+            self._busy = True
+        elif h2.should_close:
             self._shutdown()
-        elif self._idle_timer is None and self._loop is not None:
+        elif self._busy and self._loop is not None:  # it has just become idle
+            self._busy = False
             self._server.quieter()
-            self._idle_timer = self._loop.call_later(self._server.idle_timeout, self._on_idle)
+            self._idle_since = self._loop.time()
+            if self._idle_timer is None:
+                self._idle_timer = self._loop.call_later(self._server.idle_timeout, self._on_idle)
 
     def _stop_idle_timer(self) -> None:
         if self._idle_timer is not None:
@@ -308,9 +321,14 @@ class _Connection(asyncio.Protocol):
 
     def _on_idle(self) -> None:
         self._idle_timer = None
-        if not self._h2.busy:
-            log.debug("closing idle ext_proc connection from %s", self._peer)
-            self.close()
+        if self._busy or self._loop is None:
+            return  # re-armed when the connection next becomes idle
+        left = self._idle_since + self._server.idle_timeout - self._loop.time()
+        if left > 0:
+            self._idle_timer = self._loop.call_later(left, self._on_idle)
+            return
+        log.debug("closing idle ext_proc connection from %s", self._peer)
+        self.close()
 
     def drain(self) -> None:
         """Announce GOAWAY with the last stream we will serve; keep serving those, refuse newer ones."""

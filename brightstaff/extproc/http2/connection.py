@@ -43,6 +43,7 @@ Guarantees (RFC 9113 unless noted):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brightstaff.extproc.http2 import frames
@@ -91,7 +92,7 @@ from brightstaff.extproc.http2.header_blocks import (
     plain_response_block,
     trailers_block,
 )
-from brightstaff.extproc.http2.request_headers import MalformedRequest, RequestHead, check_trailers, parse_request
+from brightstaff.extproc.http2.request_headers import MalformedRequest, check_trailers, parse_request
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,13 +508,6 @@ class ServerConnection:
             return
         stream = _Stream(stream_id, self._peer_window)
         self._streams[stream_id] = stream
-        self._classify(stream, head)
-        if end_stream:
-            stream.client_ended = True
-            if self._length_agrees(stream, 0, end_stream):
-                self._on_client_end(stream)
-
-    def _classify(self, stream: _Stream, head: RequestHead) -> None:
         stream.content_length = head.content_length
         if head.method != b"POST":
             stream.call = False
@@ -523,7 +517,11 @@ class ServerConnection:
             stream.call = False
             stream.plain_status = 415
         else:
-            self._events.append(CallReceived(stream.id, head))
+            self._events.append(CallReceived(stream_id, head))
+        if end_stream:
+            stream.client_ended = True
+            if self._length_agrees(stream, 0, end_stream):
+                self._on_client_end(stream)
 
     def _on_trailers(self, stream: _Stream, end_stream: int, depends_on: int, block: bytes) -> None:
         fields = self._blocks.decode_fields(block)
@@ -592,9 +590,9 @@ class ServerConnection:
             raise ProtocolViolation(PROTOCOL_ERROR, "RST_STREAM on stream 0")
         if len(payload) != 4:
             raise ProtocolViolation(FRAME_SIZE_ERROR, "RST_STREAM payload is not 4 bytes")
-        if self._idle(stream_id):
-            raise ProtocolViolation(PROTOCOL_ERROR, f"RST_STREAM on idle stream {stream_id}")
         stream = self._streams.get(stream_id)
+        if stream is None and self._idle(stream_id):
+            raise ProtocolViolation(PROTOCOL_ERROR, f"RST_STREAM on idle stream {stream_id}")
         if stream is not None:
             self._forget(stream, _CLIENT_RESET)
             self._events.append(StreamReset(stream_id, frames.read_u32(payload), True, ""))
@@ -707,9 +705,12 @@ class ServerConnection:
             self._goaway_sent = True
         self._shut()
 
-    def chunks_to_send(self) -> list[bytes]:
+    def chunks_to_send(self) -> Sequence[bytes]:
         """What to write now, as pieces for one `writelines` (large replies are not copied)."""
-        out, self._out = self._out, []
+        out = self._out
+        if not out:
+            return ()
+        self._out = []
         return out
 
     def data_to_send(self) -> bytes:

@@ -1,15 +1,13 @@
 """gRPC's framing on top of HTTP/2 (gRPC's PROTOCOL-HTTP2): message prefixes, status codes, grpc-message.
 
 Guarantees: pure functions. A message on the wire is a 5-byte prefix (compressed flag, 4-byte big-endian
-length) and the message; `message_prefix` writes an uncompressed one and `read_prefix` reads one.
+length) and the message; `message_prefix` writes an uncompressed one (connection.py reads them).
 `encode_status_message` percent-encodes text as the grpc-message trailer requires and bounds its length.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-from brightstaff.extproc.http2.frames import Bytes
+import struct
 
 PREFIX_SIZE = 5
 
@@ -21,19 +19,9 @@ CONTENT_TYPE = b"application/grpc"  # a request's content-type starts with it ("
 _MAX_STATUS_MESSAGE = 512  # grpc-message is for people; keep the trailers block far below any frame size
 
 
-class Prefix(NamedTuple):
-    compressed: bool
-    length: int
-
-
-def message_prefix(length: int) -> bytes:
-    """The prefix of an uncompressed message of `length` bytes."""
-    return b"\x00" + length.to_bytes(4, "big")
-
-
-def read_prefix(buffer: Bytes, offset: int) -> Prefix:
-    """The prefix at `offset` (the caller has checked that 5 bytes are there)."""
-    return Prefix(buffer[offset] != 0, int.from_bytes(buffer[offset + 1 : offset + PREFIX_SIZE], "big"))
+# message_prefix(length): the prefix of an uncompressed message of `length` bytes (a zero byte, then the
+# length as 4 big-endian bytes), one C call: it runs for every reply.
+message_prefix = struct.Struct(">xI").pack
 
 
 def encode_status_message(message: str) -> bytes:
