@@ -9,7 +9,8 @@ Guarantees (RFC 9113 unless noted):
   initial window, frame size; values out of range are connection errors); PING answered; GOAWAY from
   the peer lets the streams in flight finish; frames inside a header block, PUSH_PROMISE, frames over
   the advertised frame size, frames that must not name stream 0 (or must) are connection errors with
-  the code §6 names; unknown frame types are ignored (§5.5).
+  the code §6 names; unknown frame types are ignored (§5.5). A header block hpack cannot decode, or one
+  over `max_header_list_bytes`, is a COMPRESSION_ERROR: the shared HPACK table is then in doubt.
 - Stream states (§5.1): DATA, RST_STREAM or WINDOW_UPDATE on an idle stream, a HEADERS frame on a
   stream id lower than one already opened, and CONTINUATION without a header block are connection
   errors (PROTOCOL_ERROR). On a closed stream: DATA gets RST_STREAM(STREAM_CLOSED); HEADERS is a
