@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from brightstaff.extproc.http2 import frames
 from brightstaff.extproc.http2.events import (
@@ -103,7 +104,7 @@ class Limits:
     max_message_bytes: int
     max_concurrent_streams: int = 1024
     max_header_list_bytes: int = 16 * 1024
-    max_buffered_bytes: int | None = None  # partial messages across streams; None: four messages' worth
+    max_buffered_bytes: int | None = None  # kept for partial messages across streams; None: four messages' worth
     receive_window: int = 16 * 1024 * 1024  # per stream and per connection: a whole body in one round trip
     max_frame_size: int = 1024 * 1024  # fewer frames for a big body
 
@@ -125,7 +126,6 @@ _CLIENT_RESET = 1  # the client sent RST_STREAM
 _WE_CLOSED = 2  # this side ended or reset it while the client still sent: its frames may be in flight
 _CLOSED_KEPT = 1024
 
-_COPY_BELOW = 64 * 1024  # a partial message kept across frames is copied unless large (not to pin a buffer)
 
 _PLAIN_ANSWERS = {
     status: (plain_response_block(status, len(text), allow=b"POST" if status == 405 else None), text)
@@ -147,6 +147,8 @@ class _Stream:
         "ending",
         "head_only",
         "headers_sent",
+        "held",
+        "held_buffer",
         "id",
         "need",
         "parts",
@@ -167,8 +169,10 @@ class _Stream:
         self.content_length: int | None = None
         self.data_length = 0  # DATA content received, checked against content_length
         self.received = 0  # flow-controlled bytes received since the last stream WINDOW_UPDATE
-        self.parts: list[bytes | memoryview] = []  # a message begun in earlier frames
+        self.parts: list[memoryview] = []  # a message begun in earlier frames (views of received bytes)
         self.parts_size = 0
+        self.held = 0  # what those views keep alive, counted against the connection's buffer limit
+        self.held_buffer: bytes | None = None  # the buffer counted last
         self.need = PREFIX_SIZE  # bytes that complete the message begun in `parts`
         self.headers_sent = False
         self.send_window = send_window
@@ -186,7 +190,7 @@ class ServerConnection:
         self._window = limits.receive_window
         self._max_frame = limits.max_frame_size
         self._blocks = RequestBlocks(limits.max_header_list_bytes, parse_request)
-        self._out: list[bytes] = [
+        self._out: list[bytes | memoryview] = [
             frames.settings_frame(
                 {
                     frames.MAX_CONCURRENT_STREAMS: limits.max_concurrent_streams,
@@ -214,7 +218,7 @@ class ServerConnection:
         self._peer_max_frame = frames.DEFAULT_MAX_FRAME
         self._send_window = frames.DEFAULT_WINDOW  # connection window for what this side sends
         self._received = 0  # flow-controlled bytes received since the last connection WINDOW_UPDATE
-        self._buffered = 0  # partial-message bytes held across streams
+        self._buffered = 0  # bytes kept alive by partial messages across streams
         self._drain_after: int | None = None  # after a GOAWAY either way: no stream above this id is served
         self._goaway_sent = False
         self._closed = False
@@ -401,9 +405,7 @@ class ServerConnection:
 
     def _on_call_data(self, stream: _Stream, data: memoryview) -> None:
         if stream.parts:  # a message begun in an earlier frame: wait until it is whole, then join once
-            stream.parts.append(data if len(data) >= _COPY_BELOW else bytes(data))
-            stream.parts_size += len(data)
-            self._buffered += len(data)
+            self._hold(stream, data)
             if stream.parts_size < stream.need:
                 if self._buffered > self._max_buffered:
                     self._abort(stream, RESOURCE_EXHAUSTED, "connection buffer limit exceeded")
@@ -412,12 +414,20 @@ class ServerConnection:
             self._release(stream)
         consumed = self._read_messages(stream, data)
         if consumed < len(data) and not stream.ending:
-            rest = data[consumed:]
-            stream.parts.append(rest if len(rest) >= _COPY_BELOW else bytes(rest))
-            stream.parts_size = len(rest)
-            self._buffered += len(rest)
+            self._hold(stream, data[consumed:])
             if self._buffered > self._max_buffered:
                 self._abort(stream, RESOURCE_EXHAUSTED, "connection buffer limit exceeded")
+
+    def _hold(self, stream: _Stream, part: memoryview) -> None:
+        """Keep part of a message, without a copy: counted as the whole buffer it keeps alive (once, for
+        the frames of one read)."""
+        stream.parts.append(part)
+        stream.parts_size += len(part)
+        buffer = cast(bytes, part.obj)  # received bytes, or a join of them
+        if buffer is not stream.held_buffer:
+            stream.held_buffer = buffer
+            stream.held += len(buffer)
+            self._buffered += len(buffer)
 
     def _read_messages(self, stream: _Stream, data: memoryview) -> int:
         """Report each whole message in `data`; return the bytes they took (set `stream.need` for the rest)."""
@@ -665,15 +675,25 @@ class ServerConnection:
             stream.headers_sent = True
         prefix = message_prefix(len(message))
         size = PREFIX_SIZE + len(message)
-        if not stream.pending and size <= min(stream.send_window, self._send_window, self._peer_max_frame):
-            # The usual case: the whole message goes out now in one DATA frame, without a copy.
-            out += (frame_head(DATA, 0, stream_id, size), prefix, message)
-            stream.send_window -= size
-            self._send_window -= size
+        if stream.pending or size > min(stream.send_window, self._send_window):
+            stream.pending += prefix  # (copied: it waits for window)
+            stream.pending += message
+            self._send_stream(stream)
             return
-        stream.pending += prefix
-        stream.pending += message
-        self._send_stream(stream)
+        # The usual case: the windows take the whole message now; it goes out without a copy, in one DATA
+        # frame if the peer's frame size allows, else in frames that are views of it.
+        stream.send_window -= size
+        self._send_window -= size
+        max_frame = self._peer_max_frame
+        if size <= max_frame:
+            out += (frame_head(DATA, 0, stream_id, size), prefix, message)
+            return
+        view = memoryview(message)
+        first = max_frame - PREFIX_SIZE
+        out += (frame_head(DATA, 0, stream_id, max_frame), prefix, view[:first])
+        for start in range(first, len(message), max_frame):
+            piece = view[start : start + max_frame]
+            out += (frame_head(DATA, 0, stream_id, len(piece)), piece)
 
     def end_call(self, stream_id: int, status: int = OK, message: str = "") -> None:
         """End a call with its gRPC status (trailers, or a trailers-only reply if nothing was sent)."""
@@ -706,7 +726,7 @@ class ServerConnection:
             self._goaway_sent = True
         self._shut()
 
-    def chunks_to_send(self) -> Sequence[bytes]:
+    def chunks_to_send(self) -> Sequence[bytes | memoryview]:
         """What to write now, as pieces for one `writelines` (large replies are not copied)."""
         out = self._out
         if not out:
@@ -793,8 +813,9 @@ class ServerConnection:
 
     def _release(self, stream: _Stream) -> None:
         if stream.parts:
-            self._buffered -= stream.parts_size
-            stream.parts_size = 0
+            self._buffered -= stream.held
+            stream.held = stream.parts_size = 0
+            stream.held_buffer = None
             stream.parts = []
 
     def _forget(self, stream: _Stream, how: int) -> None:

@@ -183,10 +183,16 @@ def test_sending_on_a_stream_that_is_gone_does_nothing() -> None:
 
 def test_chunks_to_send_hold_the_reply_without_copying_it() -> None:
     peer = RawPeer()
-    peer.send(peer.request(1, GRPC_REQUEST_HEADERS, "END_STREAM"))
+    peer.send(peer.request(1, GRPC_REQUEST_HEADERS, "END_STREAM"), peer.request(3, GRPC_REQUEST_HEADERS, "END_STREAM"))
     reply = b"r" * 1000
     peer.server.send_message(1, reply)
     assert any(chunk is reply for chunk in peer.server.chunks_to_send())
+    # Larger than the peer's frame size (16 KiB by default): several DATA frames, each a view of the reply.
+    large = b"L" * 40_000
+    peer.server.send_message(3, large)
+    views = [chunk for chunk in peer.server.chunks_to_send() if isinstance(chunk, memoryview)]
+    assert len(views) == 3 and all(view.obj is large for view in views)
+    assert b"".join(views) == large
 
 
 # ---- gRPC message framing
@@ -214,7 +220,7 @@ def test_a_message_split_over_data_frames_arrives_whole(cuts: list[int]) -> None
     assert events == [MessageReceived(1, memoryview(message))]
 
 
-def test_a_message_larger_than_a_copy_threshold_is_joined_once() -> None:
+def test_a_large_message_over_several_frames_and_reads_arrives_whole() -> None:
     message = b"m" * (200 * 1024)
     wire = grpc_frame(message)
     peer = RawPeer(Limits(max_message_bytes=1 << 20))
@@ -223,6 +229,18 @@ def test_a_message_larger_than_a_copy_threshold_is_joined_once() -> None:
     for offset in range(0, len(wire), 70_000):
         events += peer.send(DataFrame(1, wire[offset : offset + 70_000]))
     assert events == [MessageReceived(1, memoryview(message))]
+
+
+def test_a_message_in_many_frames_of_one_read_is_not_over_the_buffer_limit() -> None:
+    # Envoy sends a body in 16 KiB frames, many per read: the read is counted once, not once per frame.
+    message = b"e" * (200 * 1024)
+    wire = grpc_frame(message)
+    limits = Limits(max_message_bytes=256 * 1024)  # buffer limit: four messages' worth, about 1 MiB
+    peer = RawPeer(limits)
+    frames = [DataFrame(1, wire[offset : offset + 16_384]) for offset in range(0, len(wire), 16_384)]
+    events = peer.send(peer.request(1), *frames)
+    assert event_types(events) == [CallReceived, MessageReceived]
+    assert bytes(events[1].message) == message
 
 
 def test_an_empty_message_and_several_per_frame() -> None:
