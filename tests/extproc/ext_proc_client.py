@@ -1,9 +1,15 @@
 """What tests send to an ext_proc server and how they read its answers: Envoy's messages, gRPC framing
-(spelled out here, not taken from brightstaff), and a grpcio client channel."""
+(spelled out here, not taken from brightstaff), the server's frames (hyperframe, hpack), and a grpcio
+client channel."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 import grpc
+import hpack
+from hyperframe.frame import DataFrame, Frame, HeadersFrame
 
 from brightstaff._generated import ext_proc_pb2 as pb
 
@@ -60,6 +66,36 @@ def grpc_replies(data: bytes) -> list[pb.ProcessingResponse]:
 
 def kinds(replies: list[pb.ProcessingResponse]) -> list[str | None]:
     return [reply.WhichOneof("response") for reply in replies]
+
+
+class ServerFrames:
+    """The server's frames, parsed with hyperframe as its bytes arrive; header blocks decoded with hpack."""
+
+    def __init__(self) -> None:
+        self.inbound = bytearray()
+        self.decoder = hpack.Decoder()
+        self.frames: list[Frame] = []
+        self.headers: dict[int, list[dict[str, str]]] = defaultdict(list)
+        self.data: dict[int, bytearray] = defaultdict(bytearray)
+
+    def feed(self, data: bytes) -> None:
+        self.inbound += data
+        while len(self.inbound) >= 9:
+            frame, length = Frame.parse_frame_header(memoryview(bytes(self.inbound[:9])))
+            if len(self.inbound) < 9 + length:
+                return
+            frame.parse_body(memoryview(bytes(self.inbound[9 : 9 + length])))
+            del self.inbound[: 9 + length]
+            self.frames.append(frame)
+            if isinstance(frame, HeadersFrame):
+                assert "END_HEADERS" in frame.flags, "the server split a header block"
+                fields = {str(k): str(v) for k, v in self.decoder.decode(frame.data)}
+                self.headers[frame.stream_id].append(fields)
+            elif isinstance(frame, DataFrame):
+                self.data[frame.stream_id] += frame.data
+
+    def of(self, kind: type[Frame], stream_id: int | None = None) -> list[Any]:
+        return [f for f in self.frames if isinstance(f, kind) and (stream_id is None or f.stream_id == stream_id)]
 
 
 def client_channel(port: int) -> grpc.aio.Channel:

@@ -25,6 +25,7 @@ import orjson
 import pytest
 from ext_proc_client import (
     GRPC_REQUEST_HEADERS,
+    ServerFrames,
     body_message,
     client_channel,
     grpc_frame,
@@ -33,7 +34,7 @@ from ext_proc_client import (
     kinds,
     process_call,
 )
-from hyperframe.frame import DataFrame, Frame, GoAwayFrame, HeadersFrame, RstStreamFrame, SettingsFrame
+from hyperframe.frame import DataFrame, GoAwayFrame, HeadersFrame, RstStreamFrame, SettingsFrame
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
@@ -305,36 +306,12 @@ async def grpc_still_serves(port: int) -> None:
     assert kinds(replies) == ["request_headers", "request_body"]
 
 
-class FrameReader:
-    """The server's frames, parsed with hyperframe as they arrive."""
-
-    def __init__(self) -> None:
-        self.inbound = bytearray()
-        self.frames: list[Frame] = []
-        self.data: dict[int, bytearray] = defaultdict(bytearray)
-
-    def feed(self, data: bytes) -> None:
-        self.inbound += data
-        while len(self.inbound) >= 9:
-            frame, length = Frame.parse_frame_header(memoryview(bytes(self.inbound[:9])))
-            if len(self.inbound) < 9 + length:
-                return
-            frame.parse_body(memoryview(bytes(self.inbound[9 : 9 + length])))
-            del self.inbound[: 9 + length]
-            self.frames.append(frame)
-            if isinstance(frame, DataFrame):
-                self.data[frame.stream_id] += frame.data
-
-    def of(self, kind: type[Frame]) -> list[Any]:
-        return [f for f in self.frames if isinstance(f, kind)]
-
-
 def test_a_protocol_error_closes_only_its_own_connection() -> None:
     async def main() -> None:
         async with native_server() as (_, _, port):
             async with tcp_connection(port) as (reader, writer):
                 writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not the HTTP/2 preface
-                server = FrameReader()
+                server = ServerFrames()
                 assert not await read_until(reader, server.feed, lambda: False)  # GOAWAY, then EOF
                 assert [f.error_code for f in server.of(GoAwayFrame)] == [0x1]
             await grpc_still_serves(port)
@@ -346,7 +323,7 @@ def test_idle_connections_are_closed_with_goaway() -> None:
     async def main() -> None:
         async with native_server(idle_timeout=0.2) as (_, _, port), tcp_connection(port) as (reader, writer):
             writer.write(PREFACE + SettingsFrame(0).serialize())
-            server = FrameReader()
+            server = ServerFrames()
             started = time.monotonic()
             assert not await read_until(reader, server.feed, lambda: False)  # until the server closes
             assert time.monotonic() - started >= 0.2
@@ -379,7 +356,7 @@ def test_drain_announces_goaway_and_finishes_the_stream_in_flight() -> None:
             )
             async with asyncio.timeout(TIMEOUT):
                 await deciding.wait()
-            frames = FrameReader()
+            frames = ServerFrames()
             started = time.monotonic()
             stopping = asyncio.create_task(server.stop(TIMEOUT))
             assert await read_until(reader, frames.feed, lambda: bool(frames.of(GoAwayFrame)))

@@ -16,8 +16,16 @@ from typing import Any
 
 import hpack
 import pytest
-from ext_proc_client import GRPC_REQUEST_HEADERS, body_message, grpc_frame, grpc_replies, headers_message, kinds
-from hyperframe.frame import DataFrame, Frame, GoAwayFrame, HeadersFrame, SettingsFrame
+from ext_proc_client import (
+    GRPC_REQUEST_HEADERS,
+    ServerFrames,
+    body_message,
+    grpc_frame,
+    grpc_replies,
+    headers_message,
+    kinds,
+)
+from hyperframe.frame import DataFrame, GoAwayFrame, HeadersFrame, SettingsFrame
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import parse_config
@@ -110,16 +118,6 @@ def connect(server: NativeServer) -> tuple[asyncio.Protocol, FakeTransport]:
     return protocol, transport
 
 
-def server_frames(data: bytes) -> list[Frame]:
-    frames, offset = [], 0
-    while offset + 9 <= len(data):
-        parsed, length = Frame.parse_frame_header(memoryview(data[offset : offset + 9]))
-        parsed.parse_body(memoryview(data[offset + 9 : offset + 9 + length]))
-        frames.append(parsed)
-        offset += 9 + length
-    return frames
-
-
 class _Errors(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -163,8 +161,9 @@ def test_random_and_mutated_input_never_escapes_the_connection(caplog: pytest.Lo
             if not server.busy:
                 break
             await asyncio.sleep(0.01)
-        data = b"".join(f.data for f in server_frames(bytes(transport.written)) if isinstance(f, DataFrame))
-        assert kinds(grpc_replies(data)) == ["request_headers", "request_body"]
+        frames = ServerFrames()
+        frames.feed(bytes(transport.written))
+        assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers", "request_body"]
         await server.stop(0)
         await app.store.close()
 
@@ -190,5 +189,7 @@ def test_no_input_raises_out_of_the_sans_io_connection() -> None:
         if connection.closed:  # a connection error: reported alone, GOAWAY queued
             closed += 1
             assert len(events) == 1 and isinstance(events[0], ConnectionTerminated)
-            assert any(isinstance(f, GoAwayFrame) for f in server_frames(connection.data_to_send()))
+            frames = ServerFrames()
+            frames.feed(connection.data_to_send())
+            assert frames.of(GoAwayFrame)
     assert 0 < closed < CASES * 5

@@ -16,16 +16,8 @@ import h2.connection
 import h2.events
 import h2.settings
 import hpack
-from ext_proc_client import GRPC_REQUEST_HEADERS, grpc_frame
-from hyperframe.frame import (
-    DataFrame,
-    Frame,
-    GoAwayFrame,
-    HeadersFrame,
-    PingFrame,
-    RstStreamFrame,
-    SettingsFrame,
-)
+from ext_proc_client import GRPC_REQUEST_HEADERS, ServerFrames, grpc_frame
+from hyperframe.frame import Frame, GoAwayFrame, HeadersFrame, PingFrame, RstStreamFrame, SettingsFrame
 
 from brightstaff.extproc.http2.connection import Limits, ServerConnection
 from brightstaff.extproc.http2.events import Event, MessageReceived, RequestEnded
@@ -130,12 +122,10 @@ class RawPeer:
     def __init__(self, limits: Limits = LIMITS, *, handshake: bool = True) -> None:
         self.server = ServerConnection(limits)
         self.encoder = hpack.Encoder()
-        self.decoder = hpack.Decoder()
         self.events: list[Event] = []
-        self.frames: list[Frame] = []
-        self.headers: dict[int, list[dict[str, str]]] = defaultdict(list)
-        self.data: dict[int, bytearray] = defaultdict(bytearray)
-        self._inbound = bytearray()
+        self.received = ServerFrames()
+        self.frames, self.headers, self.data = self.received.frames, self.received.headers, self.received.data
+        self.of = self.received.of
         if handshake:
             self.send(PREFACE, SettingsFrame(0))
             self.send(SettingsFrame(0, flags=["ACK"]))
@@ -149,20 +139,7 @@ class RawPeer:
 
     def read(self) -> None:
         """Parse what the server has to send."""
-        self._inbound += self.server.data_to_send()
-        while len(self._inbound) >= 9:
-            frame, length = Frame.parse_frame_header(memoryview(bytes(self._inbound[:9])))
-            if len(self._inbound) < 9 + length:
-                return
-            frame.parse_body(memoryview(bytes(self._inbound[9 : 9 + length])))
-            del self._inbound[: 9 + length]
-            self.frames.append(frame)
-            if isinstance(frame, HeadersFrame):
-                assert "END_HEADERS" in frame.flags, "the server split a header block"
-                fields = {str(k): str(v) for k, v in self.decoder.decode(frame.data)}
-                self.headers[frame.stream_id].append(fields)
-            elif isinstance(frame, DataFrame):
-                self.data[frame.stream_id] += frame.data
+        self.received.feed(self.server.data_to_send())
 
     def block(self, headers: Headers = GRPC_REQUEST_HEADERS) -> bytes:
         return bytes(self.encoder.encode(headers))
@@ -170,9 +147,6 @@ class RawPeer:
     def request(self, stream_id: int, headers: Headers = GRPC_REQUEST_HEADERS, *flags: str) -> HeadersFrame:
         """A HEADERS frame with one whole block (END_HEADERS) and the given flags."""
         return HeadersFrame(stream_id, self.block(headers), flags=["END_HEADERS", *flags])
-
-    def of(self, kind: type[Frame], stream_id: int | None = None) -> list[Any]:
-        return [f for f in self.frames if isinstance(f, kind) and (stream_id is None or f.stream_id == stream_id)]
 
     def goaway_code(self) -> int | None:
         goaways = self.of(GoAwayFrame)
