@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from brightstaff.config import Config, LlmRouterSettings, RedisPinStoreSettings
+from brightstaff.extproc.process_stream import HeaderNames
 from brightstaff.extproc.server import ExtProcServer, start_extproc_server
 from brightstaff.metrics import Metrics
 from brightstaff.pins.base import PinStore, Probeable
@@ -50,6 +51,11 @@ async def probe_store(store: PinStore) -> None:
         await store.probe()
 
 
+def header_names(config: Config) -> HeaderNames:
+    """The request headers the ext_proc stream logic reads, from the config."""
+    return HeaderNames(affinity=config.server.affinity_header, tenant=config.routing.tenant_header)
+
+
 def build_router(config: Config, metrics: Metrics | None = None) -> Router:
     """The configured router. Builds its client only (no I/O): an LLM router that is down falls back per request."""
     settings = config.routing.router
@@ -87,6 +93,7 @@ class App:
             self.grpc_server, self.grpc_port = await start_extproc_server(
                 server.transport,
                 self.handler,
+                header_names(self.config),
                 server.grpc_host,
                 wanted_grpc,
                 max_body_bytes=server.max_request_body_bytes,

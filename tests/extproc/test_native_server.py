@@ -1,12 +1,18 @@
-"""The native transport's own protocol edges, against a real grpcio client channel.
+"""The native transport over real sockets: grpcio's client channel, h2 and raw frames against `NativeServer`.
 
-The ext_proc behaviours (continue, rewrite, pin, 400, bodiless, passthrough, 6 MB body through flow
-control) run on both transports in test_servicer.py; this file covers what only a transport can get wrong.
+The HTTP/2 rules themselves are tested in memory (tests/extproc/http2); this suite covers what needs a
+socket and an event loop: interoperability with grpcio, cancellation, decision tasks, the idle timeout,
+the drain's grace, partial reads of big bodies, and that the native path never loads grpcio.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,15 +23,47 @@ import h2.events
 import hpack
 import orjson
 import pytest
+from ext_proc_client import (
+    GRPC_REQUEST_HEADERS,
+    ServerFrames,
+    body_message,
+    client_channel,
+    grpc_frame,
+    grpc_replies,
+    headers_message,
+    kinds,
+    process_call,
+)
+from hyperframe.frame import DataFrame, GoAwayFrame, HeadersFrame, RstStreamFrame, SettingsFrame
 from seed_data import SEED_ENV, seed_config_data
-from test_servicer import body_message, client_channel, headers_message, process_call
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.config import parse_config
+from brightstaff.extproc.http2.connection import Limits
 from brightstaff.extproc.native_server import NativeServer
-from brightstaff.server.app import App, build_app
+from brightstaff.extproc.server import max_message_bytes
+from brightstaff.server.app import App, build_app, header_names
 
+TIMEOUT = 10.0  # bounds every network wait: a failing test fails, it never hangs
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+NO_ERROR = 0x0
 PAYLOAD = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]})
+
+
+def test_the_native_path_never_imports_grpcio() -> None:
+    code = (
+        "import sys\n"
+        "import brightstaff.cli, brightstaff.server.app\n"
+        "import brightstaff.extproc.server, brightstaff.extproc.native_server\n"
+        "loaded = sorted(m for m in sys.modules if m == 'grpc' or m.startswith('grpc.'))\n"
+        "print(loaded)\n"
+        "sys.exit(1 if loaded else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---- grpcio's client channel against a native-transport app
 
 
 async def native_app(**server: Any) -> App:
@@ -87,11 +125,21 @@ def test_oversized_message_is_resource_exhausted_and_other_streams_go_on() -> No
     run_native(scenario, max_request_body_bytes=1024)  # message limit: 1 KiB + 64 KiB headroom
 
 
+def test_compressed_message_is_unimplemented() -> None:
+    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+        compressible = body_message(b"x" * 10_000)  # grpc sends a message uncompressed when gzip does not shrink it
+        requests = messages(headers_message("/v1/chat/completions"), compressible)
+        call = process_call(channel)(requests, compression=grpc.Compression.Gzip)
+        assert await failed_status(call) == grpc.StatusCode.UNIMPLEMENTED
+        assert len(await full_exchange(channel)) == 2
+
+    run_native(scenario)
+
+
 def test_many_concurrent_streams_on_one_connection() -> None:
     async def scenario(app: App, channel: grpc.aio.Channel) -> None:
         results = await asyncio.gather(*(full_exchange(channel) for _ in range(300)))
-        kinds = {tuple(r.WhichOneof("response") for r in replies) for replies in results}
-        assert kinds == {("request_headers", "request_body")}
+        assert {tuple(kinds(replies)) for replies in results} == {("request_headers", "request_body")}
 
     run_native(scenario)  # one channel: one HTTP/2 connection
 
@@ -123,90 +171,37 @@ def test_client_cancellation_mid_stream_leaves_the_connection_serving() -> None:
     run_native(scenario)
 
 
-def test_graceful_shutdown_finishes_the_stream_in_flight() -> None:
-    async def main() -> None:
-        app = await native_app()
-        handle = app.handler.handle
-        deciding = asyncio.Event()
+def test_a_cancelled_call_cancels_its_decision() -> None:
+    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+        deciding, cancelled = asyncio.Event(), asyncio.Event()
 
-        async def slow_handle(*args: Any) -> Any:
+        async def endless(*args: Any) -> Any:
             deciding.set()
-            await asyncio.sleep(0.3)
-            return await handle(*args)
+            try:
+                await asyncio.sleep(TIMEOUT * 10)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
 
-        app.handler.handle = slow_handle  # type: ignore[method-assign]
-        channel = client_channel(app.grpc_port)
-        try:
-            in_flight = asyncio.create_task(full_exchange(channel))
+        handle = app.handler.handle
+        app.handler.handle = endless  # type: ignore[method-assign]
+        hold = asyncio.Event()
+
+        async def body_then_wait() -> AsyncIterator[pb.ProcessingRequest]:
+            yield headers_message("/v1/chat/completions")
+            yield body_message(PAYLOAD)
+            await hold.wait()
+
+        call = process_call(channel)(body_then_wait())
+        async with asyncio.timeout(TIMEOUT):
             await deciding.wait()
-            await app.stop(5)  # returns once the stream in flight has its decision
-            replies = await in_flight
-            assert [r.WhichOneof("response") for r in replies] == ["request_headers", "request_body"]
-            with pytest.raises(ConnectionRefusedError):
-                await asyncio.open_connection("127.0.0.1", app.grpc_port)
-        finally:
-            await channel.close()
-
-    asyncio.run(main())
-
-
-def test_bad_config_transport_names_the_field() -> None:
-    from brightstaff.config import ConfigError
-
-    with pytest.raises(ConfigError, match=r"brightstaff\.transport"):
-        parse_config(seed_config_data(transport="h3"), SEED_ENV)
-
-
-def test_compressed_message_is_unimplemented() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
-        compressible = body_message(b"x" * 10_000)  # grpc sends a message uncompressed when gzip does not shrink it
-        requests = messages(headers_message("/v1/chat/completions"), compressible)
-        call = process_call(channel)(requests, compression=grpc.Compression.Gzip)
-        assert await failed_status(call) == grpc.StatusCode.UNIMPLEMENTED
+            call.cancel()
+            await cancelled.wait()
+        hold.set()
+        app.handler.handle = handle  # type: ignore[method-assign]
         assert len(await full_exchange(channel)) == 2
 
     run_native(scenario)
-
-
-def test_a_protocol_error_closes_only_its_own_connection() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
-        assert len(await full_exchange(channel)) == 2  # the channel's connection is up before the bad one
-        reader, writer = await asyncio.open_connection("127.0.0.1", app.grpc_port)
-        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not the HTTP/2 preface
-        try:
-            async with asyncio.timeout(5):
-                while await reader.read(65536):
-                    pass  # the server's SETTINGS and GOAWAY, then EOF
-        finally:
-            writer.close()
-            await writer.wait_closed()
-        assert len(await full_exchange(channel)) == 2
-
-    run_native(scenario)
-
-
-def test_idle_connections_are_closed_with_goaway() -> None:
-    async def main() -> None:
-        app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
-        server = NativeServer(app.handler, max_message_bytes=1 << 20, idle_timeout=0.2)
-        port = await server.start("127.0.0.1", 0)
-        client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-        client.initiate_connection()
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(client.data_to_send())
-        events: list[h2.events.Event] = []
-        try:
-            async with asyncio.timeout(5):
-                while data := await reader.read(65536):
-                    events += client.receive_data(data)
-        finally:
-            writer.close()
-            await writer.wait_closed()
-            await server.stop(0)
-            await app.store.close()
-        assert any(isinstance(event, h2.events.ConnectionTerminated) for event in events)
-
-    asyncio.run(main())
 
 
 def test_a_failing_decision_fails_only_its_own_call() -> None:
@@ -225,28 +220,211 @@ def test_a_failing_decision_fails_only_its_own_call() -> None:
     run_native(scenario)
 
 
-def test_header_blocks_are_reused_only_while_the_dynamic_table_is_unchanged() -> None:
-    from brightstaff.extproc.native_server import _HeaderBlocks
+def test_graceful_shutdown_finishes_the_stream_in_flight() -> None:
+    async def main() -> None:
+        app = await native_app()
+        handle = app.handler.handle
+        deciding = asyncio.Event()
 
-    blocks = _HeaderBlocks(16 * 1024)
-    inserts_x = hpack.Encoder().encode([(b"x", b"1")])  # literal with incremental indexing: x -> index 62
-    refers_62 = b"\xbe"  # indexed field 62: the newest dynamic entry, whatever it is now
-    never_indexed_path = hpack.Encoder().encode([(b":path", b"/a", True)])  # sensitive: never indexed
+        async def slow_handle(*args: Any) -> Any:
+            deciding.set()
+            await asyncio.sleep(0.3)
+            return await handle(*args)
 
-    assert blocks.decode(never_indexed_path) == {b":path": b"/a"}
-    assert blocks.decode(never_indexed_path) == {b":path": b"/a"}  # kept: it did not touch the table
-    assert blocks.decode(inserts_x) == {b"x": b"1"}
-    assert blocks.decode(refers_62) == {b"x": b"1"}
-    inserts_y = hpack.Encoder().encode([(b"y", b"2")])
-    assert blocks.decode(inserts_y) == {b"y": b"2"}
-    # The same bytes now name another entry: a kept result from before the insertion must not be reused.
-    assert blocks.decode(refers_62) == {b"y": b"2"}
+        app.handler.handle = slow_handle  # type: ignore[method-assign]
+        channel = client_channel(app.grpc_port)
+        try:
+            in_flight = asyncio.create_task(full_exchange(channel))
+            await deciding.wait()
+            await app.stop(5)  # returns once the stream in flight has its decision
+            assert kinds(await in_flight) == ["request_headers", "request_body"]
+            with pytest.raises(ConnectionRefusedError):
+                await asyncio.open_connection("127.0.0.1", app.grpc_port)
+        finally:
+            await channel.close()
+
+    asyncio.run(main())
 
 
-def test_a_header_block_that_cannot_be_decoded_is_a_compression_error() -> None:
-    from brightstaff.extproc.http2 import COMPRESSION_ERROR, ProtocolViolation
-    from brightstaff.extproc.native_server import _HeaderBlocks
+def test_bad_config_transport_names_the_field() -> None:
+    from brightstaff.config import ConfigError
 
-    with pytest.raises(ProtocolViolation) as error:
-        _HeaderBlocks(16 * 1024).decode(b"\xff\xff\xff\xff\x0f")  # an index far past both tables
-    assert error.value.code == COMPRESSION_ERROR
+    with pytest.raises(ConfigError, match=r"brightstaff\.transport"):
+        parse_config(seed_config_data(transport="h3"), SEED_ENV)
+
+
+# ---- raw sockets against a NativeServer
+
+
+@contextlib.asynccontextmanager
+async def native_server(**options: Any) -> AsyncIterator[tuple[App, NativeServer, int]]:
+    """A NativeServer on 127.0.0.1:0 in front of a seed-config app's handler."""
+    app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
+    limits = Limits(max_message_bytes=max_message_bytes(app.config.server.max_request_body_bytes))
+    server = NativeServer(app.handler, header_names(app.config), limits, **options)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        yield app, server, port
+    finally:
+        async with asyncio.timeout(TIMEOUT):
+            await server.stop(0)
+        await app.store.close()
+
+
+@contextlib.asynccontextmanager
+async def tcp_connection(port: int) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    async with asyncio.timeout(TIMEOUT):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            async with asyncio.timeout(TIMEOUT):
+                await writer.wait_closed()
+
+
+async def read_until(reader: asyncio.StreamReader, feed: Callable[[bytes], object], done: Callable[[], bool]) -> bool:
+    """Feed what the server sends until `done()` or EOF, within TIMEOUT (TimeoutError otherwise)."""
+    async with asyncio.timeout(TIMEOUT):
+        while not done():
+            data = await reader.read(65536)
+            if not data:
+                break
+            feed(data)
+    return done()
+
+
+async def grpc_still_serves(port: int) -> None:
+    """A fresh grpcio channel (a new connection) gets a full ext_proc exchange."""
+    channel = client_channel(port)
+    async with asyncio.timeout(TIMEOUT):
+        try:
+            replies = await full_exchange(channel)
+        finally:
+            await channel.close()
+    assert kinds(replies) == ["request_headers", "request_body"]
+
+
+def test_a_protocol_error_closes_only_its_own_connection() -> None:
+    async def main() -> None:
+        async with native_server() as (_, _, port):
+            async with tcp_connection(port) as (reader, writer):
+                writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not the HTTP/2 preface
+                server = ServerFrames()
+                assert not await read_until(reader, server.feed, lambda: False)  # GOAWAY, then EOF
+                assert [f.error_code for f in server.of(GoAwayFrame)] == [0x1]
+            await grpc_still_serves(port)
+
+    asyncio.run(main())
+
+
+def test_idle_connections_are_closed_with_goaway() -> None:
+    async def main() -> None:
+        async with native_server(idle_timeout=0.2) as (_, _, port), tcp_connection(port) as (reader, writer):
+            writer.write(PREFACE + SettingsFrame(0).serialize())
+            server = ServerFrames()
+            started = time.monotonic()
+            assert not await read_until(reader, server.feed, lambda: False)  # until the server closes
+            assert time.monotonic() - started >= 0.2
+            assert [f.error_code for f in server.of(GoAwayFrame)] == [NO_ERROR]
+
+    asyncio.run(main())
+
+
+def test_drain_announces_goaway_and_finishes_the_stream_in_flight() -> None:
+    # Raw frames, not h2: h2's connection state machine closes on any GOAWAY and then rejects the frames of
+    # the stream in flight, which RFC 9113 §6.8 says the server still sends.
+    async def main() -> None:
+        async with native_server() as (app, server, port), tcp_connection(port) as (reader, writer):
+            handle = app.handler.handle
+            deciding, release = asyncio.Event(), asyncio.Event()
+
+            async def slow_handle(*args: Any) -> Any:
+                deciding.set()
+                await release.wait()
+                return await handle(*args)
+
+            app.handler.handle = slow_handle  # type: ignore[method-assign]
+            block = hpack.Encoder().encode(GRPC_REQUEST_HEADERS)
+            request = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(body_message(PAYLOAD))
+            writer.write(
+                PREFACE
+                + SettingsFrame(0).serialize()
+                + HeadersFrame(1, block, flags=["END_HEADERS"]).serialize()
+                + DataFrame(1, request, flags=["END_STREAM"]).serialize()
+            )
+            async with asyncio.timeout(TIMEOUT):
+                await deciding.wait()
+            frames = ServerFrames()
+            started = time.monotonic()
+            stopping = asyncio.create_task(server.stop(TIMEOUT))
+            assert await read_until(reader, frames.feed, lambda: bool(frames.of(GoAwayFrame)))
+            (goaway,) = frames.of(GoAwayFrame)
+            assert (goaway.last_stream_id, goaway.error_code) == (1, NO_ERROR)
+            assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers"]  # the decision waits
+            assert not stopping.done()
+
+            release.set()
+            assert not await read_until(reader, frames.feed, lambda: False)  # the reply, then the server closes
+            assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers", "request_body"]
+            assert all(f.error_code == NO_ERROR for f in frames.of(GoAwayFrame))
+            assert not frames.of(RstStreamFrame)
+            async with asyncio.timeout(TIMEOUT):
+                await stopping
+            assert time.monotonic() - started < TIMEOUT / 2  # stop returned once the stream was done, not at grace
+
+    asyncio.run(main())
+
+
+def test_request_windows_are_replenished_past_16_mib_on_one_connection() -> None:
+    """Three 6 MiB bodies (over the 16 MiB windows) arrive in many partial reads and get their replies."""
+    content = "x" * (6 * 1024 * 1024)
+    body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]})
+    wire = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(body_message(body))
+
+    async def main() -> None:
+        async with native_server() as (_, _, port), tcp_connection(port) as (reader, writer):
+            client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+            client.initiate_connection()
+            writer.write(client.data_to_send())
+            data: dict[int, bytearray] = defaultdict(bytearray)
+            ended: set[int] = set()
+            sent = 0
+
+            def feed(chunk: bytes) -> None:
+                for event in client.receive_data(chunk):
+                    if isinstance(event, h2.events.DataReceived):
+                        assert event.stream_id is not None and event.data is not None
+                        data[event.stream_id] += event.data
+                        client.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        assert event.stream_id is not None
+                        ended.add(event.stream_id)
+                writer.write(client.data_to_send())
+
+            assert await read_until(reader, feed, lambda: client.remote_settings.initial_window_size > 65535)
+            for _ in range(3):
+                stream_id = client.get_next_available_stream_id()
+                client.send_headers(stream_id, GRPC_REQUEST_HEADERS)
+                payload = memoryview(wire)
+                while payload:
+                    room = min(client.local_flow_control_window(stream_id), client.max_outbound_frame_size)
+                    if room <= 0:  # stalled until the server sends WINDOW_UPDATE
+                        assert await read_until(
+                            reader, feed, lambda s=stream_id: client.local_flow_control_window(s) > 0
+                        )
+                        continue
+                    client.send_data(stream_id, payload[:room].tobytes())
+                    payload = payload[room:]
+                    sent += room
+                    writer.write(client.data_to_send())
+                    async with asyncio.timeout(TIMEOUT):
+                        await writer.drain()
+                client.end_stream(stream_id)
+                writer.write(client.data_to_send())
+                assert await read_until(reader, feed, lambda s=stream_id: s in ended)
+                assert kinds(grpc_replies(bytes(data[stream_id]))) == ["request_headers", "request_body"]
+            assert sent > 16 * 1024 * 1024  # past the windows: the server replenished them
+
+    asyncio.run(main())

@@ -1,9 +1,8 @@
-"""HTTP/2 wire pieces the native ext_proc transport writes and reads (RFC 9113), as bytes and small parsers.
+"""HTTP/2 frames as bytes (RFC 9113 §4, §6): the constants, the 9-byte header, and the small payloads.
 
-Only what a gRPC server needs: frame headers, SETTINGS, the constant response header block and the
-grpc-status trailers. The response side never uses HPACK's dynamic table (every header is a static-table
-reference or a literal "without indexing"), so it needs no encoder state and the peer's
-SETTINGS_HEADER_TABLE_SIZE cannot affect it. Request header blocks are decoded by `hpack` (stateful).
+Guarantees: pure functions of their arguments (no state, no I/O). Encoders produce exactly the RFC's
+layout; parsers raise `ProtocolViolation` (a connection error) with the error code RFC 9113 names for a
+malformed payload, so a caller turns it into GOAWAY without interpreting it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import struct
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 FRAME_HEADER_SIZE = 9
 
-# Frame types.
+# Frame types (§6).
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
 
 # Flags.
@@ -23,17 +22,18 @@ END_HEADERS = 0x4
 PADDED = 0x8
 PRIORITY_FLAG = 0x20
 
-# SETTINGS parameters (HEADER_TABLE_SIZE, 0x1, needs nothing: replies never index).
+# SETTINGS parameters (§6.5.2). HEADER_TABLE_SIZE (0x1) needs nothing: replies never index.
 ENABLE_PUSH = 0x2
 MAX_CONCURRENT_STREAMS = 0x3
 INITIAL_WINDOW_SIZE = 0x4
 MAX_FRAME_SIZE = 0x5
 MAX_HEADER_LIST_SIZE = 0x6
 
-# Error codes.
+# Error codes (§7).
 NO_ERROR = 0x0
 PROTOCOL_ERROR = 0x1
 FLOW_CONTROL_ERROR = 0x3
+STREAM_CLOSED = 0x5
 FRAME_SIZE_ERROR = 0x6
 REFUSED_STREAM = 0x7
 COMPRESSION_ERROR = 0x9
@@ -105,6 +105,11 @@ def read_u32(payload: Bytes) -> int:
     return value
 
 
+def read_stream_id(payload: Bytes) -> int:
+    """A 31-bit stream id (the reserved or exclusive bit cleared), as in PRIORITY, HEADERS and GOAWAY."""
+    return read_u32(payload) & 0x7FFFFFFF
+
+
 def strip_padding(payload: memoryview, flags: int) -> memoryview:
     """The frame's content without its padding (DATA, HEADERS)."""
     if not flags & PADDED:
@@ -112,38 +117,3 @@ def strip_padding(payload: memoryview, flags: int) -> memoryview:
     if not payload or payload[0] >= len(payload):
         raise ProtocolViolation(PROTOCOL_ERROR, "padding is as long as the frame")
     return payload[1 : len(payload) - payload[0]]
-
-
-# ---- HPACK, response side only (RFC 7541): static-table references and literals without indexing.
-
-
-def _hpack_int(value: int, prefix_bits: int, first: int) -> bytes:
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes((first | value,))
-    out = bytearray((first | limit,))
-    value -= limit
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _literal(name: bytes, value: bytes) -> bytes:
-    """Literal header field without indexing, new name, no Huffman coding."""
-    return b"\x00" + _hpack_int(len(name), 7, 0) + name + _hpack_int(len(value), 7, 0) + value
-
-
-# ":status: 200" is static entry 8; "content-type" is static entry 31 (name only).
-RESPONSE_HEADERS_BLOCK = b"\x88" + _hpack_int(31, 4, 0) + _hpack_int(16, 7, 0) + b"application/grpc"
-
-
-def trailers_block(status: int, message: bytes = b"") -> bytes:
-    block = _literal(b"grpc-status", str(status).encode())
-    if message:
-        block += _literal(b"grpc-message", message)
-    return block
-
-
-OK_TRAILERS_BLOCK = trailers_block(0)

@@ -1,7 +1,8 @@
-"""The ext_proc stream logic on both transports, spoken to over a real gRPC channel as Envoy would.
+"""The ext_proc stream logic (`ProcessStream`): alone with a fake handler, then on both transports over a
+real gRPC channel as Envoy would speak to it.
 
-Every scenario runs against each transport, grpc.aio and native (the `with_server` fixture's parameter):
-the behaviour must not depend on it.
+The transport scenarios run against each transport, grpc.aio and native (the `with_server` fixture's
+parameter): the behaviour must not depend on it.
 """
 
 from __future__ import annotations
@@ -9,32 +10,72 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import grpc
 import orjson
 import pytest
+from ext_proc_client import body_message, client_channel, headers_message, process_call
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.config import parse_config
+from brightstaff.core.outcome import Outcome, Reply
+from brightstaff.core.request import RequestFacts
+from brightstaff.extproc import codec
+from brightstaff.extproc.process_stream import HeaderNames, ProcessStream
 from brightstaff.server.app import build_app
 
-METHOD = "/envoy.service.ext_proc.v3.ExternalProcessor/Process"
+# ---- ProcessStream alone: any object with `handle` will do (the transports depend on no more)
 
 
-def headers_message(path: str, method: str = "POST", end_of_stream: bool = False, **extra: str) -> pb.ProcessingRequest:
-    values = [(":method", method), (":path", path), ("x-request-id", "rid"), *extra.items()]
-    return pb.ProcessingRequest(
-        request_headers=pb.HttpHeaders(
-            headers=pb.HeaderMap(
-                headers=[pb.HeaderValue(key=k.replace("_", "-"), raw_value=v.encode()) for k, v in values]
-            ),
-            end_of_stream=end_of_stream,
-        )
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.calls: list[tuple[RequestFacts, bytes | None]] = []
+
+    async def handle(self, facts: RequestFacts, body: bytes | None) -> Outcome:
+        self.calls.append((facts, body))
+        return Reply(418, b'{"teapot":true}')
+
+
+NAMES = HeaderNames(affinity="x-model-affinity", tenant="x-tenant")
+
+
+def test_headers_get_continue_and_the_body_is_decided_with_the_headers_facts() -> None:
+    handler = RecordingHandler()
+    stream = ProcessStream(handler, NAMES)
+    first = stream.receive(headers_message("/v1/chat/completions", x_model_affinity="s-1", x_tenant="t"))
+    assert first == (codec.HEADERS_CONTINUE, False)
+    second = stream.receive(body_message(b"{}"))
+    assert second.last and not isinstance(second.reply, bytes)
+    reply = pb.ProcessingResponse.FromString(asyncio.run(second.reply))
+    assert reply.immediate_response.status.code == 418
+    ((facts, body),) = handler.calls
+    assert (facts.method, facts.path, facts.affinity, facts.tenant, facts.request_id) == (
+        "POST",
+        "/v1/chat/completions",
+        "s-1",
+        "t",
+        "rid",
     )
+    assert body == b"{}"
 
 
-def body_message(payload: bytes) -> pb.ProcessingRequest:
-    return pb.ProcessingRequest(request_body=pb.HttpBody(body=payload, end_of_stream=True))
+def test_a_bodiless_request_is_decided_on_its_headers() -> None:
+    handler = RecordingHandler()
+    step = ProcessStream(handler, NAMES).receive(headers_message("/v1/models", method="GET", end_of_stream=True))
+    assert step.last and not isinstance(step.reply, bytes)
+    reply = pb.ProcessingResponse.FromString(asyncio.run(step.reply))
+    assert reply.immediate_response.status.code == 418
+    assert handler.calls[0][1] is None
+
+
+def test_other_message_kinds_pass_through_without_a_decision() -> None:
+    handler = RecordingHandler()
+    step = ProcessStream(handler, NAMES).receive(pb.ProcessingRequest(response_headers=pb.HttpHeaders()))
+    assert not step.last
+    assert step.reply == codec.passthrough("response_headers")
+    assert handler.calls == []
+
+
+# ---- both transports, over a gRPC channel
 
 
 Exchange = Callable[[list[pb.ProcessingRequest]], Awaitable[list[pb.ProcessingResponse]]]
@@ -42,22 +83,6 @@ Exchange = Callable[[list[pb.ProcessingRequest]], Awaitable[list[pb.ProcessingRe
 
 TRANSPORTS = ["grpcio", "native"]
 WithServer = Callable[[Callable[[Exchange], Awaitable[None]]], None]
-
-
-def client_channel(port: int) -> grpc.aio.Channel:
-    limit = 32 * 1024 * 1024  # Envoy's side of the stream has no 4 MiB cap; neither may this client
-    return grpc.aio.insecure_channel(
-        f"127.0.0.1:{port}",
-        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
-    )
-
-
-def process_call(channel: grpc.aio.Channel, method: str = METHOD) -> grpc.aio.StreamStreamMultiCallable:
-    return channel.stream_stream(
-        method,
-        request_serializer=pb.ProcessingRequest.SerializeToString,
-        response_deserializer=pb.ProcessingResponse.FromString,
-    )
 
 
 def run_with_server(scenario: Callable[[Exchange], Awaitable[None]], transport: str) -> None:
@@ -83,7 +108,7 @@ def run_with_server(scenario: Callable[[Exchange], Awaitable[None]], transport: 
     asyncio.run(main())
 
 
-@pytest.fixture(params=TRANSPORTS)
+@pytest.fixture(params=TRANSPORTS, ids=TRANSPORTS)
 def with_server(request: pytest.FixtureRequest) -> WithServer:
     """Run a scenario against a fresh app serving the parametrized transport."""
     transport: str = request.param
