@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brightstaff.config.fields import Findings, Section, did_you_mean, header_name, resolve_secret
-from brightstaff.config.model import ConfigError, Provider, UnsetSecret
+from brightstaff.config.model import ConfigError, Provider, ProviderApi, UnsetSecret
 from brightstaff.config.routes import read_preference
 from brightstaff.core.headers import INTERNAL_REQUEST_HEADERS
 from brightstaff.providers.catalog import (
@@ -160,6 +160,7 @@ def parse_provider(raw: Any, path: str, env: Mapping[str, str], findings: Findin
 
     name = section.string("name", default=f"{vendor}/{model}")
     return Provider(
+        api=_backend_api(vendor, interface),
         name=name,
         vendor=vendor,
         model=model,
@@ -173,6 +174,17 @@ def parse_provider(raw: Any, path: str, env: Mapping[str, str], findings: Findin
         http_host=_http_host(section),
         headers=_headers(section, env, findings),
     )
+
+
+# `provider_interface` values (and, without one, model prefixes) that mean Anthropic's native Messages API.
+_ANTHROPIC_NATIVE = frozenset({"anthropic", "claude"})
+
+
+def _backend_api(vendor: str, interface: str | None) -> ProviderApi:
+    """The API brightstaff speaks to the provider: Anthropic's native Messages API for `anthropic/...` models
+    (prompt caching, extended thinking), unless `provider_interface` names another (e.g. `openai` for
+    Anthropic's OpenAI-compatible endpoint); the OpenAI API for everything else."""
+    return "anthropic" if (interface or vendor) in _ANTHROPIC_NATIVE else "openai"
 
 
 def _interface(section: Section) -> str | None:

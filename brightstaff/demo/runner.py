@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from brightstaff.config import Config, load_config, parse_config, require_secrets
 from brightstaff.demo.agent import format_run, run_agent
-from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
+from brightstaff.demo.fake_anthropic import start_fake_anthropic
+from brightstaff.demo.fake_backend import FakeBackend
+from brightstaff.demo.fake_provider import start_fake_provider
 from brightstaff.demo.ports import AGENT_PORT, port_or_free
 from brightstaff.demo.scenario import demo_config
 from brightstaff.proxy.stack import Stack
@@ -45,9 +47,9 @@ async def run_demo(
     # The decision log lines would interleave with the tables; the demo prints its own summary.
     for noisy in ("brightstaff", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    fakes: list[FakeProvider] = []
+    fakes: list[FakeBackend] = []
     if config_path is None:
-        fakes = [await start_fake_provider("openai"), await start_fake_provider("anthropic")]
+        fakes = [await start_fake_provider("openai"), await start_fake_anthropic()]
         config: Config = parse_config(demo_config({"openai": fakes[0].port, "anthropic": fakes[1].port}), os.environ)
         where = "fake providers on " + ", ".join(f.base_url for f in fakes) + " (no API keys needed)"
     else:

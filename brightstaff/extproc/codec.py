@@ -11,13 +11,35 @@ from google.protobuf.struct_pb2 import Struct
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.core.affinity_sources import HARNESS_HEADERS
 from brightstaff.core.headers import METADATA_NAMESPACE
-from brightstaff.core.outcome import Forward, Outcome, Reply
+from brightstaff.core.outcome import Forward, Outcome, Reply, ResponseStart
 from brightstaff.core.request import RequestFacts
 
 _OVERWRITE = pb.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+_ADD_IF_ABSENT = pb.HeaderValueOption.ADD_IF_ABSENT
+_MODE = pb.ProcessingMode
 
-# The reply to a headers message when the body follows: continue, decide on the body.
-HEADERS_CONTINUE: bytes = pb.ProcessingResponse(request_headers=pb.HeadersResponse()).SerializeToString()
+
+def _mode(
+    response_header: pb.ProcessingMode.HeaderSendMode, response_body: pb.ProcessingMode.BodySendMode
+) -> pb.ProcessingMode:
+    """The whole processing mode (Envoy replaces, not merges, the mode it was configured with)."""
+    return _MODE(
+        request_header_mode=_MODE.SEND,
+        response_header_mode=response_header,
+        request_body_mode=_MODE.BUFFERED,
+        response_body_mode=response_body,
+        request_trailer_mode=_MODE.SKIP,
+        response_trailer_mode=_MODE.SKIP,
+    )
+
+
+# The reply to a request's headers when its body follows. It also asks Envoy for the response headers:
+# Envoy honours a mode override only in a reply to headers, and whether the response needs translating
+# is known only once the body is decided. A request that needs none costs nothing more, because
+# brightstaff ends the stream after its decision and Envoy then asks nothing further.
+HEADERS_CONTINUE_WITH_RESPONSE: bytes = pb.ProcessingResponse(
+    request_headers=pb.HeadersResponse(), mode_override=_mode(_MODE.SEND, _MODE.NONE)
+).SerializeToString()
 
 
 def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_header: str | None) -> RequestFacts:
@@ -59,16 +81,21 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
     )
 
 
-def _header(key: str, value: str) -> pb.HeaderValueOption:
-    return pb.HeaderValueOption(
-        header=pb.HeaderValue(key=key, raw_value=value.encode("latin-1")), append_action=_OVERWRITE
-    )
+def _header(key: str, value: str, action: pb.HeaderValueOption.HeaderAppendAction = _OVERWRITE) -> pb.HeaderValueOption:
+    return pb.HeaderValueOption(header=pb.HeaderValue(key=key, raw_value=value.encode("latin-1")), append_action=action)
+
+
+def _set_headers(forward: Forward) -> list[pb.HeaderValueOption]:
+    """The forward's headers, then its defaults: set only when the client did not send them."""
+    return [_header(k, v) for k, v in forward.set_headers] + [
+        _header(k, v, _ADD_IF_ABSENT) for k, v in forward.default_headers
+    ]
 
 
 def _common(forward: Forward) -> pb.CommonResponse:
     common = pb.CommonResponse(
         header_mutation=pb.HeaderMutation(
-            set_headers=[_header(k, v) for k, v in forward.set_headers],
+            set_headers=_set_headers(forward),
             remove_headers=forward.remove_headers,
         ),
         # Envoy matched a route before this reply; clearing the cache makes it match again on our header.
@@ -150,7 +177,7 @@ class _BodyReplyEncoder:
     def __call__(self, forward: Forward) -> bytes:
         variable = [header for header in forward.set_headers if header[0] == _VARIABLE_HEADER]
         constant = tuple(header for header in forward.set_headers if header[0] != _VARIABLE_HEADER)
-        key = (constant, forward.remove_headers, forward.metadata)
+        key = (constant, forward.default_headers, forward.remove_headers, forward.metadata)
         pieces = self._pieces.get(key)
         if pieces is None:
             pieces = self._constant_pieces(forward)
@@ -178,7 +205,8 @@ class _BodyReplyEncoder:
     @staticmethod
     def _constant_pieces(forward: Forward) -> tuple[bytes, bytes]:
         mutation = pb.HeaderMutation(
-            set_headers=[_header(k, v) for k, v in _without_variable(forward)],
+            set_headers=[_header(k, v) for k, v in _without_variable(forward)]
+            + [_header(k, v, _ADD_IF_ABSENT) for k, v in forward.default_headers],
             remove_headers=forward.remove_headers,
         )
         metadata = pb.ProcessingResponse(dynamic_metadata=_metadata(forward))
@@ -233,3 +261,35 @@ def passthrough(kind: str | None) -> bytes:
     if kind == "response_trailers":
         return pb.ProcessingResponse(response_trailers=pb.TrailersResponse()).SerializeToString()
     return pb.ProcessingResponse(request_body=pb.BodyResponse()).SerializeToString()
+
+
+def encode_response_headers_reply(start: ResponseStart, *, end_of_stream: bool) -> bytes:
+    """The reply to the response headers of a translated request: its header edits, and the body mode.
+
+    A streamed body (SSE) comes chunk by chunk, so `content-length` goes; a buffered one comes whole and
+    gets its new length with the body. A response without a body needs no body mode.
+    """
+    removed = list(start.remove_headers)
+    if start.streamed and "content-length" not in removed:
+        removed.append("content-length")
+    response = pb.ProcessingResponse(
+        response_headers=pb.HeadersResponse(
+            response=pb.CommonResponse(
+                header_mutation=pb.HeaderMutation(
+                    set_headers=[_header(k, v) for k, v in start.set_headers], remove_headers=removed
+                )
+            )
+        )
+    )
+    if not end_of_stream:
+        response.mode_override.CopyFrom(_mode(_MODE.SEND, _MODE.STREAMED if start.streamed else _MODE.BUFFERED))
+    return response.SerializeToString()
+
+
+def encode_response_body_reply(body: bytes, *, buffered: bool) -> bytes:
+    """The reply to a response body chunk: the translated bytes (an empty body drops the chunk)."""
+    common = pb.CommonResponse()
+    common.body_mutation.body = body  # set even when empty: an unset mutation would let the chunk through
+    if buffered:
+        common.header_mutation.set_headers.append(_header("content-length", str(len(body))))
+    return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common)).SerializeToString()

@@ -30,7 +30,7 @@ class ExtProcServicer:
         async for request in requests:
             step = stream.receive(request)
             yield step.reply if isinstance(step.reply, bytes) else await step.reply
-            if step.last:
+            if step.last or (step.last is None and stream.finished):
                 await _close(requests)
                 return  # decided: end the stream (see process_stream.py)
 

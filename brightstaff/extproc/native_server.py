@@ -242,9 +242,10 @@ class _Connection(asyncio.Protocol):
         else:
             call.task = None
             if self._calls.get(stream_id) is call:
-                del self._calls[stream_id]
                 self._h2.send_message(stream_id, reply)
-                self._h2.end_call(stream_id)
+                if call.logic.finished:
+                    del self._calls[stream_id]
+                    self._h2.end_call(stream_id)
         self._flush()
 
     def _on_request_ended(self, stream_id: int) -> None:

@@ -339,6 +339,9 @@ def render_envoy(
                 "request_trailer_mode": "SKIP",
                 "response_trailer_mode": "SKIP",
             },
+            # brightstaff asks for a translated request's response (client and provider speak different APIs)
+            # with a mode override in its reply to the request headers; Envoy ignores overrides without this.
+            "allow_mode_override": True,
             # Envoy's 200 ms default turns any GC pause into a 504; brightstaff decides in well under 1 ms.
             "message_timeout": f"{server.message_timeout_ms / 1000:g}s",
             "failure_mode_allow": server.failure_mode == "open",

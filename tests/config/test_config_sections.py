@@ -106,12 +106,25 @@ def test_a_minimal_provider_takes_the_dataclass_defaults() -> None:
     assert provider.api == "openai"
 
 
-@pytest.mark.parametrize("interface", ["openai", "anthropic", "claude"])
-def test_provider_interface_names_the_vendor_and_the_api_stays_openai(interface: str) -> None:
-    """`api` is "openai" for every provider until the adapter layer reads provider_interface."""
-    data = {"model": "claude-sonnet-4", "provider_interface": interface, "base_url": "http://127.0.0.1:9/v1"}
-    provider = parse_config({"model_providers": [data]}, env={}).providers[0]
-    assert (provider.vendor, provider.model, provider.api) == (interface, "claude-sonnet-4", "openai")
+@pytest.mark.parametrize(
+    ("model", "interface", "api"),
+    [
+        ("claude-sonnet-4", "openai", "openai"),
+        ("claude-sonnet-4", "anthropic", "anthropic"),
+        ("claude-sonnet-4", "claude", "anthropic"),
+        ("anthropic/claude-sonnet-4", None, "anthropic"),  # the default for anthropic/ models: the native API
+        ("anthropic/claude-sonnet-4", "openai", "openai"),  # Anthropic's OpenAI-compatible endpoint, by choice
+        ("openai/gpt-4o", None, "openai"),
+        ("groq/llama-3", None, "openai"),
+    ],
+)
+def test_the_backend_api_follows_the_model_prefix_or_provider_interface(
+    model: str, interface: str | None, api: str
+) -> None:
+    data: dict[str, object] = {"model": model, "base_url": "http://127.0.0.1:9/v1"}
+    if interface is not None:
+        data["provider_interface"] = interface
+    assert parse_config({"model_providers": [data]}, env={}).providers[0].api == api
 
 
 def test_a_null_base_url_takes_the_vendor_default() -> None:

@@ -52,7 +52,11 @@ BRIGHTSTAFF_SERVICE = "brightstaff"
 # The second replica (profile `replicas`): the same brightstaff and Envoy, sharing the Redis pin store.
 REPLICA_SERVICES = {"brightstaff-b": BRIGHTSTAFF_SERVICE, "envoy-b": "envoy"}
 REDIS_SERVICE = "redis"
-FAKE_PROVIDER_MODULE = "brightstaff.demo.fake_provider"
+# The compose services that run a fake provider, and the module each runs (each speaks its vendor's API).
+FAKE_PROVIDER_MODULES = {
+    "fake-openai": "brightstaff.demo.fake_provider",
+    "fake-anthropic": "brightstaff.demo.fake_anthropic",
+}
 
 # (compose config, committed rendering, has fake providers)
 COMPOSE_RENDERS = [
@@ -389,17 +393,17 @@ def fake_provider_services() -> dict[str, list[str]]:
     found = {
         name: service["command"]
         for name, service in services().items()
-        if FAKE_PROVIDER_MODULE in service.get("command", [])
+        if any(module in service.get("command", []) for module in FAKE_PROVIDER_MODULES.values())
     }
-    assert set(found) == {"fake-openai", "fake-anthropic"}
+    assert set(found) == set(FAKE_PROVIDER_MODULES)
     return found
 
 
 def test_fake_provider_commands_are_accepted_by_its_parser() -> None:
-    fake_provider = importlib.import_module(FAKE_PROVIDER_MODULE)
     for name, command in fake_provider_services().items():
-        assert command[:3] == ["python", "-m", FAKE_PROVIDER_MODULE], name
-        args = fake_provider._parse_args(command[3:])  # exits (SystemExit) on an argument it does not know
+        module = FAKE_PROVIDER_MODULES[name]
+        assert command[:3] == ["python", "-m", module], name
+        args = importlib.import_module(module)._parse_args(command[3:])  # exits on an argument it does not know
         assert args.name == name.removeprefix("fake-")
         # Reachable from the envoy container, on the port the service exposes and the healthcheck asks.
         assert args.host == "0.0.0.0"

@@ -20,7 +20,9 @@ from loop_thread import LoopThread
 from prometheus_client.parser import text_string_to_metric_families
 
 from brightstaff.config import load_config
-from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
+from brightstaff.demo.fake_anthropic import start_fake_anthropic
+from brightstaff.demo.fake_backend import FakeBackend
+from brightstaff.demo.fake_provider import start_fake_provider
 from brightstaff.proxy.bootstrap import render_envoy
 from brightstaff.proxy.envoy_process import EnvoyProcess
 
@@ -28,8 +30,8 @@ T = TypeVar("T")
 KEYS = {"OPENAI_API_KEY": "sk-e2e-openai-1111", "ANTHROPIC_API_KEY": "sk-e2e-anthropic-2222"}
 
 
-def e2e_config(openai: FakeProvider, anthropic: FakeProvider, **brightstaff: Any) -> dict[str, Any]:
-    """The seed config with base URLs on the fake providers."""
+def e2e_config(openai: FakeBackend, anthropic: FakeBackend, **brightstaff: Any) -> dict[str, Any]:
+    """The seed config with base URLs on the fake providers (Anthropic's speaks its native Messages API)."""
     return {
         "version": "v0.3.0",
         "listeners": [{"type": "model", "name": "model_listener", "port": 12000, "address": "127.0.0.1"}],
@@ -148,7 +150,7 @@ class Providers:
     def __init__(self, loop: LoopThread) -> None:
         self.loop = loop
         self.openai = loop.run(start_fake_provider("openai", chunk_delay=0.0))
-        self.anthropic = loop.run(start_fake_provider("anthropic", chunk_delay=0.0))
+        self.anthropic = loop.run(start_fake_anthropic(chunk_delay=0.0))
 
     def close(self) -> None:
         self.loop.run(self.openai.close())

@@ -58,7 +58,7 @@ def test_one_request_is_one_json_access_log_line_with_the_decision(stack: Stack)
     assert headers["x-brightstaff-affinity"] == "new"
     (line,) = json_lines(stack.envoy.log_path, agent)  # Envoy's stdout: its log file here
     assert line["method"] == "POST"
-    assert line["path"] == "/v1/chat/completions"
+    assert line["path"] == "/v1/messages"  # as forwarded: the chat request was translated for Anthropic's API
     assert line["status"] == 200 and isinstance(line["duration_ms"], int)
     assert line["bytes_received"] > 0 and line["bytes_sent"] > 0
     assert line["response_flags"] == "-"

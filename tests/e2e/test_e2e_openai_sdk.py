@@ -60,8 +60,11 @@ def test_provider_receives_rewritten_model_and_its_own_credentials(stack: Stack,
     assert len(received) == 1
     request = received[0]
     assert request.body["model"] == "claude-sonnet-4-20250514"
-    assert request.path == "/v1/chat/completions"
-    assert request.headers["authorization"] == f"Bearer {KEYS['ANTHROPIC_API_KEY']}"
+    # Anthropic's native API: translated from the client's chat completions, its own key header.
+    assert request.path == "/v1/messages"
+    assert request.headers["x-api-key"] == KEYS["ANTHROPIC_API_KEY"]
+    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert "authorization" not in request.headers
     assert "client-own-key" not in str(request.headers)
     assert "x-brightstaff-provider" not in request.headers
     assert int(request.headers["content-length"]) == len(request.raw_body)

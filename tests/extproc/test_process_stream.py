@@ -8,7 +8,7 @@ parameter): the behaviour must not depend on it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import orjson
 import pytest
@@ -17,7 +17,7 @@ from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.config import parse_config
-from brightstaff.core.outcome import Outcome, Reply
+from brightstaff.core.outcome import Forward, Outcome, Reply, ResponseStart
 from brightstaff.core.request import RequestFacts
 from brightstaff.extproc import codec
 from brightstaff.extproc.process_stream import HeaderNames, ProcessStream
@@ -38,15 +38,110 @@ class RecordingHandler:
 NAMES = HeaderNames(affinity="x-model-affinity", tenant="x-tenant")
 
 
+class Shouting:
+    """A response translator for tests: streams when the provider sends SSE, upper-cases every chunk."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bytes, bool]] = []
+
+    def start(self, status: int, headers: Mapping[str, str]) -> ResponseStart:
+        self.status = status
+        streamed = status == 200 and headers.get("content-type", "").startswith("text/event-stream")
+        return ResponseStart(streamed=streamed, set_headers=(("x-translated", "yes"),))
+
+    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
+        self.seen.append((chunk, end_of_stream))
+        return chunk.upper()
+
+
+class TranslatingHandler:
+    def __init__(self) -> None:
+        self.translator = Shouting()
+
+    async def handle(self, facts: RequestFacts, body: bytes | None) -> Outcome:
+        return Forward(body=b"{}", set_headers=(), remove_headers=(), metadata=(), response=self.translator)
+
+
+def response_headers(status: int, content_type: str, end_of_stream: bool = False) -> pb.ProcessingRequest:
+    values = [(":status", str(status)), ("content-type", content_type), ("content-length", "99")]
+    return pb.ProcessingRequest(
+        response_headers=pb.HttpHeaders(
+            headers=pb.HeaderMap(headers=[pb.HeaderValue(key=k, raw_value=v.encode()) for k, v in values]),
+            end_of_stream=end_of_stream,
+        )
+    )
+
+
+def response_body(chunk: bytes, end_of_stream: bool) -> pb.ProcessingRequest:
+    return pb.ProcessingRequest(response_body=pb.HttpBody(body=chunk, end_of_stream=end_of_stream))
+
+
+def decided(stream: ProcessStream) -> None:
+    stream.receive(headers_message("/v1/messages"))
+    step = stream.receive(body_message(b"{}"))
+    assert not isinstance(step.reply, bytes)
+    asyncio.run(step.reply)
+
+
+def test_a_translated_request_keeps_the_stream_open_and_streams_sse_chunk_by_chunk() -> None:
+    handler = TranslatingHandler()
+    stream = ProcessStream(handler, NAMES)
+    decided(stream)
+    assert not stream.finished
+
+    head = stream.receive(response_headers(200, "text/event-stream"))
+    assert head.last is False and isinstance(head.reply, bytes)
+    reply = pb.ProcessingResponse.FromString(head.reply)
+    mutation = reply.response_headers.response.header_mutation
+    assert [(h.header.key, h.header.raw_value) for h in mutation.set_headers] == [("x-translated", b"yes")]
+    assert list(mutation.remove_headers) == ["content-length"]
+    assert reply.mode_override.response_body_mode == pb.ProcessingMode.STREAMED
+    assert handler.translator.status == 200
+
+    chunks = [(b"data: a\n\n", False), (b"", False), (b"data: b\n\n", True)]
+    for chunk, eos in chunks:
+        step = stream.receive(response_body(chunk, eos))
+        assert step.last is eos and isinstance(step.reply, bytes)
+        common = pb.ProcessingResponse.FromString(step.reply).response_body.response
+        assert common.body_mutation.WhichOneof("mutation") == "body"  # set even when empty: drops the chunk
+        assert common.body_mutation.body == chunk.upper()
+        assert not common.header_mutation.set_headers  # streamed: no length
+    assert handler.translator.seen == chunks
+
+
+def test_a_buffered_answer_is_translated_whole_with_its_new_length() -> None:
+    stream = ProcessStream(TranslatingHandler(), NAMES)
+    decided(stream)
+    head = pb.ProcessingResponse.FromString(stream.receive(response_headers(429, "application/json")).reply)  # type: ignore[arg-type]
+    assert head.mode_override.response_body_mode == pb.ProcessingMode.BUFFERED
+    assert list(head.response_headers.response.header_mutation.remove_headers) == []
+    step = stream.receive(response_body(b'{"error":"slow down"}', True))
+    assert step.last is True
+    common = pb.ProcessingResponse.FromString(step.reply).response_body.response  # type: ignore[arg-type]
+    assert common.body_mutation.body == b'{"ERROR":"SLOW DOWN"}'
+    assert [(h.header.key, h.header.raw_value) for h in common.header_mutation.set_headers] == [
+        ("content-length", b"21")
+    ]
+
+
+def test_a_response_without_a_body_ends_the_stream_at_its_headers() -> None:
+    stream = ProcessStream(TranslatingHandler(), NAMES)
+    decided(stream)
+    step = stream.receive(response_headers(204, "application/json", end_of_stream=True))
+    assert step.last is True
+    assert not pb.ProcessingResponse.FromString(step.reply).HasField("mode_override")  # type: ignore[arg-type]
+
+
 def test_headers_get_continue_and_the_body_is_decided_with_the_headers_facts() -> None:
     handler = RecordingHandler()
     stream = ProcessStream(handler, NAMES)
     first = stream.receive(headers_message("/v1/chat/completions", x_model_affinity="s-1", x_tenant="t"))
-    assert first == (codec.HEADERS_CONTINUE, False)
+    assert first == (codec.HEADERS_CONTINUE_WITH_RESPONSE, False)
     second = stream.receive(body_message(b"{}"))
-    assert second.last and not isinstance(second.reply, bytes)
+    assert second.last is None and not isinstance(second.reply, bytes)
     reply = pb.ProcessingResponse.FromString(asyncio.run(second.reply))
     assert reply.immediate_response.status.code == 418
+    assert stream.finished  # a reply ends the stream: nothing of the response is asked for
     ((facts, body),) = handler.calls
     assert (facts.method, facts.path, facts.affinity, facts.tenant, facts.request_id) == (
         "POST",

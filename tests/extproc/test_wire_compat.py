@@ -90,10 +90,14 @@ def test_immediate_reply_decodes_in_envoys_schema() -> None:
     assert immediate.headers.set_headers[0].header.key == "content-type"
 
 
-def test_constant_headers_reply_is_an_empty_headers_response() -> None:
-    theirs = envoy_pb.ProcessingResponse.parse(codec.HEADERS_CONTINUE)
+def test_constant_headers_reply_continues_and_asks_for_the_response_headers() -> None:
+    theirs = envoy_pb.ProcessingResponse.parse(codec.HEADERS_CONTINUE_WITH_RESPONSE)
     assert theirs.request_headers is not None
     assert theirs.immediate_response is None
+    mode = theirs.mode_override
+    assert mode is not None
+    assert (mode.request_header_mode.name, mode.response_header_mode.name) == ("SEND", "SEND")
+    assert (mode.request_body_mode.name, mode.response_body_mode.name) == ("BUFFERED", "NONE")
 
 
 def test_service_path_matches_envoys() -> None:

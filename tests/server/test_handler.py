@@ -106,10 +106,12 @@ def test_rewrite_sets_model_path_credentials_and_length() -> None:
     assert orjson.loads(outcome.body)["model"] == "claude-sonnet-4-20250514"
     h = dict(outcome.set_headers)
     assert h["content-length"] == str(len(outcome.body))
-    assert h["authorization"] == "Bearer sk-test-anthropic-0000"
-    assert h[":path"] == "/v1/chat/completions?x=1"
+    # The seed's Anthropic provider speaks the native Messages API: the chat request is translated.
+    assert h["x-api-key"] == "sk-test-anthropic-0000"
+    assert h[":path"] == "/v1/messages"  # a chat client's query means nothing to the Messages API
     assert h["x-brightstaff-provider"] == "provider_anthropic_claude-sonnet-4-20250514"
-    assert "x-api-key" in outcome.remove_headers
+    assert "authorization" in outcome.remove_headers
+    assert outcome.response is not None  # and its answer translated back
 
 
 def test_provider_without_key_strips_client_credentials() -> None:
@@ -317,13 +319,25 @@ def test_messages_and_chat_share_one_pin_per_affinity_id() -> None:
 
 def test_count_tokens_follows_a_pin_but_never_makes_one() -> None:
     handler, router, store = make_handler()
+    # Routed to gpt-4o (an OpenAI backend, which cannot count Messages tokens): brightstaff estimates.
     counted = asyncio.run(
-        handler.handle(facts("count-id", path="/v1/messages/count_tokens"), messages_body("write code"))
+        handler.handle(facts("count-id", path="/v1/messages/count_tokens"), messages_body("analyze this"))
     )
-    # The seed's providers speak the OpenAI API: nothing upstream counts tokens, so brightstaff estimates.
     assert isinstance(counted, Reply) and counted.status == 200
     assert orjson.loads(counted.body)["input_tokens"] > 0
     assert asyncio.run(store.get("count-id")) is None
+    assert router.calls == 1
+
+
+def test_count_tokens_for_a_session_pinned_to_anthropic_goes_to_anthropic() -> None:
+    handler, router, _ = make_handler()
+    pinned = asyncio.run(handler.handle(facts("claude-id", path="/v1/messages"), messages_body("write code")))
+    assert meta(pinned)["provider"] == "anthropic/claude-sonnet-4-20250514"
+    counted = fwd(
+        asyncio.run(handler.handle(facts("claude-id", path="/v1/messages/count_tokens"), messages_body("analyze")))
+    )
+    assert dict(counted.set_headers)[":path"] == "/v1/messages/count_tokens"
+    assert meta(counted)["affinity"] == "pinned"
     assert router.calls == 1
 
 
