@@ -182,23 +182,30 @@ class RequestHandler:
         if key is None:
             return rules.from_choice(await self._route(request), self.config, Affinity.NONE)
 
-        pin = await self._store_get(key)
-        provider = rules.pinned_provider(pin, self.config)
-        if provider is not None and pin is not None:
-            return rules.from_pin(provider, pin)
         if not pin_new:
+            pin = await self._store_get(key)
+            provider = rules.pinned_provider(pin, self.config)
+            if provider is not None and pin is not None:
+                return rules.from_pin(provider, pin)
             return rules.from_choice(await self._route(request), self.config, Affinity.NONE)
 
+        # Single flight per key, from the store lookup on: concurrent requests of one id wait for the first
+        # one's decision instead of each asking the store (and, on a miss, routing). Registering only after
+        # the lookup would let a request whose lookup missed before the leader pinned route a second time.
         leader = self._inflight.get(key)
         if leader is not None:
             return rules.follow(await asyncio.shield(leader))
-
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            decision = rules.from_choice(await self._route(request), self.config, rules.routed_affinity(pin))
-            if rules.should_pin(decision):
-                decision = await self._pin(key, decision)
+            pin = await self._store_get(key)
+            provider = rules.pinned_provider(pin, self.config)
+            if provider is not None and pin is not None:
+                decision = rules.from_pin(provider, pin)
+            else:
+                decision = rules.from_choice(await self._route(request), self.config, rules.routed_affinity(pin))
+                if rules.should_pin(decision):
+                    decision = await self._pin(key, decision)
             future.set_result(decision)
             return decision
         except BaseException as exc:

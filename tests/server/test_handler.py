@@ -477,3 +477,27 @@ def test_provider_cache_key_follows_the_pin_hashed_never_raw() -> None:
     assert orjson.loads(fwd(again).body or b"{}")["prompt_cache_key"] == forwarded["prompt_cache_key"]
     own = asyncio.run(handler.handle(facts("raw-session-id"), body("analyze", prompt_cache_key="mine")))
     assert orjson.loads(fwd(own).body or b"{}")["prompt_cache_key"] == "mine"
+
+
+def test_single_flight_holds_when_the_store_answers_after_the_leader_pinned() -> None:
+    """A lookup that read the store before the leader pinned, and answers after the leader is done, must not
+    route again: like a Redis GET in flight while another request's SET lands (issue 12: 'new' twice)."""
+
+    class LaggingStore(MemoryPinStore):
+        async def get(self, key: str) -> Pin | None:
+            seen = await super().get(key)  # read now...
+            await asyncio.sleep(0.05)  # ...answer later
+            return seen
+
+    config = parse_config(seed_config_data(), SEED_ENV)
+    router = ScriptedRouter()
+    handler = RequestHandler(config, LaggingStore(max_entries=10, ttl_seconds=60), router, Metrics())
+
+    async def scenario() -> list[str]:
+        first = asyncio.create_task(handler.handle(facts("lag-1"), body("write code")))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(handler.handle(facts("lag-1"), body("analyze this")))
+        return [meta(o)["affinity"] for o in await asyncio.gather(first, second)]
+
+    assert asyncio.run(scenario()) == ["new", "pinned"]
+    assert router.calls == 1
