@@ -78,3 +78,27 @@ def test_memory_per_pin_is_bounded() -> None:
     per_pin = (after - before) / n
     print(f"memory per pin: {per_pin:.0f} bytes (python {sys.version_info.major}.{sys.version_info.minor})")
     assert 100 < per_pin < 600
+
+
+def test_a_pin_costs_under_275_allocated_bytes_keys_included() -> None:
+    """Allocated bytes per pin (tracemalloc: deterministic, unlike RSS); the README quotes RSS, from
+    tests/pins/bench_pin_memory.py. One slotted entry per pin: 253 bytes; a Pin plus a tuple per entry: 300."""
+    import tracemalloc
+
+    store = MemoryPinStore(max_entries=50_000, ttl_seconds=600)
+    routes = [("openai/gpt-4o", "complex_reasoning"), ("anthropic/claude-sonnet-4", "code_generation")]
+
+    async def fill() -> None:
+        for i in range(20_000):
+            provider, route = routes[i % 2]
+            # A 26-character id and a new Pin, made here as the handler makes them for each first request.
+            await store.claim(f"01JD{i:022d}", Pin(provider, route, 1_764_000_000.0 + i))
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        asyncio.run(fill())
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert used / 20_000 < 275, f"{used / 20_000:.0f} bytes per pin"
