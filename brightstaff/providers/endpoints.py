@@ -85,7 +85,8 @@ RESPONSES: ClientApi[ResponsesRequest] = ClientApi(
 class Endpoint:
     method: Literal["GET", "POST"]
     # a model call to route and forward, a token count (forwarded or answered locally), or the model list
-    kind: Literal["generate", "count_tokens", "models"]
+    # "route": the routing service (Plano's /routing/v1/...): the decision, as JSON, nothing forwarded
+    kind: Literal["generate", "count_tokens", "models", "route"]
     api: ClientApi[Any] | None = None  # the client API of a `generate` or `count_tokens` endpoint
     local: Callable[[Any], bytes] | None = None  # the answer for backends `api` has no adapter for
 
@@ -101,6 +102,10 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/v1/responses": Endpoint("POST", "generate", RESPONSES),
     "/v1/models": _MODELS,
     "/models": _MODELS,
+    # The routing service: the same decision (and the same pins) as the proxied paths, answered, not forwarded.
+    "/routing/v1/chat/completions": Endpoint("POST", "route", CHAT),
+    "/routing/v1/messages": Endpoint("POST", "route", MESSAGES),
+    "/routing/v1/responses": Endpoint("POST", "route", RESPONSES),
 }
 
 
@@ -109,7 +114,7 @@ def dialect_for(facts: RequestFacts) -> Dialect:
     endpoint = ENDPOINTS.get(facts.route_path.rstrip("/") or "/")
     if endpoint is not None and endpoint.api is not None:
         return endpoint.api.dialect
-    return "anthropic" if facts.route_path.startswith("/v1/messages") else "openai"
+    return "anthropic" if facts.route_path.startswith(("/v1/messages", "/routing/v1/messages")) else "openai"
 
 
 def endpoint_for(facts: RequestFacts) -> Endpoint:

@@ -24,6 +24,7 @@ from brightstaff.core.decision import Affinity, Decision, Pin, RouteChoice
 from brightstaff.core.errors import ClientError, body_too_large, internal_error, invalid_body, no_adapter
 from brightstaff.core.outcome import Outcome, Reply, forward
 from brightstaff.core.request import RequestFacts
+from brightstaff.core.routing_service import routing_answer
 from brightstaff.logs import event
 from brightstaff.metrics import ROUTER_EXCEPTION, Metrics
 from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
@@ -104,6 +105,8 @@ class RequestHandler:
             resolution = self._resolve(facts, body_ids(request.fields) if self._body_sources else BodyIds())
         if endpoint.kind == "count_tokens":
             return await self._count_tokens(endpoint, endpoint.api, request, facts, resolution)
+        if endpoint.kind == "route":
+            return await self._route_only(request, facts, resolution, started)
         return await self._generate(endpoint.api, request, facts, resolution, started)
 
     def _resolve(self, facts: RequestFacts, body: BodyIds) -> Resolution:
@@ -145,6 +148,31 @@ class RequestHandler:
         upstream = adapter.request(request, decision.provider, facts.path.partition("?")[2])
         return forward(decision, upstream, affinity_source=resolution.source)
 
+    async def _route_only(
+        self, request: ClientRequest, facts: RequestFacts, resolution: Resolution, started: float
+    ) -> Outcome:
+        """The routing service: the decision the proxied path would make (pinning alike), as JSON."""
+        decision = rules.with_requested_model(await self._decide(resolution.key, request), request.model)
+        self._count_decision(facts, decision, resolution, request, started)
+        return Reply(200, orjson.dumps(routing_answer(decision, resolution, facts, self.config)))
+
+    def _count_decision(
+        self,
+        facts: RequestFacts,
+        decision: Decision,
+        resolution: Resolution,
+        request: ClientRequest,
+        started: float,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        self.metrics.decided(decision, elapsed)
+        # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
+        # the line (a syscall) stay off the request's path. So is the decision span, when tracing is on.
+        loop = asyncio.get_running_loop()
+        loop.call_soon(_log_decision, facts, decision, resolution, request.stream, elapsed * 1000)
+        if self.tracer is not None:
+            loop.call_soon(self.tracer.decided, facts, decision, resolution, request.model, elapsed, time.time_ns())
+
     async def _generate(
         self,
         api: ClientApi[Any],
@@ -163,16 +191,7 @@ class RequestHandler:
         upstream = adapter.request(request, provider, query, cache_key=self._cache_key(key))
         translator = adapter.response(request, provider) if adapter.response else None
         outcome = forward(decision, upstream, translator, affinity_source=resolution.source)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        self.metrics.decided(decision, elapsed_ms / 1000)
-        # Written in the loop's next turn, once the transport has sent the reply: formatting and writing
-        # the line (a syscall) stay off the request's path. So is the decision span, when tracing is on.
-        loop = asyncio.get_running_loop()
-        loop.call_soon(_log_decision, facts, decision, resolution, request.stream, elapsed_ms)
-        if self.tracer is not None:
-            loop.call_soon(
-                self.tracer.decided, facts, decision, resolution, request.model, elapsed_ms / 1000, time.time_ns()
-            )
+        self._count_decision(facts, decision, resolution, request, started)
         return outcome
 
     async def _decide(self, key: str | None, request: ClientRequest, *, pin_new: bool = True) -> Decision:

@@ -501,3 +501,43 @@ def test_single_flight_holds_when_the_store_answers_after_the_leader_pinned() ->
 
     assert asyncio.run(scenario()) == ["new", "pinned"]
     assert router.calls == 1
+
+
+# ---------------------------------------------------------------- the routing service
+
+
+def routing_reply(outcome: Outcome) -> dict[str, Any]:
+    assert isinstance(outcome, Reply) and outcome.status == 200
+    answer: dict[str, Any] = orjson.loads(outcome.body)
+    return answer
+
+
+def test_the_routing_service_answers_the_decision_and_pins_like_the_proxy() -> None:
+    handler, router, store = make_handler()
+    asked = routing_reply(
+        asyncio.run(handler.handle(facts("svc-1", path="/routing/v1/chat/completions"), body("write code")))
+    )
+    assert (asked["models"][0], asked["route"], asked["pinned"], asked["session_id"]) == (
+        "anthropic/claude-sonnet-4-20250514",
+        "code_generation",
+        False,
+        "svc-1",
+    )
+    # A proxied turn of the same session follows the pin the service made...
+    proxied = asyncio.run(handler.handle(facts("svc-1"), body("analyze this in detail")))
+    assert (meta(proxied)["affinity"], meta(proxied)["provider"]) == ("pinned", "anthropic/claude-sonnet-4-20250514")
+    # ...and the service reports a pin the proxied path made.
+    asyncio.run(handler.handle(facts("svc-2"), body("analyze this in detail")))
+    later = routing_reply(
+        asyncio.run(handler.handle(facts("svc-2", path="/routing/v1/messages"), messages_body("write code")))
+    )
+    assert (later["provider"], later["pinned"], later["affinity"]) == ("openai/gpt-4o", True, "pinned")
+    assert router.calls == 2
+    assert asyncio.run(store.get("svc-1")) is not None
+
+
+def test_routing_service_errors_take_the_clients_dialect() -> None:
+    handler, _, _ = make_handler()
+    outcome = asyncio.run(handler.handle(facts(path="/routing/v1/messages"), b"{nope"))
+    assert isinstance(outcome, Reply) and outcome.status == 400
+    assert anthropic_error(outcome)["type"] == "invalid_request_error"
