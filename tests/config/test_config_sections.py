@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -76,7 +75,8 @@ def test_a_redis_pin_store_takes_every_tunable_from_the_dataclass() -> None:
     assert cache == RedisPinStoreSettings(url="redis://c:6379/0")
 
 
-def test_the_redis_store_and_its_breaker_use_the_settings_defaults() -> None:
+@pytest.mark.anyio
+async def test_the_redis_store_and_its_breaker_use_the_settings_defaults() -> None:
     settings = RedisPinStoreSettings(url="redis://127.0.0.1:1/0")
     store = RedisPinStore.from_settings(settings, ttl_seconds=60, sliding=True)
     try:
@@ -85,7 +85,7 @@ def test_the_redis_store_and_its_breaker_use_the_settings_defaults() -> None:
         assert store.breaker.cooldown_seconds == settings.circuit_cooldown_ms / 1000
         assert store.breaker._threshold == settings.circuit_failures
     finally:
-        asyncio.run(store.close())
+        await store.close()
     breaker = CircuitBreaker()
     assert (breaker._threshold, breaker.cooldown_seconds) == (
         RedisPinStoreSettings.circuit_failures,

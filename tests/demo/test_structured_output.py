@@ -4,7 +4,6 @@ with_structured_output, and a strict agent with another agent's schemas for the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 
@@ -79,8 +78,9 @@ def test_langchain_with_structured_output(provider: FakeProvider, method: str) -
         assert body["tool_choice"]["function"]["name"] == "Flight"
 
 
-def test_a_strict_agent_with_other_schemas_for_the_demo_tools_completes(provider: FakeProvider) -> None:
-    trace = asyncio.run(run_agent_loop(provider.base_url))
+@pytest.mark.anyio
+async def test_a_strict_agent_with_other_schemas_for_the_demo_tools_completes(provider: FakeProvider) -> None:
+    trace = await run_agent_loop(provider.base_url)
     assert trace.tool_calls == [
         ["get_db_benchmarks", "get_db_benchmarks"],
         ["get_case_studies", "get_case_studies"],

@@ -11,7 +11,6 @@ Nothing here starts a container. Instead the files are held to the code the nati
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.metadata
 import importlib.util
@@ -540,7 +539,8 @@ def _run_bash(command: list[str], admin_port: int) -> int:
 
 @pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("bash") is None, reason="the probe scripts need bash (the Envoy image has it)")
-def test_admin_probe_scripts_work_against_real_envoy(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_admin_probe_scripts_work_against_real_envoy(tmp_path: Path) -> None:
     # The compose and Kubernetes configs both put Envoy's admin on 127.0.0.1:9901; the scripts hard-code it.
     assert k8s_bootstrap()["admin"]["address"]["socket_address"]["port_value"] == 9901
     compose_probe = services()["envoy"]["healthcheck"]["test"]
@@ -558,7 +558,7 @@ def test_admin_probe_scripts_work_against_real_envoy(tmp_path: Path) -> None:
     process = EnvoyProcess(bootstrap, workdir=tmp_path / "envoy")
     process.start()
     try:
-        asyncio.run(process.wait_ready())
+        await process.wait_ready()
         admin_port = int(process.admin_url.rsplit(":", 1)[1])
         assert _run_bash(compose_probe[1:], admin_port) == 0, "compose health check: Envoy is LIVE"
         assert _run_bash(k8s_probe, admin_port) == 0, "Kubernetes readiness: Envoy is LIVE"
@@ -566,4 +566,4 @@ def test_admin_probe_scripts_work_against_real_envoy(tmp_path: Path) -> None:
         assert _run_bash(k8s_probe, admin_port) != 0, "after preStop Envoy reports not ready"
         assert _run_bash(compose_probe[1:], admin_port) != 0
     finally:
-        asyncio.run(process.stop())
+        await process.stop()

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -72,19 +72,16 @@ async def native_app(**server: Any) -> App:
     return app
 
 
-def run_native(scenario: Callable[[App, grpc.aio.Channel], Awaitable[None]], **server: Any) -> None:
-    """Run a scenario with a native-transport app and one client channel (one HTTP/2 connection) to it."""
-
-    async def main() -> None:
-        app = await native_app(**server)
-        channel = client_channel(app.grpc_port)
-        try:
-            await scenario(app, channel)
-        finally:
-            await channel.close()
-            await app.stop(0)
-
-    asyncio.run(main())
+@contextlib.asynccontextmanager
+async def native_channel(**server: Any) -> AsyncIterator[tuple[App, grpc.aio.Channel]]:
+    """A native-transport app and one client channel (one HTTP/2 connection) to it, both closed after."""
+    app = await native_app(**server)
+    channel = client_channel(app.grpc_port)
+    try:
+        yield app, channel
+    finally:
+        await channel.close()
+        await app.stop(0)
 
 
 async def messages(*items: pb.ProcessingRequest) -> AsyncIterator[pb.ProcessingRequest]:
@@ -106,46 +103,44 @@ async def failed_status(
     return code
 
 
-def test_unknown_method_is_unimplemented() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+@pytest.mark.anyio
+async def test_unknown_method_is_unimplemented() -> None:
+    async with native_channel() as (_, channel):
         call = process_call(channel, "/envoy.service.ext_proc.v3.ExternalProcessor/Nope")(messages())
         assert await failed_status(call) == grpc.StatusCode.UNIMPLEMENTED
         assert len(await full_exchange(channel)) == 2  # the connection still serves
 
-    run_native(scenario)
 
-
-def test_oversized_message_is_resource_exhausted_and_other_streams_go_on() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+@pytest.mark.anyio
+async def test_oversized_message_is_resource_exhausted_and_other_streams_go_on() -> None:
+    # The message limit: 1 KiB + 64 KiB headroom.
+    async with native_channel(max_request_body_bytes=1024) as (_, channel):
         big = body_message(b"x" * (200 * 1024))
         call = process_call(channel)(messages(headers_message("/v1/chat/completions"), big))
         assert await failed_status(call) == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert len(await full_exchange(channel)) == 2
 
-    run_native(scenario, max_request_body_bytes=1024)  # message limit: 1 KiB + 64 KiB headroom
 
-
-def test_compressed_message_is_unimplemented() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+@pytest.mark.anyio
+async def test_compressed_message_is_unimplemented() -> None:
+    async with native_channel() as (_, channel):
         compressible = body_message(b"x" * 10_000)  # grpc sends a message uncompressed when gzip does not shrink it
         requests = messages(headers_message("/v1/chat/completions"), compressible)
         call = process_call(channel)(requests, compression=grpc.Compression.Gzip)
         assert await failed_status(call) == grpc.StatusCode.UNIMPLEMENTED
         assert len(await full_exchange(channel)) == 2
 
-    run_native(scenario)
 
-
-def test_many_concurrent_streams_on_one_connection() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+@pytest.mark.anyio
+async def test_many_concurrent_streams_on_one_connection() -> None:
+    async with native_channel() as (_, channel):  # one channel: one HTTP/2 connection
         results = await asyncio.gather(*(full_exchange(channel) for _ in range(300)))
         assert {tuple(kinds(replies)) for replies in results} == {("request_headers", "request_body")}
 
-    run_native(scenario)  # one channel: one HTTP/2 connection
 
-
-def test_client_cancellation_mid_stream_leaves_the_connection_serving() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+@pytest.mark.anyio
+async def test_client_cancellation_mid_stream_leaves_the_connection_serving() -> None:
+    async with native_channel() as (app, channel):
         hold = asyncio.Event()
 
         async def headers_then_wait() -> AsyncIterator[pb.ProcessingRequest]:
@@ -168,11 +163,10 @@ def test_client_cancellation_mid_stream_leaves_the_connection_serving() -> None:
             await asyncio.sleep(0.01)
         assert not server.busy
 
-    run_native(scenario)
 
-
-def test_a_cancelled_call_cancels_its_decision() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+@pytest.mark.anyio
+async def test_a_cancelled_call_cancels_its_decision() -> None:
+    async with native_channel() as (app, channel):
         deciding, cancelled = asyncio.Event(), asyncio.Event()
 
         async def endless(*args: Any) -> Any:
@@ -201,11 +195,10 @@ def test_a_cancelled_call_cancels_its_decision() -> None:
         app.handler.handle = handle  # type: ignore[method-assign]
         assert len(await full_exchange(channel)) == 2
 
-    run_native(scenario)
 
-
-def test_a_failing_decision_fails_only_its_own_call() -> None:
-    async def scenario(app: App, channel: grpc.aio.Channel) -> None:
+@pytest.mark.anyio
+async def test_a_failing_decision_fails_only_its_own_call() -> None:
+    async with native_channel() as (app, channel):
         handle = app.handler.handle
 
         async def broken(*args: Any) -> Any:
@@ -217,33 +210,29 @@ def test_a_failing_decision_fails_only_its_own_call() -> None:
         app.handler.handle = handle  # type: ignore[method-assign]
         assert len(await full_exchange(channel)) == 2
 
-    run_native(scenario)
 
+@pytest.mark.anyio
+async def test_graceful_shutdown_finishes_the_stream_in_flight() -> None:
+    app = await native_app()
+    handle = app.handler.handle
+    deciding = asyncio.Event()
 
-def test_graceful_shutdown_finishes_the_stream_in_flight() -> None:
-    async def main() -> None:
-        app = await native_app()
-        handle = app.handler.handle
-        deciding = asyncio.Event()
+    async def slow_handle(*args: Any) -> Any:
+        deciding.set()
+        await asyncio.sleep(0.3)
+        return await handle(*args)
 
-        async def slow_handle(*args: Any) -> Any:
-            deciding.set()
-            await asyncio.sleep(0.3)
-            return await handle(*args)
-
-        app.handler.handle = slow_handle  # type: ignore[method-assign]
-        channel = client_channel(app.grpc_port)
-        try:
-            in_flight = asyncio.create_task(full_exchange(channel))
-            await deciding.wait()
-            await app.stop(5)  # returns once the stream in flight has its decision
-            assert kinds(await in_flight) == ["request_headers", "request_body"]
-            with pytest.raises(ConnectionRefusedError):
-                await asyncio.open_connection("127.0.0.1", app.grpc_port)
-        finally:
-            await channel.close()
-
-    asyncio.run(main())
+    app.handler.handle = slow_handle  # type: ignore[method-assign]
+    channel = client_channel(app.grpc_port)
+    try:
+        in_flight = asyncio.create_task(full_exchange(channel))
+        await deciding.wait()
+        await app.stop(5)  # returns once the stream in flight has its decision
+        assert kinds(await in_flight) == ["request_headers", "request_body"]
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection("127.0.0.1", app.grpc_port)
+    finally:
+        await channel.close()
 
 
 def test_bad_config_transport_names_the_field() -> None:
@@ -306,125 +295,115 @@ async def grpc_still_serves(port: int) -> None:
     assert kinds(replies) == ["request_headers", "request_body"]
 
 
-def test_a_protocol_error_closes_only_its_own_connection() -> None:
-    async def main() -> None:
-        async with native_server() as (_, _, port):
-            async with tcp_connection(port) as (reader, writer):
-                writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not the HTTP/2 preface
-                server = ServerFrames()
-                assert not await read_until(reader, server.feed, lambda: False)  # GOAWAY, then EOF
-                assert [f.error_code for f in server.of(GoAwayFrame)] == [0x1]
-            await grpc_still_serves(port)
-
-    asyncio.run(main())
-
-
-def test_idle_connections_are_closed_with_goaway() -> None:
-    async def main() -> None:
-        async with native_server(idle_timeout=0.2) as (_, _, port), tcp_connection(port) as (reader, writer):
-            writer.write(PREFACE + SettingsFrame(0).serialize())
+@pytest.mark.anyio
+async def test_a_protocol_error_closes_only_its_own_connection() -> None:
+    async with native_server() as (_, _, port):
+        async with tcp_connection(port) as (reader, writer):
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not the HTTP/2 preface
             server = ServerFrames()
-            started = time.monotonic()
-            assert not await read_until(reader, server.feed, lambda: False)  # until the server closes
-            assert time.monotonic() - started >= 0.2
-            assert [f.error_code for f in server.of(GoAwayFrame)] == [NO_ERROR]
-
-    asyncio.run(main())
+            assert not await read_until(reader, server.feed, lambda: False)  # GOAWAY, then EOF
+            assert [f.error_code for f in server.of(GoAwayFrame)] == [0x1]
+        await grpc_still_serves(port)
 
 
-def test_drain_announces_goaway_and_finishes_the_stream_in_flight() -> None:
+@pytest.mark.anyio
+async def test_idle_connections_are_closed_with_goaway() -> None:
+    async with native_server(idle_timeout=0.2) as (_, _, port), tcp_connection(port) as (reader, writer):
+        writer.write(PREFACE + SettingsFrame(0).serialize())
+        server = ServerFrames()
+        started = time.monotonic()
+        assert not await read_until(reader, server.feed, lambda: False)  # until the server closes
+        assert time.monotonic() - started >= 0.2
+        assert [f.error_code for f in server.of(GoAwayFrame)] == [NO_ERROR]
+
+
+@pytest.mark.anyio
+async def test_drain_announces_goaway_and_finishes_the_stream_in_flight() -> None:
     # Raw frames, not h2: h2's connection state machine closes on any GOAWAY and then rejects the frames of
     # the stream in flight, which RFC 9113 §6.8 says the server still sends.
-    async def main() -> None:
-        async with native_server() as (app, server, port), tcp_connection(port) as (reader, writer):
-            handle = app.handler.handle
-            deciding, release = asyncio.Event(), asyncio.Event()
+    async with native_server() as (app, server, port), tcp_connection(port) as (reader, writer):
+        handle = app.handler.handle
+        deciding, release = asyncio.Event(), asyncio.Event()
 
-            async def slow_handle(*args: Any) -> Any:
-                deciding.set()
-                await release.wait()
-                return await handle(*args)
+        async def slow_handle(*args: Any) -> Any:
+            deciding.set()
+            await release.wait()
+            return await handle(*args)
 
-            app.handler.handle = slow_handle  # type: ignore[method-assign]
-            block = hpack.Encoder().encode(GRPC_REQUEST_HEADERS)
-            request = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(body_message(PAYLOAD))
-            writer.write(
-                PREFACE
-                + SettingsFrame(0).serialize()
-                + HeadersFrame(1, block, flags=["END_HEADERS"]).serialize()
-                + DataFrame(1, request, flags=["END_STREAM"]).serialize()
-            )
-            async with asyncio.timeout(TIMEOUT):
-                await deciding.wait()
-            frames = ServerFrames()
-            started = time.monotonic()
-            stopping = asyncio.create_task(server.stop(TIMEOUT))
-            assert await read_until(reader, frames.feed, lambda: bool(frames.of(GoAwayFrame)))
-            (goaway,) = frames.of(GoAwayFrame)
-            assert (goaway.last_stream_id, goaway.error_code) == (1, NO_ERROR)
-            assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers"]  # the decision waits
-            assert not stopping.done()
+        app.handler.handle = slow_handle  # type: ignore[method-assign]
+        block = hpack.Encoder().encode(GRPC_REQUEST_HEADERS)
+        request = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(body_message(PAYLOAD))
+        writer.write(
+            PREFACE
+            + SettingsFrame(0).serialize()
+            + HeadersFrame(1, block, flags=["END_HEADERS"]).serialize()
+            + DataFrame(1, request, flags=["END_STREAM"]).serialize()
+        )
+        async with asyncio.timeout(TIMEOUT):
+            await deciding.wait()
+        frames = ServerFrames()
+        started = time.monotonic()
+        stopping = asyncio.create_task(server.stop(TIMEOUT))
+        assert await read_until(reader, frames.feed, lambda: bool(frames.of(GoAwayFrame)))
+        (goaway,) = frames.of(GoAwayFrame)
+        assert (goaway.last_stream_id, goaway.error_code) == (1, NO_ERROR)
+        assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers"]  # the decision waits
+        assert not stopping.done()
 
-            release.set()
-            assert not await read_until(reader, frames.feed, lambda: False)  # the reply, then the server closes
-            assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers", "request_body"]
-            assert all(f.error_code == NO_ERROR for f in frames.of(GoAwayFrame))
-            assert not frames.of(RstStreamFrame)
-            async with asyncio.timeout(TIMEOUT):
-                await stopping
-            assert time.monotonic() - started < TIMEOUT / 2  # stop returned once the stream was done, not at grace
-
-    asyncio.run(main())
+        release.set()
+        assert not await read_until(reader, frames.feed, lambda: False)  # the reply, then the server closes
+        assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers", "request_body"]
+        assert all(f.error_code == NO_ERROR for f in frames.of(GoAwayFrame))
+        assert not frames.of(RstStreamFrame)
+        async with asyncio.timeout(TIMEOUT):
+            await stopping
+        assert time.monotonic() - started < TIMEOUT / 2  # stop returned once the stream was done, not at grace
 
 
-def test_request_windows_are_replenished_past_16_mib_on_one_connection() -> None:
+@pytest.mark.anyio
+async def test_request_windows_are_replenished_past_16_mib_on_one_connection() -> None:
     """Three 6 MiB bodies (over the 16 MiB windows) arrive in many partial reads and get their replies."""
     content = "x" * (6 * 1024 * 1024)
     body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": content}]})
     wire = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(body_message(body))
 
-    async def main() -> None:
-        async with native_server() as (_, _, port), tcp_connection(port) as (reader, writer):
-            client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-            client.initiate_connection()
+    async with native_server() as (_, _, port), tcp_connection(port) as (reader, writer):
+        client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        client.initiate_connection()
+        writer.write(client.data_to_send())
+        data: dict[int, bytearray] = defaultdict(bytearray)
+        ended: set[int] = set()
+        sent = 0
+
+        def feed(chunk: bytes) -> None:
+            for event in client.receive_data(chunk):
+                if isinstance(event, h2.events.DataReceived):
+                    assert event.stream_id is not None and event.data is not None
+                    data[event.stream_id] += event.data
+                    client.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    assert event.stream_id is not None
+                    ended.add(event.stream_id)
             writer.write(client.data_to_send())
-            data: dict[int, bytearray] = defaultdict(bytearray)
-            ended: set[int] = set()
-            sent = 0
 
-            def feed(chunk: bytes) -> None:
-                for event in client.receive_data(chunk):
-                    if isinstance(event, h2.events.DataReceived):
-                        assert event.stream_id is not None and event.data is not None
-                        data[event.stream_id] += event.data
-                        client.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
-                    elif isinstance(event, h2.events.StreamEnded):
-                        assert event.stream_id is not None
-                        ended.add(event.stream_id)
+        assert await read_until(reader, feed, lambda: client.remote_settings.initial_window_size > 65535)
+        for _ in range(3):
+            stream_id = client.get_next_available_stream_id()
+            client.send_headers(stream_id, GRPC_REQUEST_HEADERS)
+            payload = memoryview(wire)
+            while payload:
+                room = min(client.local_flow_control_window(stream_id), client.max_outbound_frame_size)
+                if room <= 0:  # stalled until the server sends WINDOW_UPDATE
+                    assert await read_until(reader, feed, lambda s=stream_id: client.local_flow_control_window(s) > 0)
+                    continue
+                client.send_data(stream_id, payload[:room].tobytes())
+                payload = payload[room:]
+                sent += room
                 writer.write(client.data_to_send())
-
-            assert await read_until(reader, feed, lambda: client.remote_settings.initial_window_size > 65535)
-            for _ in range(3):
-                stream_id = client.get_next_available_stream_id()
-                client.send_headers(stream_id, GRPC_REQUEST_HEADERS)
-                payload = memoryview(wire)
-                while payload:
-                    room = min(client.local_flow_control_window(stream_id), client.max_outbound_frame_size)
-                    if room <= 0:  # stalled until the server sends WINDOW_UPDATE
-                        assert await read_until(
-                            reader, feed, lambda s=stream_id: client.local_flow_control_window(s) > 0
-                        )
-                        continue
-                    client.send_data(stream_id, payload[:room].tobytes())
-                    payload = payload[room:]
-                    sent += room
-                    writer.write(client.data_to_send())
-                    async with asyncio.timeout(TIMEOUT):
-                        await writer.drain()
-                client.end_stream(stream_id)
-                writer.write(client.data_to_send())
-                assert await read_until(reader, feed, lambda s=stream_id: s in ended)
-                assert kinds(grpc_replies(bytes(data[stream_id]))) == ["request_headers", "request_body"]
-            assert sent > 16 * 1024 * 1024  # past the windows: the server replenished them
-
-    asyncio.run(main())
+                async with asyncio.timeout(TIMEOUT):
+                    await writer.drain()
+            client.end_stream(stream_id)
+            writer.write(client.data_to_send())
+            assert await read_until(reader, feed, lambda s=stream_id: s in ended)
+            assert kinds(grpc_replies(bytes(data[stream_id]))) == ["request_headers", "request_body"]
+        assert sent > 16 * 1024 * 1024  # past the windows: the server replenished them

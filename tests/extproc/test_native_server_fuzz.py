@@ -127,49 +127,47 @@ class _Errors(logging.Handler):
         self.records.append(record)
 
 
-def test_random_and_mutated_input_never_escapes_the_connection(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.anyio
+async def test_random_and_mutated_input_never_escapes_the_connection(caplog: pytest.LogCaptureFixture) -> None:
     rng = random.Random(SEED)
     inputs = [case(rng) for _ in range(CASES)]
     errors = _Errors()
     logging.getLogger("brightstaff").addHandler(errors)
     unhandled: list[dict[str, Any]] = []
 
-    async def main() -> None:
-        asyncio.get_running_loop().set_exception_handler(lambda _, context: unhandled.append(context))
-        app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
-        server = NativeServer(app.handler, header_names(app.config), Limits(max_message_bytes=1 << 20))
-        for data in inputs:
-            protocol, _ = connect(server)
-            protocol.data_received(data)
-            await asyncio.sleep(0)  # decisions started by valid calls run
-        for _ in range(100):  # every decision task has finished
-            if not server.busy:
-                break
-            await asyncio.sleep(0.01)
-        protocol, transport = connect(server)
-        block = hpack.Encoder().encode(GRPC_REQUEST_HEADERS)
-        request = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(
-            body_message(b'{"model":"gpt-4o-mini","messages":[]}')
-        )
-        protocol.data_received(
-            PREFACE
-            + SettingsFrame(0).serialize()
-            + HeadersFrame(1, block, flags=["END_HEADERS"]).serialize()
-            + DataFrame(1, request, flags=["END_STREAM"]).serialize()
-        )
-        for _ in range(100):
-            if not server.busy:
-                break
-            await asyncio.sleep(0.01)
-        frames = ServerFrames()
-        frames.feed(bytes(transport.written))
-        assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers", "request_body"]
-        await server.stop(0)
-        await app.store.close()
-
     try:
         with caplog.at_level(logging.WARNING):
-            asyncio.run(main())
+            asyncio.get_running_loop().set_exception_handler(lambda _, context: unhandled.append(context))
+            app = build_app(parse_config(seed_config_data(admin_port=0), SEED_ENV))
+            server = NativeServer(app.handler, header_names(app.config), Limits(max_message_bytes=1 << 20))
+            for data in inputs:
+                protocol, _ = connect(server)
+                protocol.data_received(data)
+                await asyncio.sleep(0)  # decisions started by valid calls run
+            for _ in range(100):  # every decision task has finished
+                if not server.busy:
+                    break
+                await asyncio.sleep(0.01)
+            protocol, transport = connect(server)
+            block = hpack.Encoder().encode(GRPC_REQUEST_HEADERS)
+            request = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(
+                body_message(b'{"model":"gpt-4o-mini","messages":[]}')
+            )
+            protocol.data_received(
+                PREFACE
+                + SettingsFrame(0).serialize()
+                + HeadersFrame(1, block, flags=["END_HEADERS"]).serialize()
+                + DataFrame(1, request, flags=["END_STREAM"]).serialize()
+            )
+            for _ in range(100):
+                if not server.busy:
+                    break
+                await asyncio.sleep(0.01)
+            frames = ServerFrames()
+            frames.feed(bytes(transport.written))
+            assert kinds(grpc_replies(bytes(frames.data[1]))) == ["request_headers", "request_body"]
+            await server.stop(0)
+            await app.store.close()
     finally:
         logging.getLogger("brightstaff").removeHandler(errors)
     assert unhandled == [], unhandled[:3]  # e.g. an exception in a decision task nobody awaited

@@ -7,7 +7,6 @@ parameter): the behaviour must not depend on it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import orjson
@@ -76,17 +75,18 @@ def response_body(chunk: bytes, end_of_stream: bool) -> pb.ProcessingRequest:
     return pb.ProcessingRequest(response_body=pb.HttpBody(body=chunk, end_of_stream=end_of_stream))
 
 
-def decided(stream: ProcessStream) -> None:
+async def decided(stream: ProcessStream) -> None:
     stream.receive(headers_message("/v1/messages"))
     step = stream.receive(body_message(b"{}"))
     assert not isinstance(step.reply, bytes)
-    asyncio.run(step.reply)
+    await step.reply
 
 
-def test_a_translated_request_keeps_the_stream_open_and_streams_sse_chunk_by_chunk() -> None:
+@pytest.mark.anyio
+async def test_a_translated_request_keeps_the_stream_open_and_streams_sse_chunk_by_chunk() -> None:
     handler = TranslatingHandler()
     stream = ProcessStream(handler, NAMES)
-    decided(stream)
+    await decided(stream)
     assert not stream.finished
 
     head = stream.receive(response_headers(200, "text/event-stream"))
@@ -109,9 +109,10 @@ def test_a_translated_request_keeps_the_stream_open_and_streams_sse_chunk_by_chu
     assert handler.translator.seen == chunks
 
 
-def test_a_buffered_answer_is_translated_whole_with_its_new_length() -> None:
+@pytest.mark.anyio
+async def test_a_buffered_answer_is_translated_whole_with_its_new_length() -> None:
     stream = ProcessStream(TranslatingHandler(), NAMES)
-    decided(stream)
+    await decided(stream)
     head = pb.ProcessingResponse.FromString(stream.receive(response_headers(429, "application/json")).reply)  # type: ignore[arg-type]
     assert head.mode_override.response_body_mode == pb.ProcessingMode.BUFFERED
     assert list(head.response_headers.response.header_mutation.remove_headers) == []
@@ -124,22 +125,24 @@ def test_a_buffered_answer_is_translated_whole_with_its_new_length() -> None:
     ]
 
 
-def test_a_response_without_a_body_ends_the_stream_at_its_headers() -> None:
+@pytest.mark.anyio
+async def test_a_response_without_a_body_ends_the_stream_at_its_headers() -> None:
     stream = ProcessStream(TranslatingHandler(), NAMES)
-    decided(stream)
+    await decided(stream)
     step = stream.receive(response_headers(204, "application/json", end_of_stream=True))
     assert step.last is True
     assert not pb.ProcessingResponse.FromString(step.reply).HasField("mode_override")  # type: ignore[arg-type]
 
 
-def test_headers_get_continue_and_the_body_is_decided_with_the_headers_facts() -> None:
+@pytest.mark.anyio
+async def test_headers_get_continue_and_the_body_is_decided_with_the_headers_facts() -> None:
     handler = RecordingHandler()
     stream = ProcessStream(handler, NAMES)
     first = stream.receive(headers_message("/v1/chat/completions", x_model_affinity="s-1", x_tenant="t"))
     assert first == (codec.HEADERS_CONTINUE_WITH_RESPONSE, False)
     second = stream.receive(body_message(b"{}"))
     assert second.last is None and not isinstance(second.reply, bytes)
-    reply = pb.ProcessingResponse.FromString(asyncio.run(second.reply))
+    reply = pb.ProcessingResponse.FromString(await second.reply)
     assert reply.immediate_response.status.code == 418
     assert stream.finished  # a reply ends the stream: nothing of the response is asked for
     ((facts, body),) = handler.calls
@@ -153,11 +156,12 @@ def test_headers_get_continue_and_the_body_is_decided_with_the_headers_facts() -
     assert body == b"{}"
 
 
-def test_a_bodiless_request_is_decided_on_its_headers() -> None:
+@pytest.mark.anyio
+async def test_a_bodiless_request_is_decided_on_its_headers() -> None:
     handler = RecordingHandler()
     step = ProcessStream(handler, NAMES).receive(headers_message("/v1/models", method="GET", end_of_stream=True))
     assert step.last and not isinstance(step.reply, bytes)
-    reply = pb.ProcessingResponse.FromString(asyncio.run(step.reply))
+    reply = pb.ProcessingResponse.FromString(await step.reply)
     assert reply.immediate_response.status.code == 418
     assert handler.calls[0][1] is None
 
@@ -177,37 +181,29 @@ Exchange = Callable[[list[pb.ProcessingRequest]], Awaitable[list[pb.ProcessingRe
 
 
 TRANSPORTS = ["grpcio", "native"]
-WithServer = Callable[[Callable[[Exchange], Awaitable[None]]], None]
-
-
-def run_with_server(scenario: Callable[[Exchange], Awaitable[None]], transport: str) -> None:
-    async def main() -> None:
-        app = build_app(parse_config(seed_config_data(admin_port=0, transport=transport), SEED_ENV))
-        await app.start(grpc_port=0, admin_port=0)
-        channel = client_channel(app.grpc_port)
-        call = process_call(channel)
-
-        async def exchange(messages: list[pb.ProcessingRequest]) -> list[pb.ProcessingResponse]:
-            async def requests() -> AsyncIterator[pb.ProcessingRequest]:
-                for message in messages:
-                    yield message
-
-            return [reply async for reply in call(requests())]
-
-        try:
-            await scenario(exchange)
-        finally:
-            await channel.close()
-            await app.stop(0)
-
-    asyncio.run(main())
 
 
 @pytest.fixture(params=TRANSPORTS, ids=TRANSPORTS)
-def with_server(request: pytest.FixtureRequest) -> WithServer:
-    """Run a scenario against a fresh app serving the parametrized transport."""
+async def exchange(request: pytest.FixtureRequest) -> AsyncIterator[Exchange]:
+    """Exchanges, each a whole ext_proc stream, with a fresh app serving the parametrized transport."""
     transport: str = request.param
-    return lambda scenario: run_with_server(scenario, transport)
+    app = build_app(parse_config(seed_config_data(admin_port=0, transport=transport), SEED_ENV))
+    await app.start(grpc_port=0, admin_port=0)
+    channel = client_channel(app.grpc_port)
+    call = process_call(channel)
+
+    async def exchange(messages: list[pb.ProcessingRequest]) -> list[pb.ProcessingResponse]:
+        async def requests() -> AsyncIterator[pb.ProcessingRequest]:
+            for message in messages:
+                yield message
+
+        return [reply async for reply in call(requests())]
+
+    try:
+        yield exchange
+    finally:
+        await channel.close()
+        await app.stop(0)
 
 
 def set_headers(reply: pb.ProcessingResponse) -> dict[str, str]:
@@ -215,76 +211,62 @@ def set_headers(reply: pb.ProcessingResponse) -> dict[str, str]:
     return {o.header.key: o.header.raw_value.decode() for o in mutation.set_headers}
 
 
-def test_headers_then_body_gets_continue_then_rewrite(with_server: WithServer) -> None:
-    async def scenario(exchange: Exchange) -> None:
-        payload = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]})
-        replies = await exchange(
-            [headers_message("/v1/chat/completions", x_model_affinity="s-1"), body_message(payload)]
-        )
-        assert [r.WhichOneof("response") for r in replies] == ["request_headers", "request_body"]
-        assert not replies[0].request_headers.HasField("response")
-        body_reply = replies[1]
-        assert body_reply.request_body.response.clear_route_cache
-        new_body = body_reply.request_body.response.body_mutation.body
-        assert orjson.loads(new_body)["model"] == "gpt-4o-mini"
-        headers = set_headers(body_reply)
-        assert headers["content-length"] == str(len(new_body))
-        assert headers["authorization"] == "Bearer sk-test-openai-0000"
-        assert headers["x-brightstaff-provider"] == "provider_openai_gpt-4o-mini"
-        fields = body_reply.dynamic_metadata.fields["brightstaff"].struct_value.fields
-        assert fields["affinity"].string_value == "new"
+@pytest.mark.anyio
+async def test_headers_then_body_gets_continue_then_rewrite(exchange: Exchange) -> None:
+    payload = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]})
+    replies = await exchange([headers_message("/v1/chat/completions", x_model_affinity="s-1"), body_message(payload)])
+    assert [r.WhichOneof("response") for r in replies] == ["request_headers", "request_body"]
+    assert not replies[0].request_headers.HasField("response")
+    body_reply = replies[1]
+    assert body_reply.request_body.response.clear_route_cache
+    new_body = body_reply.request_body.response.body_mutation.body
+    assert orjson.loads(new_body)["model"] == "gpt-4o-mini"
+    headers = set_headers(body_reply)
+    assert headers["content-length"] == str(len(new_body))
+    assert headers["authorization"] == "Bearer sk-test-openai-0000"
+    assert headers["x-brightstaff-provider"] == "provider_openai_gpt-4o-mini"
+    fields = body_reply.dynamic_metadata.fields["brightstaff"].struct_value.fields
+    assert fields["affinity"].string_value == "new"
 
-        again = await exchange([headers_message("/v1/chat/completions", x_model_affinity="s-1"), body_message(payload)])
-        fields = again[1].dynamic_metadata.fields["brightstaff"].struct_value.fields
-        assert fields["affinity"].string_value == "pinned"
-
-    with_server(scenario)
+    again = await exchange([headers_message("/v1/chat/completions", x_model_affinity="s-1"), body_message(payload)])
+    fields = again[1].dynamic_metadata.fields["brightstaff"].struct_value.fields
+    assert fields["affinity"].string_value == "pinned"
 
 
-def test_bad_json_is_an_immediate_400_and_the_server_keeps_serving(with_server: WithServer) -> None:
-    async def scenario(exchange: Exchange) -> None:
-        replies = await exchange([headers_message("/v1/chat/completions"), body_message(b"{not json")])
-        immediate = replies[1].immediate_response
-        assert immediate.status.code == 400
-        assert orjson.loads(immediate.body)["error"]["code"] == "invalid_json"
-        ok = await exchange([headers_message("/v1/chat/completions"), body_message(b'{"model":"m","messages":[]}')])
-        assert ok[1].WhichOneof("response") == "request_body"
-
-    with_server(scenario)
+@pytest.mark.anyio
+async def test_bad_json_is_an_immediate_400_and_the_server_keeps_serving(exchange: Exchange) -> None:
+    replies = await exchange([headers_message("/v1/chat/completions"), body_message(b"{not json")])
+    immediate = replies[1].immediate_response
+    assert immediate.status.code == 400
+    assert orjson.loads(immediate.body)["error"]["code"] == "invalid_json"
+    ok = await exchange([headers_message("/v1/chat/completions"), body_message(b'{"model":"m","messages":[]}')])
+    assert ok[1].WhichOneof("response") == "request_body"
 
 
-def test_bodiless_request_is_decided_on_its_headers(with_server: WithServer) -> None:
-    async def scenario(exchange: Exchange) -> None:
-        models = await exchange([headers_message("/v1/models", method="GET", end_of_stream=True)])
-        assert models[0].immediate_response.status.code == 200
-        assert len(orjson.loads(models[0].immediate_response.body)["data"]) == 3
-        empty = await exchange([headers_message("/v1/chat/completions", end_of_stream=True)])
-        assert empty[0].immediate_response.status.code == 400
-
-    with_server(scenario)
+@pytest.mark.anyio
+async def test_bodiless_request_is_decided_on_its_headers(exchange: Exchange) -> None:
+    models = await exchange([headers_message("/v1/models", method="GET", end_of_stream=True)])
+    assert models[0].immediate_response.status.code == 200
+    assert len(orjson.loads(models[0].immediate_response.body)["data"]) == 3
+    empty = await exchange([headers_message("/v1/chat/completions", end_of_stream=True)])
+    assert empty[0].immediate_response.status.code == 400
 
 
-def test_unexpected_message_kinds_get_an_empty_reply(with_server: WithServer) -> None:
-    async def scenario(exchange: Exchange) -> None:
-        replies = await exchange([pb.ProcessingRequest(response_headers=pb.HttpHeaders())])
-        assert replies[0].WhichOneof("response") == "response_headers"
-
-    with_server(scenario)
+@pytest.mark.anyio
+async def test_unexpected_message_kinds_get_an_empty_reply(exchange: Exchange) -> None:
+    replies = await exchange([pb.ProcessingRequest(response_headers=pb.HttpHeaders())])
+    assert replies[0].WhichOneof("response") == "response_headers"
 
 
-def test_body_without_headers_is_a_500_not_a_hang(with_server: WithServer) -> None:
-    async def scenario(exchange: Exchange) -> None:
-        replies = await exchange([body_message(b'{"model":"m","messages":[]}')])
-        assert replies[0].immediate_response.status.code == 500
-
-    with_server(scenario)
+@pytest.mark.anyio
+async def test_body_without_headers_is_a_500_not_a_hang(exchange: Exchange) -> None:
+    replies = await exchange([body_message(b'{"model":"m","messages":[]}')])
+    assert replies[0].immediate_response.status.code == 500
 
 
-def test_large_bodies_fit_the_grpc_message_limit(with_server: WithServer) -> None:
-    async def scenario(exchange: Exchange) -> None:
-        big = "x" * (6 * 1024 * 1024)  # over grpcio's 4 MiB default, under brightstaff's 16 MiB limit
-        payload = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": big}]})
-        replies = await exchange([headers_message("/v1/chat/completions"), body_message(payload)])
-        assert replies[1].WhichOneof("response") == "request_body"
-
-    with_server(scenario)
+@pytest.mark.anyio
+async def test_large_bodies_fit_the_grpc_message_limit(exchange: Exchange) -> None:
+    big = "x" * (6 * 1024 * 1024)  # over grpcio's 4 MiB default, under brightstaff's 16 MiB limit
+    payload = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": big}]})
+    replies = await exchange([headers_message("/v1/chat/completions"), body_message(payload)])
+    assert replies[1].WhichOneof("response") == "request_body"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tracemalloc
 
@@ -19,38 +18,35 @@ def make(*, max_entries: int, ttl_seconds: float, sliding: bool, clock: FakeCloc
 
 
 @pytest.mark.parametrize("case", sorted(CONTRACT))
-def test_contract(case: str) -> None:
+@pytest.mark.anyio
+async def test_contract(case: str) -> None:
     factory: Factory = make
-    asyncio.run(CONTRACT[case](factory))
+    await CONTRACT[case](factory)
 
 
-def test_lru_evicts_the_least_recently_used() -> None:
-    async def scenario() -> None:
-        store = MemoryPinStore(max_entries=3, ttl_seconds=60, clock=FakeClock())
-        for key in ("a", "b", "c"):
-            await store.claim(key, pin(key))
-        await store.get("a")  # "b" is now the least recently used
-        await store.claim("d", pin("d"))
-        assert await store.get("b") is None
-        assert [await store.get(k) for k in ("a", "c", "d")] == [pin("a"), pin("c"), pin("d")]
-        assert store.evictions == 1
-        assert await store.size() == 3
-
-    asyncio.run(scenario())
+@pytest.mark.anyio
+async def test_lru_evicts_the_least_recently_used() -> None:
+    store = MemoryPinStore(max_entries=3, ttl_seconds=60, clock=FakeClock())
+    for key in ("a", "b", "c"):
+        await store.claim(key, pin(key))
+    await store.get("a")  # "b" is now the least recently used
+    await store.claim("d", pin("d"))
+    assert await store.get("b") is None
+    assert [await store.get(k) for k in ("a", "c", "d")] == [pin("a"), pin("c"), pin("d")]
+    assert store.evictions == 1
+    assert await store.size() == 3
 
 
-def test_expired_entries_are_dropped_from_the_head_on_insert() -> None:
-    async def scenario() -> None:
-        clock = FakeClock()
-        store = MemoryPinStore(max_entries=100, ttl_seconds=10, clock=clock)
-        for i in range(50):
-            await store.claim(f"old{i}", pin())
-        clock.advance(11)
-        await store.claim("new", pin())
-        assert await store.size() == 1
-        assert store.evictions == 0
-
-    asyncio.run(scenario())
+@pytest.mark.anyio
+async def test_expired_entries_are_dropped_from_the_head_on_insert() -> None:
+    clock = FakeClock()
+    store = MemoryPinStore(max_entries=100, ttl_seconds=10, clock=clock)
+    for i in range(50):
+        await store.claim(f"old{i}", pin())
+    clock.advance(11)
+    await store.claim("new", pin())
+    assert await store.size() == 1
+    assert store.evictions == 0
 
 
 def test_rejects_a_zero_bound() -> None:
@@ -58,7 +54,8 @@ def test_rejects_a_zero_bound() -> None:
         MemoryPinStore(max_entries=0, ttl_seconds=1)
 
 
-def test_memory_per_pin_is_bounded() -> None:
+@pytest.mark.anyio
+async def test_memory_per_pin_is_bounded() -> None:
     """Guards the README's per-pin memory figure: a typical pin (UUID key) stays under 600 bytes."""
 
     async def fill(store: MemoryPinStore, n: int) -> None:
@@ -72,7 +69,7 @@ def test_memory_per_pin_is_bounded() -> None:
     store = MemoryPinStore(max_entries=n, ttl_seconds=600)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    asyncio.run(fill(store, n))
+    await fill(store, n)
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     per_pin = (after - before) / n
@@ -80,7 +77,8 @@ def test_memory_per_pin_is_bounded() -> None:
     assert 100 < per_pin < 600
 
 
-def test_a_pin_costs_under_275_allocated_bytes_keys_included() -> None:
+@pytest.mark.anyio
+async def test_a_pin_costs_under_275_allocated_bytes_keys_included() -> None:
     """Allocated bytes per pin (tracemalloc: deterministic, unlike RSS); the README quotes RSS, from
     tests/pins/bench_pin_memory.py. One slotted entry per pin: 253 bytes; a Pin plus a tuple per entry: 300."""
     import tracemalloc
@@ -97,7 +95,7 @@ def test_a_pin_costs_under_275_allocated_bytes_keys_included() -> None:
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        asyncio.run(fill())
+        await fill()
         used = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +159,8 @@ def test_plano_tenant_header_and_the_max_entries_note() -> None:
     assert any(note.startswith("routing.session_max_entries: bounds the memory store only") for note in config.notes)
 
 
-def test_build_store_picks_the_backend_without_connecting() -> None:
+@pytest.mark.anyio
+async def test_build_store_picks_the_backend_without_connecting() -> None:
     """Building a Redis store does no I/O: a Redis that is down cannot stop start-up."""
     memory = parse_config(config_with({"type": "memory"}), {})
     assert isinstance(build_store(memory), MemoryPinStore)
@@ -168,7 +168,7 @@ def test_build_store_picks_the_backend_without_connecting() -> None:
     store = build_store(redis_config, Metrics())
     assert isinstance(store, RedisPinStore)
     assert store.name == "redis://127.0.0.1:1/0"
-    asyncio.run(store.close())
+    await store.close()
 
 
 def test_check_config_reports_a_bad_url_by_its_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,155 +62,143 @@ async def admin(url: str) -> AsyncIterator[redis.asyncio.Redis]:
         await client.aclose()
 
 
-def run_contract(url: str, case: str, *, script_claims: bool = False) -> None:
-    async def scenario() -> None:
-        stores: list[RedisPinStore] = []
+async def run_contract(url: str, case: str, *, script_claims: bool = False) -> None:
+    stores: list[RedisPinStore] = []
 
-        def make(*, max_entries: int, ttl_seconds: float, sliding: bool, clock: FakeClock) -> PinStore:
-            clock.scale = SCALE  # Redis expires by its own clock: let real time pass instead
-            store = new_store(url, ttl_seconds=ttl_seconds * SCALE, sliding=sliding)
-            store._claim_by_script = script_claims
-            stores.append(store)
-            return store
+    def make(*, max_entries: int, ttl_seconds: float, sliding: bool, clock: FakeClock) -> PinStore:
+        clock.scale = SCALE  # Redis expires by its own clock: let real time pass instead
+        store = new_store(url, ttl_seconds=ttl_seconds * SCALE, sliding=sliding)
+        store._claim_by_script = script_claims
+        stores.append(store)
+        return store
 
-        factory: Factory = make
-        try:
-            await CONTRACT[case](factory)
-        finally:
-            for store in stores:
-                await store.close()
-
-    asyncio.run(scenario())
+    factory: Factory = make
+    try:
+        await CONTRACT[case](factory)
+    finally:
+        for store in stores:
+            await store.close()
 
 
 @pytest.mark.parametrize("case", sorted(CONTRACT))
-def test_contract(redis_server: RedisServer, case: str) -> None:
-    run_contract(redis_server.url, case)
+@pytest.mark.anyio
+async def test_contract(redis_server: RedisServer, case: str) -> None:
+    await run_contract(redis_server.url, case)
 
 
 @pytest.mark.parametrize(
     "case", ["miss_then_hit", "claim_keeps_the_first_writer", "concurrent_claims_agree", "ttl_expires"]
 )
-def test_contract_with_the_lua_claim_for_redis_6(redis_server: RedisServer, case: str) -> None:
-    run_contract(redis_server.url, case, script_claims=True)
+@pytest.mark.anyio
+async def test_contract_with_the_lua_claim_for_redis_6(redis_server: RedisServer, case: str) -> None:
+    await run_contract(redis_server.url, case, script_claims=True)
 
 
-def test_switches_to_the_lua_claim_when_the_server_refuses_set_nx_get(
+@pytest.mark.anyio
+async def test_switches_to_the_lua_claim_when_the_server_refuses_set_nx_get(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def scenario() -> None:
-        store = new_store(redis_server.url)
-        real_set = store._client.set
+    store = new_store(redis_server.url)
+    real_set = store._client.set
 
-        async def old_redis_set(*args: Any, **kwargs: Any) -> Any:
-            if kwargs.get("nx") and kwargs.get("get"):
-                raise ResponseError("ERR syntax error")  # what Redis 6.2 answers
-            return await real_set(*args, **kwargs)
+    async def old_redis_set(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("nx") and kwargs.get("get"):
+            raise ResponseError("ERR syntax error")  # what Redis 6.2 answers
+        return await real_set(*args, **kwargs)
 
-        monkeypatch.setattr(store._client, "set", old_redis_set)
+    monkeypatch.setattr(store._client, "set", old_redis_set)
+    try:
+        assert await store.claim("k", pin("first")) == pin("first")
+        assert await store.claim("k", pin("second")) == pin("first")
+        assert store._claim_by_script
+        assert store.breaker.state is CircuitState.CLOSED
+    finally:
+        await store.close()
+
+
+@pytest.mark.anyio
+async def test_stored_value_is_compact_json_with_a_millisecond_ttl(redis_server: RedisServer) -> None:
+    store = new_store(redis_server.url, key_prefix="fmt:", ttl_seconds=600)
+    async with admin(redis_server.url) as client:
         try:
-            assert await store.claim("k", pin("first")) == pin("first")
-            assert await store.claim("k", pin("second")) == pin("first")
-            assert store._claim_by_script
-            assert store.breaker.state is CircuitState.CLOSED
+            await store.claim("acme|run-7", Pin("openai/gpt-4o", "complex_reasoning", 1763900000.5))
+            raw = await client.get("fmt:acme|run-7")
+            assert raw == b'{"provider":"openai/gpt-4o","route":"complex_reasoning","pinned_at":1763900000.5}'
+            assert 599_000 < await client.pttl("fmt:acme|run-7") <= 600_000
         finally:
+            await client.delete("fmt:acme|run-7")
             await store.close()
 
-    asyncio.run(scenario())
 
-
-def test_stored_value_is_compact_json_with_a_millisecond_ttl(redis_server: RedisServer) -> None:
-    async def scenario() -> None:
-        store = new_store(redis_server.url, key_prefix="fmt:", ttl_seconds=600)
-        async with admin(redis_server.url) as client:
-            try:
-                await store.claim("acme|run-7", Pin("openai/gpt-4o", "complex_reasoning", 1763900000.5))
-                raw = await client.get("fmt:acme|run-7")
-                assert raw == b'{"provider":"openai/gpt-4o","route":"complex_reasoning","pinned_at":1763900000.5}'
-                assert 599_000 < await client.pttl("fmt:acme|run-7") <= 600_000
-            finally:
-                await client.delete("fmt:acme|run-7")
-                await store.close()
-
-    asyncio.run(scenario())
-
-
-def test_two_replicas_racing_on_one_new_id_agree(redis_server: RedisServer) -> None:
+@pytest.mark.anyio
+async def test_two_replicas_racing_on_one_new_id_agree(redis_server: RedisServer) -> None:
     """Two stores with their own connection pools stand in for two brightstaff replicas."""
 
-    async def scenario() -> None:
-        prefix = f"race:{uuid.uuid4().hex[:8]}:"
-        a, b = new_store(redis_server.url, key_prefix=prefix), new_store(redis_server.url, key_prefix=prefix)
+    prefix = f"race:{uuid.uuid4().hex[:8]}:"
+    a, b = new_store(redis_server.url, key_prefix=prefix), new_store(redis_server.url, key_prefix=prefix)
+    try:
+        for round_ in range(20):
+            key = f"session-{round_}"
+            claims = [a.claim(key, pin(f"a{i}")) for i in range(8)] + [b.claim(key, pin(f"b{i}")) for i in range(8)]
+            winners = await asyncio.gather(*claims)
+            assert len(set(winners)) == 1, winners
+            assert await a.get(key) == await b.get(key) == winners[0]
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.anyio
+async def test_a_pin_from_one_replica_slides_on_the_other(redis_server: RedisServer) -> None:
+    prefix = f"slide:{uuid.uuid4().hex[:8]}:"
+    a = new_store(redis_server.url, key_prefix=prefix, ttl_seconds=0.6)
+    b = new_store(redis_server.url, key_prefix=prefix, ttl_seconds=0.6)
+    try:
+        await a.claim("k", pin("p1"))
+        for _ in range(4):  # 1.6 s of turns alternating replicas outlive a 0.6 s TTL
+            await asyncio.sleep(0.4)
+            assert await b.get("k") == pin("p1")
+            a, b = b, a
+        await asyncio.sleep(0.75)
+        assert await a.get("k") is None
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.anyio
+async def test_a_value_that_is_not_a_pin_counts_as_absent_and_is_taken_over(redis_server: RedisServer) -> None:
+    metrics = Metrics()
+    store = new_store(redis_server.url, key_prefix="corrupt:", metrics=metrics)
+    async with admin(redis_server.url) as client:
         try:
-            for round_ in range(20):
-                key = f"session-{round_}"
-                claims = [a.claim(key, pin(f"a{i}")) for i in range(8)] + [b.claim(key, pin(f"b{i}")) for i in range(8)]
-                winners = await asyncio.gather(*claims)
-                assert len(set(winners)) == 1, winners
-                assert await a.get(key) == await b.get(key) == winners[0]
+            await client.set("corrupt:k", b"not json", px=60_000)
+            assert await store.get("k") is None
+            assert await store.claim("k", pin("p1")) == pin("p1")
+            assert await store.get("k") == pin("p1")
+            assert metrics.get("brightstaff_pin_store_corrupt_total") == 2
         finally:
-            await a.close()
-            await b.close()
-
-    asyncio.run(scenario())
+            await client.delete("corrupt:k")
+            await store.close()
 
 
-def test_a_pin_from_one_replica_slides_on_the_other(redis_server: RedisServer) -> None:
-    async def scenario() -> None:
-        prefix = f"slide:{uuid.uuid4().hex[:8]}:"
-        a = new_store(redis_server.url, key_prefix=prefix, ttl_seconds=0.6)
-        b = new_store(redis_server.url, key_prefix=prefix, ttl_seconds=0.6)
+@pytest.mark.anyio
+async def test_redis_refusing_a_command_is_an_error_but_does_not_open_the_circuit(redis_server: RedisServer) -> None:
+    store = new_store(redis_server.url, key_prefix="wrongtype:", circuit_failures=2)
+    async with admin(redis_server.url) as client:
         try:
-            await a.claim("k", pin("p1"))
-            for _ in range(4):  # 1.6 s of turns alternating replicas outlive a 0.6 s TTL
-                await asyncio.sleep(0.4)
-                assert await b.get("k") == pin("p1")
-                a, b = b, a
-            await asyncio.sleep(0.75)
-            assert await a.get("k") is None
+            await client.lpush("wrongtype:k", b"x")  # GETEX on a list: WRONGTYPE, answered at once
+            for _ in range(5):
+                with pytest.raises(PinStoreError, match="WRONGTYPE"):
+                    await store.get("k")
+            assert store.breaker.state is CircuitState.CLOSED
         finally:
-            await a.close()
-            await b.close()
-
-    asyncio.run(scenario())
+            await client.delete("wrongtype:k")
+            await store.close()
 
 
-def test_a_value_that_is_not_a_pin_counts_as_absent_and_is_taken_over(redis_server: RedisServer) -> None:
-    async def scenario() -> None:
-        metrics = Metrics()
-        store = new_store(redis_server.url, key_prefix="corrupt:", metrics=metrics)
-        async with admin(redis_server.url) as client:
-            try:
-                await client.set("corrupt:k", b"not json", px=60_000)
-                assert await store.get("k") is None
-                assert await store.claim("k", pin("p1")) == pin("p1")
-                assert await store.get("k") == pin("p1")
-                assert metrics.get("brightstaff_pin_store_corrupt_total") == 2
-            finally:
-                await client.delete("corrupt:k")
-                await store.close()
-
-    asyncio.run(scenario())
-
-
-def test_redis_refusing_a_command_is_an_error_but_does_not_open_the_circuit(redis_server: RedisServer) -> None:
-    async def scenario() -> None:
-        store = new_store(redis_server.url, key_prefix="wrongtype:", circuit_failures=2)
-        async with admin(redis_server.url) as client:
-            try:
-                await client.lpush("wrongtype:k", b"x")  # GETEX on a list: WRONGTYPE, answered at once
-                for _ in range(5):
-                    with pytest.raises(PinStoreError, match="WRONGTYPE"):
-                        await store.get("k")
-                assert store.breaker.state is CircuitState.CLOSED
-            finally:
-                await client.delete("wrongtype:k")
-                await store.close()
-
-    asyncio.run(scenario())
-
-
-def test_rediss_checks_the_server_against_the_ca_and_presents_the_client_certificate(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_rediss_checks_the_server_against_the_ca_and_presents_the_client_certificate(tmp_path: Path) -> None:
     server = RedisServer(tmp_path, tls=True).start()
     ca, cert, key = (str(TLS_DIR / name) for name in ("ca.crt", "client.crt", "client.key"))
 
@@ -224,14 +212,11 @@ def test_rediss_checks_the_server_against_the_ca_and_presents_the_client_certifi
         finally:
             await store.close()
 
-    async def scenario() -> None:
+    try:
         assert await reachable(RedisTLS(ca_file=ca, cert_file=cert, key_file=key))
         assert not await reachable(RedisTLS(ca_file=ca))  # the server demands a client certificate
         assert not await reachable(RedisTLS(cert_file=cert, key_file=key))  # system CAs do not know this server
         assert await reachable(RedisTLS(cert_file=cert, key_file=key, verify=False))
-
-    try:
-        asyncio.run(scenario())
     finally:
         server.stop()
 
@@ -261,45 +246,44 @@ async def commands_since_reset(client: redis.asyncio.Redis) -> dict[str, int]:
 
 
 @pytest.mark.parametrize(("sliding", "hit_command"), [(True, "getex"), (False, "get")])
-def test_round_trips_per_request(redis_server: RedisServer, sliding: bool, hit_command: str) -> None:
+@pytest.mark.anyio
+async def test_round_trips_per_request(redis_server: RedisServer, sliding: bool, hit_command: str) -> None:
     """A pin hit costs one Redis command; a first pin two (the lookup, then the atomic claim)."""
 
-    async def scenario() -> None:
-        config = parse_config(CONFIG, {})
-        store = new_store(redis_server.url, sliding=sliding)
-        handler = RequestHandler(config, store, FixedRouter(), Metrics())
-        body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "write code"}]})
-        facts = RequestFacts(method="POST", path="/v1/chat/completions", affinity=f"rt-{uuid.uuid4()}")
+    config = parse_config(CONFIG, {})
+    store = new_store(redis_server.url, sliding=sliding)
+    handler = RequestHandler(config, store, FixedRouter(), Metrics())
+    body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "write code"}]})
+    facts = RequestFacts(method="POST", path="/v1/chat/completions", affinity=f"rt-{uuid.uuid4()}")
 
-        async def one_request() -> dict[str, int]:
-            await client.config_resetstat()
-            outcome = await handler.handle(facts, body)
-            assert isinstance(outcome, Forward)
-            return await commands_since_reset(client)
+    async def one_request() -> dict[str, int]:
+        await client.config_resetstat()
+        outcome = await handler.handle(facts, body)
+        assert isinstance(outcome, Forward)
+        return await commands_since_reset(client)
 
-        async with admin(redis_server.url) as client:
-            try:
-                await store.get("warm-up")  # open the pooled connection before counting
-                first = await one_request()
-                hit = await one_request()
-                second_hit = await one_request()
-            finally:
-                await store.close()
-        print(f"redis commands, sliding={sliding}: first pin {first}, pin hit {hit}")
-        assert first == {hit_command: 1, "set": 1}
-        assert hit == second_hit == {hit_command: 1}
-
-    asyncio.run(scenario())
+    async with admin(redis_server.url) as client:
+        try:
+            await store.get("warm-up")  # open the pooled connection before counting
+            first = await one_request()
+            hit = await one_request()
+            second_hit = await one_request()
+        finally:
+            await store.close()
+    print(f"redis commands, sliding={sliding}: first pin {first}, pin hit {hit}")
+    assert first == {hit_command: 1, "set": 1}
+    assert hit == second_hit == {hit_command: 1}
 
 
 # --------------------------------------------------------------------------------------------------
 # Capacity: Redis bounds memory itself (maxmemory + an LRU policy), session_max_entries does not apply.
 
 
-def test_redis_maxmemory_with_volatile_lru_evicts_old_pins_and_keeps_serving(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_redis_maxmemory_with_volatile_lru_evicts_old_pins_and_keeps_serving(tmp_path: Path) -> None:
     server = RedisServer(tmp_path, "--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru").start()
 
-    async def scenario() -> None:
+    try:
         store = new_store(server.url, key_prefix="cap:")
         value = orjson.dumps({"provider": "p1", "route": "r1", "pinned_at": 1.0})
         async with admin(server.url) as client:
@@ -321,30 +305,25 @@ def test_redis_maxmemory_with_volatile_lru_evicts_old_pins_and_keeps_serving(tmp
                 assert store.breaker.state is CircuitState.CLOSED
             finally:
                 await store.close()
-
-    try:
-        asyncio.run(scenario())
     finally:
         server.stop()
 
 
-def test_memory_per_pin_in_redis_is_bounded(redis_server: RedisServer) -> None:
+@pytest.mark.anyio
+async def test_memory_per_pin_in_redis_is_bounded(redis_server: RedisServer) -> None:
     """Guards the README's sizing figure for Redis (a UUID key under the default prefix)."""
 
-    async def scenario() -> None:
-        store = new_store(redis_server.url, key_prefix="brightstaff:pin:")
-        key = str(uuid.uuid4())
-        async with admin(redis_server.url) as client:
-            try:
-                await store.claim(key, Pin("anthropic/claude-sonnet-4-20250514", "code_generation", time.time()))
-                usage = await client.memory_usage(f"brightstaff:pin:{key}")
-                print(f"redis memory per pin: {usage} bytes")
-                assert usage is not None and 100 < usage < 300
-            finally:
-                await client.delete(f"brightstaff:pin:{key}")
-                await store.close()
-
-    asyncio.run(scenario())
+    store = new_store(redis_server.url, key_prefix="brightstaff:pin:")
+    key = str(uuid.uuid4())
+    async with admin(redis_server.url) as client:
+        try:
+            await store.claim(key, Pin("anthropic/claude-sonnet-4-20250514", "code_generation", time.time()))
+            usage = await client.memory_usage(f"brightstaff:pin:{key}")
+            print(f"redis memory per pin: {usage} bytes")
+            assert usage is not None and 100 < usage < 300
+        finally:
+            await client.delete(f"brightstaff:pin:{key}")
+            await store.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -364,74 +343,71 @@ def fault_store(url: str, metrics: Metrics | None = None) -> RedisPinStore:
     return new_store(url, metrics=metrics, timeout_ms=50, circuit_failures=3, circuit_cooldown_ms=200)
 
 
-def test_unreachable_redis_fails_fast_then_the_circuit_skips_it() -> None:
-    async def scenario() -> None:
-        metrics = Metrics()
-        store = fault_store(f"redis://127.0.0.1:{free_port()}/0", metrics)
-        try:
-            for _ in range(3):
-                result, elapsed = await timed(lambda: store.get("k"))
-                assert isinstance(result, PinStoreError) and not isinstance(result, PinStoreUnavailable)
-                assert elapsed < 0.2  # connection refused: no wait at all
-            assert store.breaker.state is CircuitState.OPEN
-            # Open: a lookup is a miss without I/O; a claim refuses, so the request is served unpinned.
-            assert await store.get("k") is None
-            with pytest.raises(PinStoreUnavailable):
-                await store.claim("k", pin())
-            assert metrics.get("brightstaff_pin_store_short_circuits_total", op="get") == 1
-            assert metrics.get("brightstaff_pin_store_short_circuits_total", op="claim") == 1
-            assert metrics.get("brightstaff_pin_store_circuit_opens_total") == 1
-            assert metrics.get("brightstaff_pin_store_circuit_open") == 1
-        finally:
-            await store.close()
-
-    asyncio.run(scenario())
+@pytest.mark.anyio
+async def test_unreachable_redis_fails_fast_then_the_circuit_skips_it() -> None:
+    metrics = Metrics()
+    store = fault_store(f"redis://127.0.0.1:{free_port()}/0", metrics)
+    try:
+        for _ in range(3):
+            result, elapsed = await timed(lambda: store.get("k"))
+            assert isinstance(result, PinStoreError) and not isinstance(result, PinStoreUnavailable)
+            assert elapsed < 0.2  # connection refused: no wait at all
+        assert store.breaker.state is CircuitState.OPEN
+        # Open: a lookup is a miss without I/O; a claim refuses, so the request is served unpinned.
+        assert await store.get("k") is None
+        with pytest.raises(PinStoreUnavailable):
+            await store.claim("k", pin())
+        assert metrics.get("brightstaff_pin_store_short_circuits_total", op="get") == 1
+        assert metrics.get("brightstaff_pin_store_short_circuits_total", op="claim") == 1
+        assert metrics.get("brightstaff_pin_store_circuit_opens_total") == 1
+        assert metrics.get("brightstaff_pin_store_circuit_open") == 1
+    finally:
+        await store.close()
 
 
-def test_a_silent_redis_costs_one_timeout_per_call_and_opens_the_circuit() -> None:
+@pytest.mark.anyio
+async def test_a_silent_redis_costs_one_timeout_per_call_and_opens_the_circuit() -> None:
     """A server that accepts and never answers (a hung Redis, a black-holed network)."""
 
-    async def scenario() -> None:
-        held: list[asyncio.StreamWriter] = []
+    held: list[asyncio.StreamWriter] = []
 
-        async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            held.append(writer)
-            while await reader.read(4096):
-                pass
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        while await reader.read(4096):
+            pass
 
-        silent = await asyncio.start_server(swallow, "127.0.0.1", 0)
-        port = silent.sockets[0].getsockname()[1]
-        store = fault_store(f"redis://127.0.0.1:{port}/0")
-        try:
-            for _ in range(3):
-                result, elapsed = await timed(lambda: store.claim("k", pin()))
-                assert isinstance(result, PinStoreError)
-                assert 0.04 < elapsed < 0.25, elapsed  # the 50 ms deadline, plus scheduling slack
-            assert store.breaker.state is CircuitState.OPEN
-            result, elapsed = await timed(lambda: store.get("k"))
-            assert result is None and elapsed < 0.02  # no I/O
-            # A probe that is cancelled (the request went away) does not leave the circuit stuck half-open.
-            await asyncio.sleep(0.2)
-            probe = asyncio.create_task(store.get("k"))
-            await asyncio.sleep(0.01)
-            probe.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await probe
-            assert store.breaker.state is CircuitState.OPEN and store.breaker.allow()
-        finally:
-            await store.close()
-            for writer in held:
-                writer.close()
-            silent.close()
-            await silent.wait_closed()
-
-    asyncio.run(scenario())
+    silent = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    store = fault_store(f"redis://127.0.0.1:{port}/0")
+    try:
+        for _ in range(3):
+            result, elapsed = await timed(lambda: store.claim("k", pin()))
+            assert isinstance(result, PinStoreError)
+            assert 0.04 < elapsed < 0.25, elapsed  # the 50 ms deadline, plus scheduling slack
+        assert store.breaker.state is CircuitState.OPEN
+        result, elapsed = await timed(lambda: store.get("k"))
+        assert result is None and elapsed < 0.02  # no I/O
+        # A probe that is cancelled (the request went away) does not leave the circuit stuck half-open.
+        await asyncio.sleep(0.2)
+        probe = asyncio.create_task(store.get("k"))
+        await asyncio.sleep(0.01)
+        probe.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+        assert store.breaker.state is CircuitState.OPEN and store.breaker.allow()
+    finally:
+        await store.close()
+        for writer in held:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
 
 
-def test_recovers_by_itself_when_redis_restarts(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_recovers_by_itself_when_redis_restarts(tmp_path: Path) -> None:
     server = RedisServer(tmp_path).start()
 
-    async def scenario() -> None:
+    try:
         store = fault_store(server.url)
         try:
             assert await store.claim("k", pin("before")) == pin("before")
@@ -450,20 +426,18 @@ def test_recovers_by_itself_when_redis_restarts(tmp_path: Path) -> None:
             assert await store.get("k") == pin("after")
         finally:
             await store.close()
-
-    try:
-        asyncio.run(scenario())
     finally:
         server.stop()
 
 
-def test_down_at_start_up_is_logged_counted_and_picked_up_later(
+@pytest.mark.anyio
+async def test_down_at_start_up_is_logged_counted_and_picked_up_later(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()
     server = RedisServer(tmp_path, port=port)
 
-    async def scenario() -> None:
+    try:
         metrics = Metrics()
         store = fault_store(server.url, metrics)
         try:
@@ -480,8 +454,5 @@ def test_down_at_start_up_is_logged_counted_and_picked_up_later(
             assert metrics.get("brightstaff_pin_store_circuit_open") == 0
         finally:
             await store.close()
-
-    try:
-        asyncio.run(scenario())
     finally:
         server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -76,7 +75,8 @@ def test_envoy_is_not_started_on_a_port_in_use(tmp_path: Path, squatted_port: in
 # Private files, loud debug logs
 
 
-def test_the_work_directory_and_bootstrap_are_private(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_the_work_directory_and_bootstrap_are_private(tmp_path: Path) -> None:
     workdir = tmp_path / "envoy"
     workdir.mkdir(mode=0o755)
     (workdir / "envoy.yaml").write_text("old")
@@ -88,7 +88,7 @@ def test_the_work_directory_and_bootstrap_are_private(tmp_path: Path) -> None:
     fresh = EnvoyProcess(bootstrap())  # a directory of its own
     assert stat.S_IMODE(fresh.workdir.stat().st_mode) == 0o700
     assert stat.S_IMODE(fresh.config_path.stat().st_mode) == 0o600
-    asyncio.run(fresh.stop())  # never started: removes the directory it made
+    await fresh.stop()  # never started: removes the directory it made
     assert not fresh.workdir.exists()
 
 

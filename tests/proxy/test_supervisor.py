@@ -57,86 +57,76 @@ def supervisor(envoy: FakeEnvoy, **kwargs: float) -> EnvoySupervisor:
     return EnvoySupervisor(envoy, **options)  # type: ignore[arg-type]
 
 
-def test_a_dead_envoy_is_not_serving_at_once_and_is_restarted(caplog: pytest.LogCaptureFixture) -> None:
-    async def scenario() -> None:
-        envoy = FakeEnvoy()
-        watcher = supervisor(envoy, first_backoff=0.2, max_backoff=1.0)
-        await watcher.start()
-        assert watcher.serving
-        envoy.die(-9)
-        assert not watcher.serving  # asked on every /readyz: no poll interval in between
-        await wait_for(lambda: watcher.restarts == 1)
-        assert watcher.serving and envoy.pid == 1002
-        assert "died: killed by SIGKILL" in caplog.text
-        assert "restarting envoy in 0.2s" in caplog.text
-        assert "envoy restarted (pid 1002" in caplog.text
-        await watcher.stop_watching()
-
-    asyncio.run(scenario())
+@pytest.mark.anyio
+async def test_a_dead_envoy_is_not_serving_at_once_and_is_restarted(caplog: pytest.LogCaptureFixture) -> None:
+    envoy = FakeEnvoy()
+    watcher = supervisor(envoy, first_backoff=0.2, max_backoff=1.0)
+    await watcher.start()
+    assert watcher.serving
+    envoy.die(-9)
+    assert not watcher.serving  # asked on every /readyz: no poll interval in between
+    await wait_for(lambda: watcher.restarts == 1)
+    assert watcher.serving and envoy.pid == 1002
+    assert "died: killed by SIGKILL" in caplog.text
+    assert "restarting envoy in 0.2s" in caplog.text
+    assert "envoy restarted (pid 1002" in caplog.text
+    await watcher.stop_watching()
 
 
-def test_backoff_doubles_and_failed_restarts_count() -> None:
-    async def scenario() -> None:
-        envoy = FakeEnvoy()
-        watcher = supervisor(envoy, first_backoff=0.01, max_backoff=1.0)
-        await watcher.start()
-        envoy.fail_starts = 2
-        envoy.die(1)
-        await wait_for(lambda: watcher.restarts == 1)
-        assert envoy.starts == 4  # the first start, two failed restarts, one that worked
-        assert envoy.terminated == 2
-        assert not watcher.failed.is_set()
-        await watcher.stop_watching()
-
-    asyncio.run(scenario())
+@pytest.mark.anyio
+async def test_backoff_doubles_and_failed_restarts_count() -> None:
+    envoy = FakeEnvoy()
+    watcher = supervisor(envoy, first_backoff=0.01, max_backoff=1.0)
+    await watcher.start()
+    envoy.fail_starts = 2
+    envoy.die(1)
+    await wait_for(lambda: watcher.restarts == 1)
+    assert envoy.starts == 4  # the first start, two failed restarts, one that worked
+    assert envoy.terminated == 2
+    assert not watcher.failed.is_set()
+    await watcher.stop_watching()
 
 
-def test_too_many_deaths_within_the_window_give_up(caplog: pytest.LogCaptureFixture) -> None:
-    async def scenario() -> None:
-        caplog.set_level(logging.WARNING)
-        envoy = FakeEnvoy()
-        watcher = supervisor(envoy, max_restarts=2, window=60)
-        await watcher.start()
-        for restarts in (1, 2):
-            envoy.die()
-            await wait_for(lambda r=restarts: watcher.restarts == r)  # type: ignore[misc]
+@pytest.mark.anyio
+async def test_too_many_deaths_within_the_window_give_up(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    envoy = FakeEnvoy()
+    watcher = supervisor(envoy, max_restarts=2, window=60)
+    await watcher.start()
+    for restarts in (1, 2):
         envoy.die()
-        await asyncio.wait_for(watcher.failed.wait(), 5)
-        assert not watcher.serving
-        assert envoy.starts == 3
-        assert "envoy failed 3 times within 60s: giving up" in caplog.text
-
-    asyncio.run(scenario())
-
-
-def test_deaths_older_than_the_window_are_forgotten() -> None:
-    async def scenario() -> None:
-        now = [0.0]
-        envoy = FakeEnvoy()
-        watcher = EnvoySupervisor(envoy, max_restarts=1, window=10, first_backoff=0.01, clock=lambda: now[0])
-        await watcher.start()
-        for restarts in (1, 2, 3):
-            now[0] += 11
-            envoy.die()
-            await wait_for(lambda r=restarts: watcher.restarts == r)  # type: ignore[misc]
-        assert not watcher.failed.is_set()
-        await watcher.stop_watching()
-
-    asyncio.run(scenario())
+        await wait_for(lambda r=restarts: watcher.restarts == r)  # type: ignore[misc]
+    envoy.die()
+    await asyncio.wait_for(watcher.failed.wait(), 5)
+    assert not watcher.serving
+    assert envoy.starts == 3
+    assert "envoy failed 3 times within 60s: giving up" in caplog.text
 
 
-def test_no_restart_once_watching_stopped() -> None:
-    async def scenario() -> None:
-        envoy = FakeEnvoy()
-        watcher = supervisor(envoy)
-        await watcher.start()
-        await watcher.stop_watching()
-        envoy.die(0)
-        await asyncio.sleep(0.3)
-        assert envoy.starts == 1 and watcher.restarts == 0
-        assert not watcher.failed.is_set()
+@pytest.mark.anyio
+async def test_deaths_older_than_the_window_are_forgotten() -> None:
+    now = [0.0]
+    envoy = FakeEnvoy()
+    watcher = EnvoySupervisor(envoy, max_restarts=1, window=10, first_backoff=0.01, clock=lambda: now[0])
+    await watcher.start()
+    for restarts in (1, 2, 3):
+        now[0] += 11
+        envoy.die()
+        await wait_for(lambda r=restarts: watcher.restarts == r)  # type: ignore[misc]
+    assert not watcher.failed.is_set()
+    await watcher.stop_watching()
 
-    asyncio.run(scenario())
+
+@pytest.mark.anyio
+async def test_no_restart_once_watching_stopped() -> None:
+    envoy = FakeEnvoy()
+    watcher = supervisor(envoy)
+    await watcher.start()
+    await watcher.stop_watching()
+    envoy.die(0)
+    await asyncio.sleep(0.3)
+    assert envoy.starts == 1 and watcher.restarts == 0
+    assert not watcher.failed.is_set()
 
 
 def test_exit_statuses_read_well() -> None:

@@ -3,7 +3,6 @@ steps that inform without hijacking, confidence, odd bodies, bounded reading and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -116,9 +115,10 @@ def test_min_match_score_sends_weak_matches_to_the_default() -> None:
     assert (strict.route, strict.reason, strict.score) == (None, "default", eager.score)
 
 
-def test_route_is_the_async_face_of_classify(router: EmbeddedRouter) -> None:
+@pytest.mark.anyio
+async def test_route_is_the_async_face_of_classify(router: EmbeddedRouter) -> None:
     request = chat(user("implement a binary search tree in rust"))
-    assert asyncio.run(router.route(request)) == router.classify(request)
+    assert await router.route(request) == router.classify(request)
 
 
 def test_scores_follow_config_order(router: EmbeddedRouter) -> None:

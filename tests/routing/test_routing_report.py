@@ -3,8 +3,6 @@ router model on a background loop), set and split selection, exit codes."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from fake_router import FakeRouter, start_fake_router
+from loop_thread import LoopThread
 
 from brightstaff.cli import main
 from brightstaff.routing.evaluate import load_eval_sets, load_labelled
@@ -20,27 +19,17 @@ from brightstaff.routing.report import FALLBACK_LABEL, percentile, select
 RULES = [("function", "code_generation"), ("code", "code_generation"), ("explain", "complex_reasoning")]
 
 
-class Background:
-    """A fake router served from its own thread, so the CLI can run its own event loop meanwhile."""
-
-    def __init__(self, **options: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.router: FakeRouter = asyncio.run_coroutine_threadsafe(start_fake_router(**options), self.loop).result(10)
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.router.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeRouter]:
-    background = Background(rules=RULES)
-    yield background.router
-    background.close()
+    """A fake router served from a loop on its own thread: the CLI under test runs its own event loop
+    (`asyncio.run` inside `main`), so the fake cannot share the test's."""
+    loop = LoopThread("fake-router")
+    router = loop.run(start_fake_router(rules=RULES), timeout=10)
+    try:
+        yield router
+    finally:
+        loop.run(router.close(), timeout=10)
+        loop.close()
 
 
 def write_config(tmp_path: Path, base_url: str, **router: Any) -> str:

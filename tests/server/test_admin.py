@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import urllib.error
-import urllib.request
-
-from loop_thread import LoopThread
+import httpx
+import pytest
 
 from brightstaff.server.admin import AdminServer
 
@@ -15,40 +12,37 @@ async def _no_metrics() -> bytes:
     return b""
 
 
-def status(port: int, path: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
-def test_readyz_needs_ready_and_every_check() -> None:
-    loop = LoopThread()
+@pytest.mark.anyio
+async def test_readyz_needs_ready_and_every_check() -> None:
     admin = AdminServer(_no_metrics)
+    port = await admin.start("127.0.0.1", 0)
     try:
-        port = loop.run(admin.start("127.0.0.1", 0))
-        assert status(port, "/readyz") == 503  # not started serving yet
-        admin.ready = True
-        assert status(port, "/readyz") == 200
-        envoy_up = [True]
-        admin.checks.append(lambda: envoy_up[0])
-        assert status(port, "/readyz") == 200
-        envoy_up[0] = False  # e.g. Envoy died: asked again on the next request, not cached
-        assert status(port, "/readyz") == 503
-        assert status(port, "/healthz") == 200  # alive all along
-        envoy_up[0] = True
-        assert status(port, "/readyz") == 200
-        admin.ready = False  # a drain began
-        assert status(port, "/readyz") == 503
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5, trust_env=False) as client:
+
+            async def status(path: str) -> int:
+                return (await client.get(path)).status_code
+
+            assert await status("/readyz") == 503  # not started serving yet
+            admin.ready = True
+            assert await status("/readyz") == 200
+            envoy_up = [True]
+            admin.checks.append(lambda: envoy_up[0])
+            assert await status("/readyz") == 200
+            envoy_up[0] = False  # e.g. Envoy died: asked again on the next request, not cached
+            assert await status("/readyz") == 503
+            assert await status("/healthz") == 200  # alive all along
+            envoy_up[0] = True
+            assert await status("/readyz") == 200
+            admin.ready = False  # a drain began
+            assert await status("/readyz") == 503
     finally:
-        loop.run(admin.close())
-        loop.close()
+        await admin.close()
 
 
-def test_is_ready_without_a_server() -> None:
+@pytest.mark.anyio
+async def test_is_ready_without_a_server() -> None:
     admin = AdminServer(_no_metrics)
     admin.ready = True
     admin.checks.append(lambda: False)
     assert not admin.is_ready
-    asyncio.run(admin.close())
+    await admin.close()

@@ -3,15 +3,13 @@ counters at zero from start-up, one registry per app."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from loop_thread import LoopThread
 from prometheus_client.parser import text_string_to_metric_families
 from seed_data import SEED_ENV, seed_config_data
 
@@ -31,20 +29,19 @@ SEED_ROUTES = {
 PACKAGE = Path(__file__).resolve().parents[2] / "brightstaff"
 
 
-def scrape(config: Config, requests: Sequence[tuple[str, str | None]] = ()) -> tuple[str, str]:
+async def scrape(config: Config, requests: Sequence[tuple[str, str | None]] = ()) -> tuple[str, str]:
     """Build an app, send `requests` (text, affinity id) through its handler, and GET its /metrics."""
-    loop = LoopThread()
     app = build_app(config)
     try:
         for text, affinity in requests:
             body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"%s"}]}' % text.encode()
-            loop.run(app.handler.handle(RequestFacts("POST", "/v1/chat/completions", affinity=affinity), body))
-        port = loop.run(app.admin.start("127.0.0.1", 0))
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            return response.headers["content-type"], response.read().decode()
+            await app.handler.handle(RequestFacts("POST", "/v1/chat/completions", affinity=affinity), body)
+        port = await app.admin.start("127.0.0.1", 0)
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+            response = await client.get(f"http://127.0.0.1:{port}/metrics")
+        return response.headers["content-type"], response.text
     finally:
-        loop.run(app.stop(0))
-        loop.close()
+        await app.stop(0)
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -59,8 +56,9 @@ def value(text: str, name: str, **labels: str) -> float | None:
     return samples(text).get((name, frozenset(labels.items())))
 
 
-def test_metrics_are_in_base_units_with_process_and_build_info(config: Config) -> None:
-    content_type, text = scrape(config)
+@pytest.mark.anyio
+async def test_metrics_are_in_base_units_with_process_and_build_info(config: Config) -> None:
+    content_type, text = await scrape(config)
     assert content_type.startswith("text/plain; version=0.0.4")
     types = {family.name: family.type for family in text_string_to_metric_families(text)}
     assert types["brightstaff_decision_seconds"] == "histogram"
@@ -76,8 +74,9 @@ def test_metrics_are_in_base_units_with_process_and_build_info(config: Config) -
     assert not [name for name in types if name.endswith("_created")]
 
 
-def test_counters_are_present_at_zero_from_start_up(config: Config) -> None:
-    _, text = scrape(config)
+@pytest.mark.anyio
+async def test_counters_are_present_at_zero_from_start_up(config: Config) -> None:
+    _, text = await scrape(config)
     for affinity in AFFINITY_OUTCOMES:
         for provider, route in SEED_ROUTES:
             assert value(text, "brightstaff_requests_total", affinity=affinity, provider=provider, route=route) == 0
@@ -94,8 +93,9 @@ def test_counters_are_present_at_zero_from_start_up(config: Config) -> None:
     assert len(requests) == len(AFFINITY_OUTCOMES) * len(SEED_ROUTES)
 
 
-def test_a_decision_counts_under_its_route(config: Config) -> None:
-    _, text = scrape(config, [("write code", "run-1"), ("write code", "run-1"), ("hello", None)])
+@pytest.mark.anyio
+async def test_a_decision_counts_under_its_route(config: Config) -> None:
+    _, text = await scrape(config, [("write code", "run-1"), ("write code", "run-1"), ("hello", None)])
     claude = "anthropic/claude-sonnet-4-20250514"
     assert value(text, "brightstaff_requests_total", affinity="new", provider=claude, route="code_generation") == 1
     assert value(text, "brightstaff_requests_total", affinity="pinned", provider=claude, route="code_generation") == 1
@@ -122,10 +122,11 @@ def test_every_app_has_its_own_registry(config: Config) -> None:
     assert first.metrics.registry is not second.metrics.registry
 
 
-def test_a_shared_store_starts_its_own_series_at_zero_and_has_no_pin_count() -> None:
+@pytest.mark.anyio
+async def test_a_shared_store_starts_its_own_series_at_zero_and_has_no_pin_count() -> None:
     data: dict[str, Any] = seed_config_data()
     data["routing"] = {"session_cache": {"type": "redis", "url": "redis://127.0.0.1:1/0"}}
-    _, text = scrape(parse_config(data, SEED_ENV))
+    _, text = await scrape(parse_config(data, SEED_ENV))
     assert value(text, "brightstaff_pin_store_errors_total", op="startup") == 0
     assert value(text, "brightstaff_pin_store_short_circuits_total", op="claim") == 0
     assert value(text, "brightstaff_pin_store_circuit_open") == 0
@@ -152,7 +153,8 @@ def test_every_family_is_documented_in_the_readme(name: str) -> None:
         assert label in row
 
 
-def test_the_handler_counts_a_router_exception_with_its_kind(config: Config) -> None:
+@pytest.mark.anyio
+async def test_the_handler_counts_a_router_exception_with_its_kind(config: Config) -> None:
     class Broken:
         name = "broken"
 
@@ -163,5 +165,5 @@ def test_the_handler_counts_a_router_exception_with_its_kind(config: Config) -> 
 
     handler = RequestHandler(config, MemoryPinStore(max_entries=5, ttl_seconds=5), Broken(), Metrics())  # type: ignore[arg-type]
     body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
-    asyncio.run(handler.handle(RequestFacts("POST", "/v1/chat/completions"), body))
+    await handler.handle(RequestFacts("POST", "/v1/chat/completions"), body)
     assert handler.metrics.get("brightstaff_router_failures_total", router="broken", kind="exception") == 1

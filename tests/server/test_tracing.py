@@ -37,7 +37,7 @@ def tracing_config(**tracing: Any) -> Config:
     return parse_config(data, SEED_ENV)
 
 
-def spans_of(config: Config, *requests: RequestFacts) -> list[ReadableSpan]:
+async def spans_of(config: Config, *requests: RequestFacts) -> list[ReadableSpan]:
     """Send `requests` through a handler whose tracer exports into memory; the spans it made."""
     exporter = InMemorySpanExporter()
     tracer = DecisionTracer(config, exporter)
@@ -46,12 +46,9 @@ def spans_of(config: Config, *requests: RequestFacts) -> list[ReadableSpan]:
     router = EmbeddedRouter(config.providers, config.routing.min_match_score)
     handler = RequestHandler(config, MemoryPinStore(max_entries=10, ttl_seconds=60), router, Metrics(), tracer)
 
-    async def scenario() -> None:
-        for facts in requests:
-            await handler.handle(facts, BODY)
-        await asyncio.sleep(0)  # the span is made in the loop's next turn
-
-    asyncio.run(scenario())
+    for facts in requests:
+        await handler.handle(facts, BODY)
+    await asyncio.sleep(0)  # the span is made in the loop's next turn
     tracer.shutdown()
     return list(exporter.get_finished_spans())
 
@@ -60,8 +57,9 @@ def facts(affinity: str | None = None, traceparent: str | None = None) -> Reques
     return RequestFacts("POST", "/v1/chat/completions", affinity=affinity, request_id="rid-1", traceparent=traceparent)
 
 
-def test_a_decision_span_with_genai_attributes_in_the_clients_trace() -> None:
-    (span,) = spans_of(tracing_config(), facts("run-7", f"00-{TRACE_ID}-{CLIENT_SPAN}-01"))
+@pytest.mark.anyio
+async def test_a_decision_span_with_genai_attributes_in_the_clients_trace() -> None:
+    (span,) = await spans_of(tracing_config(), facts("run-7", f"00-{TRACE_ID}-{CLIENT_SPAN}-01"))
     assert span.name == SPAN_NAME
     assert format(span.context.trace_id, "032x") == TRACE_ID
     assert span.parent is not None and format(span.parent.span_id, "016x") == CLIENT_SPAN
@@ -82,28 +80,31 @@ def test_a_decision_span_with_genai_attributes_in_the_clients_trace() -> None:
     assert span.end_time is not None and span.start_time is not None and span.end_time > span.start_time
 
 
-def test_the_conversation_id_is_keyed_by_the_configured_salt() -> None:
+@pytest.mark.anyio
+async def test_the_conversation_id_is_keyed_by_the_configured_salt() -> None:
     data = seed_config_data()
     data["tracing"] = {"random_sampling": 100, "opentracing_grpc_endpoint": "http://127.0.0.1:4317"}
     data["routing"]["affinity"] = {"cache_key_salt": "$SALT"}
     config = parse_config(data, {**SEED_ENV, "SALT": "s3cret"})
-    (span,) = spans_of(config, facts("run-7"))
+    (span,) = await spans_of(config, facts("run-7"))
     assert dict(span.attributes or {})["gen_ai.conversation.id"] == provider_cache_key("run-7", "s3cret")
     assert provider_cache_key("run-7", "s3cret") != provider_cache_key("run-7")
 
 
-def test_sampling_follows_the_clients_flag_then_random_sampling() -> None:
+@pytest.mark.anyio
+async def test_sampling_follows_the_clients_flag_then_random_sampling() -> None:
     unsampled = facts("a", f"00-{TRACE_ID}-{CLIENT_SPAN}-00")
-    assert spans_of(tracing_config(random_sampling=100), unsampled) == []
+    assert await spans_of(tracing_config(random_sampling=100), unsampled) == []
     sampled = facts("b", f"00-{TRACE_ID}-{CLIENT_SPAN}-01")
-    assert len(spans_of(tracing_config(random_sampling=1), *[sampled] * 5)) == 5  # the client's trace decides
-    (root,) = spans_of(tracing_config(random_sampling=100), facts())
+    assert len(await spans_of(tracing_config(random_sampling=1), *[sampled] * 5)) == 5  # the client's trace decides
+    (root,) = await spans_of(tracing_config(random_sampling=100), facts())
     assert root.parent is None and "gen_ai.conversation.id" not in (root.attributes or {})
-    assert len(spans_of(tracing_config(random_sampling=1), *[facts()] * 20)) < 20
+    assert len(await spans_of(tracing_config(random_sampling=1), *[facts()] * 20)) < 20
 
 
-def test_static_span_attributes_from_the_config() -> None:
-    (span,) = spans_of(tracing_config(span_attributes={"static": {"deployment.environment": "staging"}}), facts())
+@pytest.mark.anyio
+async def test_static_span_attributes_from_the_config() -> None:
+    (span,) = await spans_of(tracing_config(span_attributes={"static": {"deployment.environment": "staging"}}), facts())
     assert dict(span.attributes or {})["deployment.environment"] == "staging"
 
 
@@ -121,10 +122,11 @@ def test_envoy_forwards_the_traceparent_header_into_the_facts() -> None:
     assert facts_from_headers(pb.HttpHeaders(), affinity_header="x", tenant_header=None).traceparent is None
 
 
-def test_tracing_on_builds_a_tracer_and_stop_flushes_it() -> None:
+@pytest.mark.anyio
+async def test_tracing_on_builds_a_tracer_and_stop_flushes_it() -> None:
     app = build_app(tracing_config())
     assert isinstance(app.handler.tracer, DecisionTracer)
-    asyncio.run(app.stop(0))  # the collector is not there: shutdown still returns (export bounded)
+    await app.stop(0)  # the collector is not there: shutdown still returns (export bounded)
 
 
 @pytest.mark.parametrize("tracing", [None, {"random_sampling": 100}, {"opentracing_grpc_endpoint": "http://x:4317"}])
