@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_logfmt_value(value: object, written: str) -> None:
     assert logfmt_value(value) == written
 
 
-def record(caplog: pytest.LogCaptureFixture, **fields: object) -> logging.LogRecord:
+def record(caplog: pytest.LogCaptureFixture, **fields: Any) -> logging.LogRecord:
     logger = logging.getLogger("brightstaff.test")
     with caplog.at_level(logging.INFO, logger="brightstaff.test"):
         event(logger, logging.INFO, "decision", **fields)

@@ -10,7 +10,7 @@ import orjson
 import pytest
 import yaml
 
-from brightstaff.config.model import AFFINITY_SOURCES, AffinitySettings, AffinitySource
+from brightstaff.config.model import AFFINITY_SOURCES, AffinitySettings, AffinitySource, SubagentPinning
 from brightstaff.core.affinity_sources import (
     HARNESS_HEADERS,
     BodyIds,
@@ -54,7 +54,7 @@ RECORDED = [
 
 @pytest.mark.parametrize("request_", [r for _, r in RECORDED], ids=[name for name, _ in RECORDED])
 @pytest.mark.parametrize("subagents", ["share", "own"])
-def test_recorded_harness_requests(request_: dict[str, Any], subagents: str) -> None:
+def test_recorded_harness_requests(request_: dict[str, Any], subagents: SubagentPinning) -> None:
     settings = AffinitySettings(sources=AFFINITY_SOURCES, subagents=subagents)
     got = resolved(facts(request_.get("headers")), request_.get("body"), settings)
     expect = request_["expect"]

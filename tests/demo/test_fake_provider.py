@@ -14,8 +14,9 @@ from typing import Any
 
 import openai
 import pytest
-from demo_loop import LoopThread, running_provider
+from demo_loop import running_provider
 from fake_process import fake_process
+from loop_thread import LoopThread
 from openai import OpenAI
 from raw_http import exchange as raw_exchange
 from raw_http import get, parse_responses, post

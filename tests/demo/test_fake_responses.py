@@ -274,7 +274,7 @@ def test_sdk_stream_and_create_stream_agree_with_the_plain_answer(provider: Fake
         (c.name, c.arguments, c.call_id) for c in calls_valid(plain, TOOLS)
     ]
     assert created[-1].type == "response.completed"
-    assert created[-1].response.output[0].type == "function_call"  # type: ignore[union-attr]
+    assert created[-1].response.output[0].type == "function_call"
 
 
 def test_a_stream_that_breaks_off_ends_with_response_failed(provider: FakeProvider) -> None:
@@ -407,7 +407,7 @@ def test_bodies_the_api_refuses(
 
 def test_the_sdk_raises_bad_request_with_the_param(provider: FakeProvider) -> None:
     with sdk(provider) as client, pytest.raises(openai.BadRequestError) as caught:
-        client.responses.create(model="gpt-4o", input="q", tools=WEATHER_TOOLS)  # type: ignore[arg-type]
+        client.responses.create(model="gpt-4o", input="q", tools=WEATHER_TOOLS)
     assert caught.value.param == "tools[0].name"
     assert caught.value.code == "missing_required_parameter"
 

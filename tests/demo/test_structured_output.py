@@ -12,7 +12,7 @@ import pytest
 from demo_loop import running_provider
 from langchain_openai import ChatOpenAI
 from openai import OpenAI
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from schema_table import PYDANTIC_MODELS, Flight, Person
 from strict_agent import run_agent_loop
 
@@ -67,7 +67,9 @@ def test_streamed_parse_assembles_the_same_object(provider: FakeProvider) -> Non
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling"])
 def test_langchain_with_structured_output(provider: FakeProvider, method: str) -> None:
-    llm = ChatOpenAI(model="gpt-4o", base_url=provider.base_url, api_key="sk-test", max_retries=0, timeout=10)
+    llm = ChatOpenAI(
+        model="gpt-4o", base_url=provider.base_url, api_key=SecretStr("sk-test"), max_retries=0, timeout=10
+    )
     structured = llm.with_structured_output(Flight, method=method)  # type: ignore[arg-type]
     result = structured.invoke("Book a flight from SFO to JFK")
     assert isinstance(result, Flight)

@@ -106,7 +106,9 @@ def client_channel(port: int) -> grpc.aio.Channel:
     )
 
 
-def process_call(channel: grpc.aio.Channel, method: str = METHOD) -> grpc.aio.StreamStreamMultiCallable:
+def process_call(
+    channel: grpc.aio.Channel, method: str = METHOD
+) -> grpc.aio.StreamStreamMultiCallable[pb.ProcessingRequest, pb.ProcessingResponse]:
     return channel.stream_stream(
         method,
         request_serializer=pb.ProcessingRequest.SerializeToString,

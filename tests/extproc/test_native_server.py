@@ -80,7 +80,7 @@ async def native_channel(**server: Any) -> AsyncIterator[tuple[App, grpc.aio.Cha
     try:
         yield app, channel
     finally:
-        await channel.close()
+        await channel.close(None)
         await app.stop(0)
 
 
@@ -165,7 +165,7 @@ async def test_client_cancellation_mid_stream_leaves_the_connection_serving() ->
 
 
 @pytest.mark.anyio
-async def test_a_cancelled_call_cancels_its_decision() -> None:
+async def test_a_cancelled_call_cancels_its_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     async with native_channel() as (app, channel):
         deciding, cancelled = asyncio.Event(), asyncio.Event()
 
@@ -178,7 +178,7 @@ async def test_a_cancelled_call_cancels_its_decision() -> None:
                 raise
 
         handle = app.handler.handle
-        app.handler.handle = endless  # type: ignore[method-assign]
+        monkeypatch.setattr(app.handler, "handle", endless)
         hold = asyncio.Event()
 
         async def body_then_wait() -> AsyncIterator[pb.ProcessingRequest]:
@@ -192,27 +192,27 @@ async def test_a_cancelled_call_cancels_its_decision() -> None:
             call.cancel()
             await cancelled.wait()
         hold.set()
-        app.handler.handle = handle  # type: ignore[method-assign]
+        monkeypatch.setattr(app.handler, "handle", handle)
         assert len(await full_exchange(channel)) == 2
 
 
 @pytest.mark.anyio
-async def test_a_failing_decision_fails_only_its_own_call() -> None:
+async def test_a_failing_decision_fails_only_its_own_call(monkeypatch: pytest.MonkeyPatch) -> None:
     async with native_channel() as (app, channel):
         handle = app.handler.handle
 
         async def broken(*args: Any) -> Any:
             raise RuntimeError("boom")
 
-        app.handler.handle = broken  # type: ignore[method-assign]
+        monkeypatch.setattr(app.handler, "handle", broken)
         call = process_call(channel)(messages(headers_message("/v1/chat/completions"), body_message(PAYLOAD)))
         assert await failed_status(call) == grpc.StatusCode.UNKNOWN
-        app.handler.handle = handle  # type: ignore[method-assign]
+        monkeypatch.setattr(app.handler, "handle", handle)
         assert len(await full_exchange(channel)) == 2
 
 
 @pytest.mark.anyio
-async def test_graceful_shutdown_finishes_the_stream_in_flight() -> None:
+async def test_graceful_shutdown_finishes_the_stream_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     app = await native_app()
     handle = app.handler.handle
     deciding = asyncio.Event()
@@ -222,7 +222,7 @@ async def test_graceful_shutdown_finishes_the_stream_in_flight() -> None:
         await asyncio.sleep(0.3)
         return await handle(*args)
 
-    app.handler.handle = slow_handle  # type: ignore[method-assign]
+    monkeypatch.setattr(app.handler, "handle", slow_handle)
     channel = client_channel(app.grpc_port)
     try:
         in_flight = asyncio.create_task(full_exchange(channel))
@@ -232,7 +232,7 @@ async def test_graceful_shutdown_finishes_the_stream_in_flight() -> None:
         with pytest.raises(ConnectionRefusedError):
             await asyncio.open_connection("127.0.0.1", app.grpc_port)
     finally:
-        await channel.close()
+        await channel.close(None)
 
 
 def test_bad_config_transport_names_the_field() -> None:
@@ -291,7 +291,7 @@ async def grpc_still_serves(port: int) -> None:
         try:
             replies = await full_exchange(channel)
         finally:
-            await channel.close()
+            await channel.close(None)
     assert kinds(replies) == ["request_headers", "request_body"]
 
 
@@ -318,7 +318,7 @@ async def test_idle_connections_are_closed_with_goaway() -> None:
 
 
 @pytest.mark.anyio
-async def test_drain_announces_goaway_and_finishes_the_stream_in_flight() -> None:
+async def test_drain_announces_goaway_and_finishes_the_stream_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     # Raw frames, not h2: h2's connection state machine closes on any GOAWAY and then rejects the frames of
     # the stream in flight, which RFC 9113 §6.8 says the server still sends.
     async with native_server() as (app, server, port), tcp_connection(port) as (reader, writer):
@@ -330,7 +330,7 @@ async def test_drain_announces_goaway_and_finishes_the_stream_in_flight() -> Non
             await release.wait()
             return await handle(*args)
 
-        app.handler.handle = slow_handle  # type: ignore[method-assign]
+        monkeypatch.setattr(app.handler, "handle", slow_handle)
         block = hpack.Encoder().encode(GRPC_REQUEST_HEADERS)
         request = grpc_frame(headers_message("/v1/chat/completions")) + grpc_frame(body_message(PAYLOAD))
         writer.write(
@@ -394,7 +394,11 @@ async def test_request_windows_are_replenished_past_16_mib_on_one_connection() -
             while payload:
                 room = min(client.local_flow_control_window(stream_id), client.max_outbound_frame_size)
                 if room <= 0:  # stalled until the server sends WINDOW_UPDATE
-                    assert await read_until(reader, feed, lambda s=stream_id: client.local_flow_control_window(s) > 0)
+
+                    def window_open(s: int = stream_id) -> bool:
+                        return client.local_flow_control_window(s) > 0
+
+                    assert await read_until(reader, feed, window_open)
                     continue
                 client.send_data(stream_id, payload[:room].tobytes())
                 payload = payload[room:]
@@ -404,6 +408,10 @@ async def test_request_windows_are_replenished_past_16_mib_on_one_connection() -
                     await writer.drain()
             client.end_stream(stream_id)
             writer.write(client.data_to_send())
-            assert await read_until(reader, feed, lambda s=stream_id: s in ended)
+
+            def ended_(s: int = stream_id) -> bool:
+                return s in ended
+
+            assert await read_until(reader, feed, ended_)
             assert kinds(grpc_replies(bytes(data[stream_id]))) == ["request_headers", "request_body"]
         assert sent > 16 * 1024 * 1024  # past the windows: the server replenished them

@@ -202,7 +202,7 @@ async def exchange(request: pytest.FixtureRequest) -> AsyncIterator[Exchange]:
     try:
         yield exchange
     finally:
-        await channel.close()
+        await channel.close(None)
         await app.stop(0)
 
 

@@ -14,7 +14,7 @@ from brightstaff.core.decision import Pin
 from brightstaff.pins.memory import MemoryPinStore
 
 
-def rss():
+def rss() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
@@ -29,7 +29,7 @@ gc.collect()
 before = rss()
 
 
-async def fill():
+async def fill() -> None:
     for i in range(N):
         k = "".join(rng.choice(alphabet) for _ in range(26))  # a ULID-shaped id, as a request brings it
         j = i % 3

@@ -30,7 +30,7 @@ def test_opens_after_consecutive_failures_only() -> None:
 
 
 def test_one_probe_after_the_cooldown_then_closes_on_success() -> None:
-    clock, changes = FakeClock(), []
+    clock, changes = FakeClock(), list[tuple[str, str]]()
     cb = breaker(clock, changes)
     for _ in range(3):
         cb.failure()

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -37,7 +38,7 @@ TEXT = "The quick brown fox jumps over the lazy dog, again. "  # ~12 tokens, a t
 
 
 def anthropic_events() -> list[bytes]:
-    events = [
+    events: list[dict[str, Any]] = [
         {
             "type": "message_start",
             "message": {

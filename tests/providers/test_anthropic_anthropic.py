@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 from translator_fixtures import provider
@@ -96,7 +98,7 @@ CASES: list[tuple[str, bytes, dict[str, object], str, UpstreamRequest]] = [
 
 
 @pytest.mark.parametrize(("body", "fields", "query", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_request(body: bytes, fields: dict[str, object], query: str, expected: UpstreamRequest) -> None:
+def test_request(body: bytes, fields: dict[str, Any], query: str, expected: UpstreamRequest) -> None:
     assert anthropic_anthropic.request(parse_messages(body), provider(**fields), query) == expected
 
 

@@ -22,7 +22,8 @@ LONG_NAME = "mcp__a_very_long_server_name__and_an_even_longer_tool_name_for_read
 
 def translate(backend: Any = VLLM, **fields: Any) -> dict[str, Any]:
     request = parse_messages(orjson.dumps({"model": "claude-sonnet-4-5", "max_tokens": 100, **fields}))
-    return orjson.loads(anthropic_openai.translate_request(request, backend))
+    translated: dict[str, Any] = orjson.loads(anthropic_openai.translate_request(request, backend))
+    return translated
 
 
 def blocks(role: str, *content: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def blocks(role: str, *content: dict[str, Any]) -> dict[str, Any]:
 
 
 TOOL_USE = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"x": 1}}
-CALL = {"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": '{"x":1}'}}
+CALL: dict[str, Any] = {"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": '{"x":1}'}}
 
 CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     (

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from brightstaff.config import parse_config
+from brightstaff.config.model import ProviderApi
 from brightstaff.core.errors import ClientError
 from brightstaff.core.request import RequestFacts
 from brightstaff.providers.endpoints import (
@@ -110,7 +111,7 @@ def test_responses_errors_are_openai_shaped() -> None:
     ],
 )
 def test_responses_pass_through_to_openai_native_backends_and_translate_for_the_rest(
-    model: str, base_url: str, api: str, adapter: str
+    model: str, base_url: str, api: ProviderApi, adapter: str
 ) -> None:
     provider = dataclasses.replace(
         parse_config({"model_providers": [{"model": model, "base_url": base_url}]}, env={}).providers[0], api=api

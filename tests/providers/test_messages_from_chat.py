@@ -169,7 +169,7 @@ FULL = openai_sse(
 
 
 def start_event() -> tuple[str, dict[str, Any]]:
-    message = {
+    message: dict[str, Any] = {
         "id": "chatcmpl-1",
         "type": "message",
         "role": "assistant",

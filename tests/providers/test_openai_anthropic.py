@@ -21,7 +21,8 @@ PNG = "iVBORw0KGgoAAAANSUhEUg=="
 
 def translate(**fields: Any) -> dict[str, Any]:
     chat = parse_chat(orjson.dumps({"model": "gpt-4o", **fields}))
-    return orjson.loads(openai_anthropic.translate_request(chat, MODEL))
+    translated: dict[str, Any] = orjson.loads(openai_anthropic.translate_request(chat, MODEL))
+    return translated
 
 
 def call(call_id: str, name: str, arguments: str) -> dict[str, Any]:

@@ -33,7 +33,8 @@ THINKING = {
 
 def translate(**fields: Any) -> dict[str, Any]:
     request = parse_responses(orjson.dumps({"model": "gpt-5", **fields}))
-    return orjson.loads(responses_anthropic.translate_request(request, "claude-sonnet-4-5"))
+    translated: dict[str, Any] = orjson.loads(responses_anthropic.translate_request(request, "claude-sonnet-4-5"))
+    return translated
 
 
 def user(*content: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ CALL = {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": 
 OUTPUT = {"type": "function_call_output", "call_id": "call_1", "output": "42"}
 CHAT_CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"x":1}'}}
 TOOL = {"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}, "strict": True}
-CHAT_TOOL = {
+CHAT_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {"name": "f", "description": "d", "parameters": {"type": "object"}, "strict": True},
 }
@@ -31,7 +31,8 @@ CHAT_TOOL = {
 
 def translate(backend: Any = VLLM, cache_key: str | None = None, **fields: Any) -> dict[str, Any]:
     request = parse_responses(orjson.dumps({"model": "gpt-5", **fields}))
-    return orjson.loads(responses_chat.translate_request(request, backend, cache_key))
+    translated: dict[str, Any] = orjson.loads(responses_chat.translate_request(request, backend, cache_key))
+    return translated
 
 
 CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [

@@ -8,6 +8,7 @@ JSON answers, mid-stream errors and error statuses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anthropic
 import httpx2
@@ -53,8 +54,8 @@ def anthropic_client(status: int, headers: dict[str, str], body: bytes) -> anthr
     return anthropic.Anthropic(api_key="k", base_url="http://brightstaff.test", http_client=http, max_retries=0)
 
 
-CHAT_ARGS: dict[str, object] = {"model": "claude", "messages": [{"role": "user", "content": "hi"}]}
-MESSAGES_ARGS: dict[str, object] = {
+CHAT_ARGS: dict[str, Any] = {"model": "claude", "messages": [{"role": "user", "content": "hi"}]}
+MESSAGES_ARGS: dict[str, Any] = {
     "model": "llama",
     "max_tokens": 100,
     "messages": [{"role": "user", "content": "hi"}],
@@ -127,7 +128,8 @@ def test_anthropic_sdk_raises_on_a_translated_mid_stream_error() -> None:
 def test_anthropic_sdk_reads_a_translated_json_answer() -> None:
     client = anthropic_client(200, JSON_HEADERS, orjson.dumps(completion({"content": "Hi"}, "stop")))
     answer = client.messages.create(**MESSAGES_ARGS)
-    assert answer.content[0].text == "Hi"
+    block = answer.content[0]
+    assert isinstance(block, anthropic.types.TextBlock) and block.text == "Hi"
     assert answer.stop_reason == "end_turn"
 
 
@@ -156,7 +158,7 @@ def test_anthropic_sdk_raises_by_status_on_translated_errors(
 
 # -- the Responses API: client.responses.create / .stream over translated chat and Anthropic answers --
 
-RESPONSES_ARGS: dict[str, object] = {
+RESPONSES_ARGS: dict[str, Any] = {
     "model": "gpt-5",
     "input": "hi",
     "tools": [
@@ -199,7 +201,7 @@ def test_openai_sdk_accumulates_a_translated_responses_stream(
     make: Callable[[], ResponseTranslator], stream: bytes, text: str, calls: list[tuple[str, str]]
 ) -> None:
     client = responses_client(make, 200, SSE_HEADERS, stream)
-    with client.responses.stream(**RESPONSES_ARGS) as events:  # type: ignore[arg-type]
+    with client.responses.stream(**RESPONSES_ARGS) as events:
         deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
         final = events.get_final_response()
     assert "".join(deltas) == text == final.output_text
@@ -220,7 +222,7 @@ def test_openai_sdk_accumulates_a_translated_responses_stream(
 def test_openai_sdk_reads_a_translated_responses_answer(
     make: Callable[[], ResponseTranslator], body: bytes, text: str
 ) -> None:
-    answer = responses_client(make, 200, JSON_HEADERS, body).responses.create(**RESPONSES_ARGS)  # type: ignore[call-overload]
+    answer = responses_client(make, 200, JSON_HEADERS, body).responses.create(**RESPONSES_ARGS)
     assert answer.output_text == text and answer.status == "completed"
 
 
@@ -229,10 +231,12 @@ def test_openai_sdk_sees_a_failed_response_on_a_mid_stream_error() -> None:
         MESSAGE_START, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     )
     client = responses_client(from_messages, 200, SSE_HEADERS, stream)
-    events = list(client.responses.create(**RESPONSES_ARGS, stream=True))  # type: ignore[call-overload]
+    events = list(client.responses.create(**RESPONSES_ARGS, stream=True))
     assert [e.type for e in events][-2:] == ["error", "response.failed"]
-    assert events[-1].response.error.message == "Overloaded"
-    with client.responses.stream(**RESPONSES_ARGS) as accumulated, pytest.raises(RuntimeError):  # type: ignore[arg-type]
+    failed = events[-1]
+    assert failed.type == "response.failed" and failed.response.error is not None
+    assert failed.response.error.message == "Overloaded"
+    with client.responses.stream(**RESPONSES_ARGS) as accumulated, pytest.raises(RuntimeError):
         accumulated.get_final_response()
 
 
@@ -243,5 +247,5 @@ def test_openai_sdk_sees_a_failed_response_on_a_mid_stream_error() -> None:
 def test_openai_sdk_raises_by_status_on_translated_responses_errors(status: int, exception: type[Exception]) -> None:
     client = responses_client(from_messages, status, {"content-type": "application/json"}, anthropic_error("x", "nope"))
     with pytest.raises(exception) as info:
-        client.responses.create(**RESPONSES_ARGS)  # type: ignore[call-overload]
+        client.responses.create(**RESPONSES_ARGS)
     assert isinstance(info.value, openai.APIStatusError) and info.value.status_code == status

@@ -69,7 +69,7 @@ def test_writers() -> None:
 
 
 LINE_ENDS = st.sampled_from([b"\n", b"\r\n", b"\r"])
-TEXT = st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12)
+TEXT = st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=12)
 
 
 @st.composite

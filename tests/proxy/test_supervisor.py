@@ -95,7 +95,7 @@ async def test_too_many_deaths_within_the_window_give_up(caplog: pytest.LogCaptu
     await watcher.start()
     for restarts in (1, 2):
         envoy.die()
-        await wait_for(lambda r=restarts: watcher.restarts == r)  # type: ignore[misc]
+        await wait_for(lambda r=restarts: watcher.restarts == r)
     envoy.die()
     await asyncio.wait_for(watcher.failed.wait(), 5)
     assert not watcher.serving
@@ -112,7 +112,7 @@ async def test_deaths_older_than_the_window_are_forgotten() -> None:
     for restarts in (1, 2, 3):
         now[0] += 11
         envoy.die()
-        await wait_for(lambda r=restarts: watcher.restarts == r)  # type: ignore[misc]
+        await wait_for(lambda r=restarts: watcher.restarts == r)
     assert not watcher.failed.is_set()
     await watcher.stop_watching()
 

@@ -125,7 +125,7 @@ def test_routes_are_listed_in_config_order_and_the_prefix_never_varies() -> None
     assert [r.name for r in ROUTES] == ["complex_reasoning", "summarization", "code_generation"]
     assert [r.provider for r in ROUTES] == ["openai/gpt-4o", "openai/gpt-4o", "anthropic/claude-sonnet-4-20250514"]
     for fmt in ("arch_router", "orchestrator_v1"):
-        prompt = RouterPrompt(ROUTES, fmt)  # type: ignore[arg-type]
+        prompt = RouterPrompt(ROUTES, fmt)
         one = prompt.build(from_chat_messages(CONVERSATION))
         other = prompt.build(from_chat_messages([{"role": "user", "content": "something else entirely"}]))
         assert one is not None and other is not None

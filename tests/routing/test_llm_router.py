@@ -56,6 +56,12 @@ def llm_config(base_url: str, **router: Any) -> Config:
     return parse_config(config_data(settings), env={"ROUTER_KEY": "rk-secret-1"})
 
 
+def llm_settings(config: Config) -> LlmRouterSettings:
+    settings = config.routing.router
+    assert isinstance(settings, LlmRouterSettings)
+    return settings
+
+
 def chat(text: str, *history: dict[str, Any]) -> Conversation:
     return from_chat_messages([*history, {"role": "user", "content": text}])
 
@@ -72,7 +78,7 @@ async def serving(**fake: Any) -> AsyncIterator[FakeRouter]:
 
 async def routed(fake: FakeRouter, text: str, metrics: Metrics | None = None, **settings: Any) -> RouteChoice:
     config = llm_config(fake.base_url, **settings)
-    router = LlmRouter(config.providers, config.routing.router, metrics=metrics)
+    router = LlmRouter(config.providers, llm_settings(config), metrics=metrics)
     try:
         return await router.route(chat(text))
     finally:
@@ -182,7 +188,7 @@ async def test_router_call_latency_is_observed() -> None:
 async def test_nothing_to_route_on_and_no_preferences_skip_the_call() -> None:
     async with serving() as fake:
         config = llm_config(fake.base_url)
-        router = LlmRouter(config.providers, config.routing.router)
+        router = LlmRouter(config.providers, llm_settings(config))
         only_system = from_chat_messages([{"role": "system", "content": "x"}])
         assert await router.route(only_system) == RouteChoice(DEFAULT, None, "default")
         await router.close()
@@ -193,7 +199,7 @@ async def test_nothing_to_route_on_and_no_preferences_skip_the_call() -> None:
             },
             env={},
         )
-        router = LlmRouter(bare.providers, bare.routing.router)
+        router = LlmRouter(bare.providers, llm_settings(bare))
         assert await router.route(chat("Write code")) == RouteChoice(DEFAULT, None, "default")
         await router.close()
     assert fake.calls == []
@@ -203,7 +209,7 @@ async def test_nothing_to_route_on_and_no_preferences_skip_the_call() -> None:
 async def test_concurrent_first_turns_share_a_bounded_pool() -> None:
     async with serving(delay=0.05) as fake:
         config = llm_config(fake.base_url, max_connections=3, timeout_ms=1900)
-        router = LlmRouter(config.providers, config.routing.router)
+        router = LlmRouter(config.providers, llm_settings(config))
         try:
             choices = await asyncio.gather(*(router.route(chat(f"Write code #{i}")) for i in range(24)))
             assert {c.reason for c in choices} == {"preference"}
@@ -224,7 +230,7 @@ async def test_callers_beyond_the_pool_wait_within_the_deadline_then_fall_back()
 
     async with serving(delay=0.15) as fake:
         config = llm_config(fake.base_url, max_connections=1, timeout_ms=250)
-        router = LlmRouter(config.providers, config.routing.router, metrics=metrics)
+        router = LlmRouter(config.providers, llm_settings(config), metrics=metrics)
         try:
             choices = await asyncio.gather(*(router.route(chat(f"Write code #{i}")) for i in range(4)))
         finally:
@@ -243,7 +249,7 @@ async def test_oversized_and_non_completion_answers_are_malformed() -> None:
         transport = httpx.MockTransport(lambda request, body=body: httpx.Response(200, content=body))
         config = llm_config("http://router.invalid/v1")
         metrics = Metrics()
-        router = LlmRouter(config.providers, config.routing.router, metrics=metrics, transport=transport)
+        router = LlmRouter(config.providers, llm_settings(config), metrics=metrics, transport=transport)
         assert await router.route(chat("Write code")) == RouteChoice(DEFAULT, None, "fallback")
         await router.close()
         assert metrics.get("brightstaff_router_failures_total", router="llm", kind="malformed") == 1
@@ -253,7 +259,7 @@ async def test_oversized_and_non_completion_answers_are_malformed() -> None:
 async def test_a_dead_router_logs_one_warning_not_one_per_request(caplog: pytest.LogCaptureFixture) -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(503, content=b"down"))
     config = llm_config("http://router.invalid/v1")
-    router = LlmRouter(config.providers, config.routing.router, transport=transport)
+    router = LlmRouter(config.providers, llm_settings(config), transport=transport)
     with caplog.at_level(logging.WARNING, logger="brightstaff.router"):
         for _ in range(20):
             await router.route(chat("Write code"))

@@ -121,7 +121,8 @@ def test_plano_llm_provider_maps_onto_the_llm_router() -> None:
         source="routing.llm_provider",
     )
     data["routing"]["model"] = "Plano-Orchestrator"
-    assert parse_config(data, env={}).routing.router.format == "orchestrator_v1"
+    orchestrator = parse_config(data, env={}).routing.router
+    assert isinstance(orchestrator, LlmRouterSettings) and orchestrator.format == "orchestrator_v1"
 
 
 def test_plano_keys_without_an_endpoint_keep_the_embedded_router_with_a_note() -> None:

@@ -8,7 +8,7 @@ drain, and the requests that are not gRPC. No sockets and no event loop: bytes i
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import h2.events
 import h2.settings
@@ -17,6 +17,7 @@ from ext_proc_client import GRPC_REQUEST_HEADERS, METHOD, grpc_frame, grpc_messa
 from hyperframe.frame import (
     ContinuationFrame,
     DataFrame,
+    Frame,
     GoAwayFrame,
     HeadersFrame,
     PingFrame,
@@ -66,7 +67,7 @@ def with_header(name: str, value: str) -> Headers:
     return [*GRPC_REQUEST_HEADERS, (name, value)]
 
 
-def event_types(events: list[object]) -> list[type]:
+def event_types(events: Sequence[object]) -> list[type]:
     return [type(event) for event in events]
 
 
@@ -240,7 +241,7 @@ def test_a_message_in_many_frames_of_one_read_is_not_over_the_buffer_limit() -> 
     frames = [DataFrame(1, wire[offset : offset + 16_384]) for offset in range(0, len(wire), 16_384)]
     events = peer.send(peer.request(1), *frames)
     assert event_types(events) == [CallReceived, MessageReceived]
-    assert bytes(events[1].message) == message
+    assert isinstance(events[1], MessageReceived) and bytes(events[1].message) == message
 
 
 def test_an_empty_message_and_several_per_frame() -> None:
@@ -249,7 +250,7 @@ def test_an_empty_message_and_several_per_frame() -> None:
     assert [bytes(e.message) for e in events if isinstance(e, MessageReceived)] == [b"", b"", b"", b"x"]
 
 
-ABORTS: dict[str, tuple[Limits, Callable[[RawPeer], list[bytes | DataFrame]], int]] = {
+ABORTS: dict[str, tuple[Limits, Callable[[RawPeer], list[Frame | bytes]], int]] = {
     "compressed message": (LIMITS, lambda p: [DataFrame(1, b"\x01" + grpc_frame(b"x")[1:])], 12),
     "message over the limit": (Limits(max_message_bytes=10), lambda p: [DataFrame(1, grpc_frame(b"x" * 11))], 8),
     "partial messages over the connection's buffer": (
@@ -267,7 +268,7 @@ ABORTS: dict[str, tuple[Limits, Callable[[RawPeer], list[bytes | DataFrame]], in
 
 @pytest.mark.parametrize(("limits", "frames", "status"), ABORTS.values(), ids=ABORTS.keys())
 def test_bad_messages_end_their_call_and_only_it(
-    limits: Limits, frames: Callable[[RawPeer], list[bytes | DataFrame]], status: int
+    limits: Limits, frames: Callable[[RawPeer], list[Frame | bytes]], status: int
 ) -> None:
     peer = RawPeer(limits)
     peer.send(peer.request(1))
@@ -453,24 +454,24 @@ def test_the_peer_closing_the_connection_is_reported() -> None:
 # ---- misbehaviour: connection errors
 
 
-def lower_stream_id(p: RawPeer) -> list[bytes | HeadersFrame]:
+def lower_stream_id(p: RawPeer) -> list[Frame | bytes]:
     return [p.request(5, GRPC_REQUEST_HEADERS, "END_STREAM"), p.request(3, GRPC_REQUEST_HEADERS, "END_STREAM")]
 
 
-def headers_after_end_stream(p: RawPeer) -> list[bytes | HeadersFrame]:
+def headers_after_end_stream(p: RawPeer) -> list[Frame | bytes]:
     return [p.request(1, GET, "END_STREAM"), p.request(1, GET, "END_STREAM")]  # the 405 closed stream 1
 
 
-def too_many_continuations(p: RawPeer) -> list[bytes]:
+def too_many_continuations(p: RawPeer) -> list[Frame | bytes]:
     filler = raw(0x9, 0, 1, b"\x00" * 16_000)
     return [raw(0x1, 0, 1, p.block()), *[filler] * 3]
 
 
-def overrun_connection_window(p: RawPeer) -> list[bytes]:
+def overrun_connection_window(p: RawPeer) -> list[Frame | bytes]:
     return [p.request(1).serialize(), raw(0x0, 0, 1, b"\x00" * 70_000)]  # 70,000 > 65,535
 
 
-CONNECTION_ERRORS: dict[str, tuple[Callable[[RawPeer], list[bytes | HeadersFrame]], int, Limits]] = {
+CONNECTION_ERRORS: dict[str, tuple[Callable[[RawPeer], list[Frame | bytes]], int, Limits]] = {
     "DATA on stream 0": (lambda p: [raw(0x0, 0, 0, b"x")], PROTOCOL_ERROR, LIMITS),
     "DATA on an idle stream": (lambda p: [DataFrame(1, b"x")], PROTOCOL_ERROR, LIMITS),
     "DATA on an even stream": (lambda p: [p.request(3), DataFrame(2, b"x")], PROTOCOL_ERROR, LIMITS),
@@ -563,7 +564,7 @@ CONNECTION_ERRORS: dict[str, tuple[Callable[[RawPeer], list[bytes | HeadersFrame
 
 @pytest.mark.parametrize(("frames", "code", "limits"), CONNECTION_ERRORS.values(), ids=CONNECTION_ERRORS.keys())
 def test_connection_errors_send_goaway_with_their_code(
-    frames: Callable[[RawPeer], list[bytes | HeadersFrame]], code: int, limits: Limits
+    frames: Callable[[RawPeer], list[Frame | bytes]], code: int, limits: Limits
 ) -> None:
     peer = RawPeer(limits)
     peer.send(*frames(peer))
@@ -600,12 +601,12 @@ def test_the_last_stream_id_of_a_goaway_is_the_highest_opened() -> None:
 # ---- misbehaviour: stream errors (the connection serves on)
 
 
-def stalled(p: RawPeer) -> list[bytes | HeadersFrame]:
+def stalled(p: RawPeer) -> list[Frame | bytes]:
     """A GET whose 405 answer waits for window: the stream stays half-closed (remote)."""
     return [SettingsFrame(0, settings={0x4: 0}), p.request(1, GET, "END_STREAM")]
 
 
-STREAM_ERRORS: dict[str, tuple[Callable[[RawPeer], list[bytes | HeadersFrame | DataFrame]], int]] = {
+STREAM_ERRORS: dict[str, tuple[Callable[[RawPeer], list[Frame | bytes]], int]] = {
     "uppercase header name": (lambda p: [p.request(1, with_header("X-Upper", "1"), "END_STREAM")], PROTOCOL_ERROR),
     "connection header": (lambda p: [p.request(1, with_header("connection", "close"), "END_STREAM")], PROTOCOL_ERROR),
     "te: gzip": (lambda p: [p.request(1, [*GRPC_REQUEST_HEADERS[:5], ("te", "gzip")], "END_STREAM")], PROTOCOL_ERROR),
@@ -678,9 +679,7 @@ STREAM_ERRORS: dict[str, tuple[Callable[[RawPeer], list[bytes | HeadersFrame | D
 
 
 @pytest.mark.parametrize(("frames", "code"), STREAM_ERRORS.values(), ids=STREAM_ERRORS.keys())
-def test_stream_errors_reset_only_their_stream(
-    frames: Callable[[RawPeer], list[bytes | HeadersFrame | DataFrame]], code: int
-) -> None:
+def test_stream_errors_reset_only_their_stream(frames: Callable[[RawPeer], list[Frame | bytes]], code: int) -> None:
     peer = RawPeer()
     peer.send(*frames(peer))
     assert peer.resets(1)[-1:] == [code]
@@ -708,7 +707,7 @@ def test_a_refused_header_block_still_updates_the_dynamic_table() -> None:
 # ---- frames that are accepted (RFC 9113 §5.1, §5.5)
 
 
-ACCEPTED: dict[str, Callable[[RawPeer], list[bytes | HeadersFrame | DataFrame]]] = {
+ACCEPTED: dict[str, Callable[[RawPeer], list[Frame | bytes]]] = {
     "PRIORITY on an idle stream": lambda p: [PriorityFrame(9, depends_on=0, stream_weight=255)],
     "PRIORITY on a closed stream": lambda p: [p.request(1, GET, "END_STREAM"), PriorityFrame(1, depends_on=0)],
     "PRIORITY on an open stream": lambda p: [p.request(1), PriorityFrame(1, depends_on=0)],
@@ -723,7 +722,7 @@ ACCEPTED: dict[str, Callable[[RawPeer], list[bytes | HeadersFrame | DataFrame]]]
 
 @pytest.mark.parametrize("frames", ACCEPTED.values(), ids=ACCEPTED.keys())
 def test_frames_that_are_accepted_leave_every_stream_alone(
-    frames: Callable[[RawPeer], list[bytes | HeadersFrame | DataFrame]],
+    frames: Callable[[RawPeer], list[Frame | bytes]],
 ) -> None:
     peer = RawPeer()
     peer.send(*frames(peer))
