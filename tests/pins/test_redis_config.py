@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -164,11 +166,17 @@ async def test_build_store_picks_the_backend_without_connecting() -> None:
     """Building a Redis store does no I/O: a Redis that is down cannot stop start-up."""
     memory = parse_config(config_with({"type": "memory"}), {})
     assert isinstance(build_store(memory), MemoryPinStore)
-    redis_config = parse_config(config_with({"type": "redis", "url": "redis://127.0.0.1:1/0"}), {})
-    store = build_store(redis_config, Metrics())
-    assert isinstance(store, RedisPinStore)
-    assert store.name == "redis://127.0.0.1:1/0"
-    await store.close()
+    # A listener that never accepts: a connection attempt would sit in its backlog, where accept() finds it.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        url = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        store = build_store(parse_config(config_with({"type": "redis", "url": url}), {}), Metrics())
+        assert isinstance(store, RedisPinStore)
+        assert store.name == url
+        await asyncio.sleep(0)  # anything the build scheduled runs
+        await store.close()
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing connected
 
 
 def test_check_config_reports_a_bad_url_by_its_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
