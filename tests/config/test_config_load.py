@@ -135,6 +135,7 @@ def error_for(mutate: Any) -> ConfigError:
         (lambda d: d.update(brightstaff={"drain_timeout_ms": "30s"}), "brightstaff.drain_timeout_ms", "integer"),
         (lambda d: d.update(model_providers=[]), "model_providers", "non-empty"),
     ],
+    ids=lambda value: "edit" if callable(value) else None,  # a case reads as "edit-<path>-<fragment>"
 )
 def test_errors_name_the_field(mutate: Any, path: str, fragment: str) -> None:
     error = error_for(mutate)

@@ -245,7 +245,7 @@ async def commands_since_reset(client: redis.asyncio.Redis) -> dict[str, int]:
     return {name: n for name, n in calls.items() if not name.startswith(("info", "config"))}
 
 
-@pytest.mark.parametrize(("sliding", "hit_command"), [(True, "getex"), (False, "get")])
+@pytest.mark.parametrize(("sliding", "hit_command"), [(True, "getex"), (False, "get")], ids=["sliding", "fixed"])
 @pytest.mark.anyio
 async def test_round_trips_per_request(redis_server: RedisServer, sliding: bool, hit_command: str) -> None:
     """A pin hit costs one Redis command; a first pin two (the lookup, then the atomic claim)."""

@@ -65,7 +65,11 @@ def test_refused(method: str, path: str, status: int, code: str) -> None:
     assert (caught.value.status, caught.value.code) == (status, code)
 
 
-@pytest.mark.parametrize(("api", "client"), [(CHAT, "openai"), (MESSAGES, "anthropic"), (COUNT_TOKENS, "anthropic")])
+@pytest.mark.parametrize(
+    ("api", "client"),
+    [(CHAT, "openai"), (MESSAGES, "anthropic"), (COUNT_TOKENS, "anthropic")],
+    ids=["chat", "messages", "count_tokens"],
+)
 def test_every_backend_api_a_client_api_lists_has_an_adapter_named_by_the_pair(api: object, client: str) -> None:
     assert isinstance(api, type(CHAT))
     for backend, adapter in api.adapters.items():

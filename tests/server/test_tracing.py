@@ -129,7 +129,11 @@ async def test_tracing_on_builds_a_tracer_and_stop_flushes_it() -> None:
     await app.stop(0)  # the collector is not there: shutdown still returns (export bounded)
 
 
-@pytest.mark.parametrize("tracing", [None, {"random_sampling": 100}, {"opentracing_grpc_endpoint": "http://x:4317"}])
+@pytest.mark.parametrize(
+    "tracing",
+    [None, {"random_sampling": 100}, {"opentracing_grpc_endpoint": "http://x:4317"}],
+    ids=["no section", "no endpoint", "no sampling"],
+)
 def test_tracing_off_imports_nothing_and_makes_no_span(tracing: dict[str, Any] | None) -> None:
     """Off (the default, or a `tracing:` without an endpoint or sampling): no tracer, and OpenTelemetry is not
     even imported while requests are handled, so no span object can exist."""
