@@ -409,9 +409,9 @@ async def test_request_windows_are_replenished_past_16_mib_on_one_connection() -
             client.end_stream(stream_id)
             writer.write(client.data_to_send())
 
-            def ended_(s: int = stream_id) -> bool:
+            def stream_ended(s: int = stream_id) -> bool:
                 return s in ended
 
-            assert await read_until(reader, feed, ended_)
+            assert await read_until(reader, feed, stream_ended)
             assert kinds(grpc_replies(bytes(data[stream_id]))) == ["request_headers", "request_body"]
         assert sent > 16 * 1024 * 1024  # past the windows: the server replenished them
