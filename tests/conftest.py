@@ -21,6 +21,11 @@ from brightstaff.config import Config, parse_config
 ID_LENGTH = 60
 
 
+def _plain(value: object) -> str:
+    """What JSON cannot hold: bytes as text, anything else by its type (never a repr with an address)."""
+    return value.decode("ascii", "backslashreplace") if isinstance(value, bytes) else type(value).__name__
+
+
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
     """A dict, list or tuple as compact JSON, a dataclass by its plain fields, a long string or bytes cut
     short (all at most ID_LENGTH, ASCII-escaped); anything else as pytest names it."""
@@ -28,7 +33,7 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
         val = {f.name: v for f in dataclasses.fields(val) if isinstance(v := getattr(val, f.name), str | int | float)}
     if isinstance(val, dict | list | tuple):
         try:
-            text = json.dumps(val, separators=(",", ":"), default=repr)
+            text = json.dumps(val, separators=(",", ":"), default=_plain)
         except (TypeError, ValueError):  # keys JSON cannot hold, a cycle
             return None
     elif isinstance(val, str | bytes) and len(val) > ID_LENGTH:
