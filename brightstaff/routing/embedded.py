@@ -43,6 +43,7 @@ config and request, same choice, in any process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,15 +95,39 @@ def current_ask(conversation: Conversation) -> str:
     return ""
 
 
-def latest_tool_results(conversation: Conversation) -> str:
-    """The tool results that end the conversation after its latest user turn, joined ("" when none)."""
+def clip_joined(parts: Sequence[str], limit: int) -> str:
+    """`clip("\\n".join(parts), limit)`, copying at most `limit` characters of the parts, however long they are."""
+    if sum(map(len, parts)) + len(parts) - 1 <= limit:
+        return "\n".join(parts)
+    head = int(limit * HEAD_SHARE)
+    return _edge(parts, head, tail=False) + "\n" + _edge(parts, limit - head - 1, tail=True)
+
+
+def _edge(parts: Sequence[str], count: int, *, tail: bool) -> str:
+    """The first (or last) `count` characters of the parts joined by newlines, reading each part only as far
+    as needed."""
+    taken: list[str] = []
+    for i, part in enumerate(reversed(parts) if tail else parts):
+        if count <= 0:
+            break
+        if i:
+            taken.append("\n")
+            count -= 1
+        taken.append((part[len(part) - count :] if count < len(part) else part) if tail else part[:count])
+        count -= len(taken[-1])
+    return "".join(reversed(taken) if tail else taken)
+
+
+def latest_tool_results(conversation: Conversation, limit: int = STEP_CHARS) -> str:
+    """The tool results that end the conversation after its latest user turn, joined and clipped to `limit`
+    ("" when none)."""
     parts: list[str] = []
     for turn in reversed(conversation.turns):
         if turn.role != "tool":
             break
         if turn.text:
             parts.append(turn.text)
-    return "\n".join(reversed(parts))
+    return clip_joined(parts[::-1], limit)
 
 
 def _as_request(description: str) -> str:
@@ -208,10 +233,10 @@ class EmbeddedRouter:
         """The preference the latest tool results choose among the ask's readings, if they clearly do."""
         if int((scores >= STEP_ASK_FLOOR).sum()) < 2:
             return None
-        results = latest_tool_results(conversation)
-        if not results.strip():
+        results = latest_tool_results(conversation, STEP_CHARS)
+        if not results.strip():  # also when only the middle of long results has text: it embeds as zero
             return None
-        step = np.asarray(self._matrix @ self._vector(clip(results, STEP_CHARS)))
+        step = np.asarray(self._matrix @ self._vector(results))
         order = np.argsort(-step, kind="stable")
         chosen = int(order[0])
         lead = float(step[chosen] - step[order[1]])

@@ -7,7 +7,8 @@ Not collected by pytest (timings belong in a report, not in assertions). Prints,
 - per-decision p50/p99 over 500 decisions for ~50 KB bodies, parsed from JSON bytes as the server would:
   an agent transcript (40 tool steps after the ask) and one huge user message, each cold (the encoder's
   cache cleared before every decision: a new ask) and as an agent loop sends them (the ask cached from the
-  previous turn, the latest tool result new every time);
+  previous turn, the latest tool result new every time); and the huge message cut to the 300 characters
+  the router embeds of it: a decision costs what its clip costs (the encoder's tokens), not the body's size;
 - the eval sets' `long` cases (20-50 KB agent transcripts), cold.
 """
 
@@ -25,7 +26,7 @@ import orjson
 from brightstaff.config import parse_config
 from brightstaff.core.chat import parse_chat
 from brightstaff.core.conversation import Conversation
-from brightstaff.routing.embedded import EmbeddedRouter
+from brightstaff.routing.embedded import ASK_CHARS, EmbeddedRouter, clip, current_ask
 from brightstaff.routing.evaluate import load_eval_sets
 from brightstaff.routing.sentence_encoder import shared_encoder
 
@@ -58,7 +59,7 @@ import json, resource, sys, time
 start = time.perf_counter()
 from brightstaff.config import parse_config
 if sys.argv[1] == "router":
-    from brightstaff.routing.embedded import EmbeddedRouter
+    from brightstaff.routing.embedded import ASK_CHARS, EmbeddedRouter, clip, current_ask
     EmbeddedRouter(parse_config(json.loads(sys.argv[2]), env={}).providers, 0.1)
 print(json.dumps([time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))
 """
@@ -119,7 +120,13 @@ def main() -> int:
     encoder = shared_encoder()
     agent = _body(_long_agent_messages())
     huge = _huge_user_body()
-    for name, body in (("agent transcript", agent), ("one user message", huge)):
+    huge_clip = clip(current_ask(parse_chat(huge).conversation), ASK_CHARS)
+    only_clip = _body([{"role": "user", "content": huge_clip}])
+    for name, body in (
+        ("agent transcript", agent),
+        ("one user message", huge),
+        ("that message's clip alone", only_clip),
+    ):
         conversation = parse_chat(body).conversation
 
         def cold(_: int, conversation: Conversation = conversation) -> None:
@@ -127,7 +134,8 @@ def main() -> int:
             router.classify(conversation)
 
         p50, p99 = _percentiles(cold)
-        print(f"{name}, {len(body) / 1024:.0f} KB, cold: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        tokens = encoder.tokens(clip(current_ask(conversation), ASK_CHARS))
+        print(f"{name}, {len(body) / 1024:.1f} KB ({tokens} tokens embedded), cold: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
     # An agent loop: the same ask on every turn (cached after the first), a new tool result each time.
     messages = _long_agent_messages()

@@ -7,17 +7,28 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from brightstaff.config import Provider, parse_config
 from brightstaff.core.conversation import Conversation, from_chat_messages
 from brightstaff.demo.agent import USER_PROMPT
 from brightstaff.routing import embedded
-from brightstaff.routing.embedded import ASK_CHARS, EmbeddedRouter, clip, current_ask, latest_tool_results
+from brightstaff.routing.embedded import (
+    ASK_CHARS,
+    STEP_CHARS,
+    EmbeddedRouter,
+    clip,
+    clip_joined,
+    current_ask,
+    latest_tool_results,
+)
 from brightstaff.routing.evaluate import load_eval_sets
-from brightstaff.routing.sentence_encoder import SentenceEncoder, shared_encoder
+from brightstaff.routing.sentence_encoder import SentenceEncoder, Vectors, shared_encoder
 
 DEFAULT = "openai/gpt-4o-mini"
 REASONING = "openai/gpt-4o"
@@ -193,6 +204,30 @@ def test_tool_results_after_the_ask_are_read_as_one_step() -> None:
     conversation = chat(user("go"), call("a", "{}"), tool("first"), tool("second"))
     assert latest_tool_results(conversation) == "first\nsecond"
     assert latest_tool_results(chat(user("go"), call("a", "{}"), tool("x"), assistant("done"))) == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab\n ", max_size=40), max_size=6), st.integers(min_value=2, max_value=60))
+def test_results_are_clipped_as_if_joined_first(parts: list[str], limit: int) -> None:
+    """Clipping without joining (long results cost what their clip costs) gives the text joining would."""
+    assert clip_joined(parts, limit) == clip("\n".join(parts), limit)
+
+
+def test_the_encoder_reads_a_clip_whatever_the_size_of_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per decision the router does O(clip) work: the encoder sees at most ASK_CHARS of a huge ask and
+    STEP_CHARS of huge tool results (the ask leans to both routes here, so the step is read)."""
+    router, encoder = EmbeddedRouter(SEED, 0.1), shared_encoder()
+    seen: list[str] = []
+    embed = encoder.embed
+
+    def recording(texts: Sequence[str]) -> Vectors:
+        seen.extend(texts)
+        return embed(texts)
+
+    monkeypatch.setattr(encoder, "embed", recording)
+    huge = "Explain this code step by step and then rewrite it as a class: " + "x = compute(x)\n" * 20_000
+    router.classify(chat(user(huge), call("run", "{}"), tool("result line\n" * 50_000), tool("more " * 50_000)))
+    assert [len(text) for text in seen] == [ASK_CHARS, STEP_CHARS]
 
 
 def test_a_clear_tool_step_chooses_between_two_readings_of_the_ask() -> None:
