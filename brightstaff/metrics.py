@@ -96,6 +96,7 @@ CLIENT_ERROR_CODES = (
     "request_too_large",
     "unknown_parameter",
     "unsupported_api",
+    "unsupported_content_encoding",
     "unsupported_parameter",
 )
 OTHER_ROUTE = "other"

@@ -20,9 +20,9 @@ from typing import Any
 import yaml
 
 from brightstaff.config.aliases import parse_aliases
-from brightstaff.config.fields import Findings, check_keys, expect_mapping
+from brightstaff.config.fields import INLINE, Findings, check_keys, expect_mapping
 from brightstaff.config.listener import parse_listener
-from brightstaff.config.model import Config, ConfigError
+from brightstaff.config.model import Config, ConfigError, Provider
 from brightstaff.config.providers import parse_providers
 from brightstaff.config.routes import assign_routes
 from brightstaff.config.routing import parse_routing
@@ -82,6 +82,8 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
     providers = assign_routes(providers, key, top.get("routing_preferences"), version, findings)
     listener = parse_listener(top.get("listeners"), findings)
     server = parse_server(top.get("brightstaff"))
+    if server.failure_mode == "open":
+        _check_fail_open(providers, key)
     overrides = expect_mapping(top.get("overrides") or {}, "overrides")
     routing = parse_routing(top.get("routing"), providers, server, env, findings, overrides)
     aliases = parse_aliases(top.get("model_aliases"), providers, findings)
@@ -97,6 +99,19 @@ def parse_config(data: Any, env: Mapping[str, str]) -> Config:
         aliases=aliases,
         tracing=tracing,
     )
+
+
+def _check_fail_open(providers: tuple[Provider, ...], key: str) -> None:
+    """With `failure_mode: open`, Envoy itself sends the default provider's key when brightstaff is bypassed:
+    it must read it from an environment variable (`$VAR`), since a key is never written into its config."""
+    index, default = next((i, p) for i, p in enumerate(providers) if p.default)
+    if default.access_key_source == INLINE and not default.passthrough_auth:
+        raise ConfigError(
+            f"{key}[{index}].access_key",
+            "brightstaff.failure_mode: open needs the default provider's key as an environment variable "
+            "reference (such as $OPENAI_API_KEY): Envoy injects it when brightstaff is bypassed, and a key "
+            "is never written into Envoy's config (or use failure_mode: closed)",
+        )
 
 
 def require_secrets(config: Config) -> None:

@@ -334,7 +334,13 @@ class ServerSettings:
     failure_mode: FailureMode = "closed"
     message_timeout_ms: int = 2000
     # Agent conversations grow: 16 MiB holds ~4M tokens of text, far past any model's context window.
+    # The body as the client sent it (decoded, if gzip); brightstaff refuses a larger one with its own 413.
     max_request_body_bytes: int = 16 * 1024 * 1024
+    # Envoy's request timers (the response has its own: the listener's `timeout`). A client has this long
+    # to send its request headers, and this long for the whole request (headers, body, the decision):
+    # a request held open past it ends with a 408, so held requests cannot pile up.
+    request_headers_timeout_ms: int = 10_000
+    request_timeout_ms: int = 60_000
     affinity_header: str = "x-model-affinity"
     affinity_id_max_length: int = 128
     # native: brightstaff's own gRPC/HTTP/2 framing on the event loop; grpcio: grpcio's asyncio server (README)
@@ -345,6 +351,14 @@ class ServerSettings:
     drain_timeout_ms: int = 30_000
     # Envoy's access log, one JSON object per request: ACCESS_LOG_STDOUT, ACCESS_LOG_OFF or an absolute path.
     access_log: str = "stdout"
+
+    @property
+    def envoy_body_limit_bytes(self) -> int:
+        """Envoy's buffer limit for a request body: the client-side limit plus room for brightstaff's rewrite
+        (a longer model name, a translation to the provider's API), a quarter of it and at least 64 KiB.
+        A body within `max_request_body_bytes` never meets Envoy's 413; brightstaff refuses larger bodies
+        (and a rewrite that would not fit) itself, in the client's API shape."""
+        return self.max_request_body_bytes + max(64 * 1024, self.max_request_body_bytes // 4)
 
 
 @dataclass(frozen=True)

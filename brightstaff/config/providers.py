@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from brightstaff.config.fields import Findings, Section, did_you_mean, header_name, resolve_secret
 from brightstaff.config.model import ConfigError, Provider, ProviderApi, UnsetSecret
 from brightstaff.config.routes import read_preference
-from brightstaff.core.headers import INTERNAL_REQUEST_HEADERS
+from brightstaff.core.headers import INTERNAL_HEADER_PREFIX
 from brightstaff.providers.catalog import (
     CAVEATS,
     KNOWN_VENDORS,
@@ -53,11 +53,10 @@ _NOTED_KEYS = {
     "rate_limits": "not enforced by brightstaff",
 }
 # Headers a provider's `headers` may not set: credentials (access_key and passthrough_auth own them),
-# what Envoy frames itself, the Host (that is `http_host`) and brightstaff's internal headers.
+# what Envoy frames itself, the Host (that is `http_host`); brightstaff's internal headers (by prefix) too.
 _RESERVED_HEADERS = frozenset(
     {
         *CLIENT_CREDENTIAL_HEADERS,
-        *INTERNAL_REQUEST_HEADERS,
         "host",
         "content-length",
         "content-type",
@@ -228,7 +227,7 @@ def _headers(section: Section, env: Mapping[str, str], findings: Findings) -> tu
     for raw_name, raw_value in raw.items():
         where = f"{base}.{raw_name}"
         name = header_name(raw_name, where)
-        if name in _RESERVED_HEADERS:
+        if name in _RESERVED_HEADERS or name.startswith(INTERNAL_HEADER_PREFIX):
             why = "use access_key or passthrough_auth" if name in CLIENT_CREDENTIAL_HEADERS else "not settable here"
             if name == "host":
                 why = "use http_host"

@@ -13,7 +13,7 @@ Both SDKs pick their exception class by HTTP status, so the status is never chan
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -51,6 +51,24 @@ def openai_error_type(status: int) -> str:
     return _OPENAI_TYPES.get(status) or ("server_error" if status >= 500 else "invalid_request_error")
 
 
+def error_document(
+    dialect: Dialect,
+    status: int,
+    message: str,
+    *,
+    type: str | None = None,
+    code: str | None = None,
+    param: str | None = None,
+) -> dict[str, Any]:
+    """An error in `dialect`, as a JSON document. `type` defaults to the dialect's type for `status`; the
+    Anthropic shape always takes its type from the status (its documented set), `code` and `param` are
+    OpenAI's only. Envoy's own error replies are rendered from it too (proxy/local_replies.py)."""
+    if dialect == "anthropic":
+        return {"type": "error", "error": {"type": anthropic_error_type(status), "message": message}}
+    error_type = type or openai_error_type(status)
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
 def error_body(
     dialect: Dialect,
     status: int,
@@ -60,12 +78,8 @@ def error_body(
     code: str | None = None,
     param: str | None = None,
 ) -> bytes:
-    """An error body in `dialect`. `type` defaults to the dialect's type for `status`; the Anthropic shape
-    always takes its type from the status (its documented set), `code` and `param` are OpenAI's only."""
-    if dialect == "anthropic":
-        return orjson.dumps({"type": "error", "error": {"type": anthropic_error_type(status), "message": message}})
-    error_type = type or openai_error_type(status)
-    return orjson.dumps({"error": {"message": message, "type": error_type, "param": param, "code": code}})
+    """An error body in `dialect` (`error_document`, serialized)."""
+    return orjson.dumps(error_document(dialect, status, message, type=type, code=code, param=param))
 
 
 class ClientError(Exception):
@@ -161,7 +175,30 @@ def no_adapter(client_api: str, provider: str, backend_api: str) -> ClientError:
 
 
 def body_too_large(limit: int) -> ClientError:
-    return ClientError(413, f"The request body exceeds the limit of {limit} bytes.", code="request_too_large")
+    return ClientError(413, body_too_large_message(limit), code="request_too_large")
+
+
+def body_too_large_message(limit: int) -> str:
+    """The one wording of the body limit, brightstaff's 413 and Envoy's alike (proxy/local_replies.py)."""
+    return f"The request body exceeds the limit of {limit} bytes."
+
+
+def rewrite_too_large(limit: int, provider: str) -> ClientError:
+    """A body within the client-side limit whose rewrite for the provider's API would pass Envoy's buffer."""
+    return ClientError(
+        413,
+        f"The request, rewritten for the provider {echo(provider)}, would exceed {limit} bytes; send a smaller body.",
+        code="request_too_large",
+    )
+
+
+def unsupported_content_encoding(encoding: str) -> ClientError:
+    return ClientError(
+        415,
+        f"Content-Encoding {quote(encoding)} is not supported; send the body uncompressed or gzip-encoded.",
+        code="unsupported_content_encoding",
+        param="content-encoding",
+    )
 
 
 def not_found(method: str, path: str) -> ClientError:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from brightstaff.core.decision import Decision
 from brightstaff.core.errors import ClientError, Dialect
-from brightstaff.core.headers import PROVIDER_HEADER
+from brightstaff.core.headers import PROVIDER_API_FIELD, PROVIDER_HEADER
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,8 @@ Outcome = Forward | Reply
 
 
 def decision_metadata(decision: Decision, affinity_source: str | None = None) -> tuple[tuple[str, str], ...]:
-    """The `x-brightstaff-*` response headers' values (see core.headers.RESPONSE_HEADERS)."""
+    """The `x-brightstaff-*` response headers' values (see core.headers.RESPONSE_HEADERS), and the API the
+    provider speaks (`PROVIDER_API_FIELD`: the dialect of Envoy's own error replies once routed)."""
     provider = decision.provider
     return (
         ("model", provider.model),
@@ -101,6 +102,7 @@ def decision_metadata(decision: Decision, affinity_source: str | None = None) ->
         ("affinity", decision.affinity.value),
         ("route", decision.route_label),
         ("affinity_source", affinity_source or "none"),
+        (PROVIDER_API_FIELD, provider.api),
     )
 
 

@@ -23,6 +23,9 @@ class RequestFacts:
     identity_headers: tuple[tuple[str, str], ...] = ()
     # The client's W3C trace context, the parent of the decision span when tracing is on.
     traceparent: str | None = None
+    # The body's Content-Encoding as it reaches brightstaff: Envoy decodes gzip before ext_proc, so any
+    # other value (br, zstd, deflate) is a body brightstaff cannot read. None when absent.
+    content_encoding: str | None = None
 
     @property
     def route_path(self) -> str:

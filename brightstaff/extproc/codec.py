@@ -10,7 +10,7 @@ from google.protobuf.struct_pb2 import Struct
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.core.affinity_sources import HARNESS_HEADERS
-from brightstaff.core.headers import METADATA_NAMESPACE
+from brightstaff.core.headers import METADATA_NAMESPACE, REPLY_DETAILS_PREFIX
 from brightstaff.core.outcome import Forward, Outcome, Reply, ResponseStart
 from brightstaff.core.request import RequestFacts
 
@@ -47,7 +47,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
     affinity = tenant = None
     affinity_repeated = tenant_repeated = False
     request_id = "-"
-    traceparent = None
+    traceparent = content_encoding = None
     identity: list[tuple[str, str]] = []  # the session ids agent harnesses send (core.affinity_sources)
     for header in headers.headers.headers:
         key = header.key
@@ -67,6 +67,8 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
             identity.append((key, header.raw_value.decode("latin-1")))
         elif key == "traceparent":
             traceparent = header.raw_value.decode("latin-1")
+        elif key == "content-encoding":
+            content_encoding = header.raw_value.decode("latin-1")
     return RequestFacts(
         method=method,
         path=path,
@@ -78,6 +80,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         tenant_repeated=tenant_repeated,
         identity_headers=tuple(identity),
         traceparent=traceparent,
+        content_encoding=content_encoding,
     )
 
 
@@ -118,7 +121,7 @@ def _immediate(reply: Reply) -> pb.ProcessingResponse:
             status=pb.HttpStatus(code=reply.status),
             headers=pb.HeaderMutation(set_headers=[_header("content-type", reply.content_type)]),
             body=reply.body,
-            details=f"brightstaff_{reply.status}",
+            details=f"{REPLY_DETAILS_PREFIX}{reply.status}",
         )
     )
 

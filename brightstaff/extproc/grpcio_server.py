@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from brightstaff._generated import ext_proc_pb2 as pb
+from brightstaff.extproc.http2.connection import MAX_CONCURRENT_STREAMS
 from brightstaff.extproc.process_stream import SERVICE, ExtProcHandler, HeaderNames, ProcessStream
 
 
@@ -67,7 +68,7 @@ def grpc_options(max_message_bytes: int) -> list[tuple[str, int]]:
         # Envoy keeps one long-lived HTTP/2 connection with many short streams: let it ping freely.
         ("grpc.http2.min_ping_interval_without_data_ms", 5000),
         ("grpc.keepalive_permit_without_calls", 1),
-        ("grpc.max_concurrent_streams", 1024),
+        ("grpc.max_concurrent_streams", MAX_CONCURRENT_STREAMS),
         ("grpc.so_reuseport", 0),
     ]
 

@@ -16,7 +16,9 @@ _GRPC_MESSAGE_HEADROOM = 64 * 1024
 
 
 def max_message_bytes(max_body_bytes: int) -> int:
-    """The largest gRPC message either transport accepts or sends: the body plus the message around it."""
+    """The largest gRPC message either transport accepts or sends: the body plus the message around it.
+    `max_body_bytes` is Envoy's buffer limit (`ServerSettings.envoy_body_limit_bytes`), the largest body
+    Envoy sends."""
     return max_body_bytes + _GRPC_MESSAGE_HEADROOM
 
 

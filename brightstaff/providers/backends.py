@@ -19,9 +19,10 @@ Invariants:
 from __future__ import annotations
 
 from brightstaff.config import Provider
+from brightstaff.config.model import ProviderApi
 from brightstaff.core.json_body import Fields, with_field
 from brightstaff.core.outcome import UpstreamRequest
-from brightstaff.providers.credentials import BEARER, X_API_KEY, credential_headers
+from brightstaff.providers.credentials import BEARER, X_API_KEY, KeyHeader, credential_headers
 
 CHAT_COMPLETIONS = "/chat/completions"
 RESPONSES = "/responses"
@@ -50,12 +51,16 @@ def upstream_path(provider: Provider, endpoint: str, query: str) -> str:
     return f"{path}?{query}" if query else path
 
 
+# Where each backend API reads its key (Envoy injects it there too, when brightstaff is bypassed).
+KEY_HEADERS: dict[ProviderApi, KeyHeader] = {"openai": BEARER, "anthropic": X_API_KEY}
+
+
 def anthropic_credentials(provider: Provider) -> tuple[Headers, tuple[str, ...]]:
-    return credential_headers(provider, X_API_KEY)
+    return credential_headers(provider, KEY_HEADERS["anthropic"])
 
 
 def openai_credentials(provider: Provider) -> tuple[Headers, tuple[str, ...]]:
-    return credential_headers(provider, BEARER)
+    return credential_headers(provider, KEY_HEADERS["openai"])
 
 
 def openai_passthrough(

@@ -109,12 +109,18 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
+# The paths of the Anthropic Messages API (and its routing service twin): a client under them reads
+# Anthropic-shaped errors, also on paths brightstaff does not serve and in Envoy's own error replies
+# before routing (proxy/local_replies.py).
+ANTHROPIC_PATH_PREFIXES = ("/v1/messages", "/routing/v1/messages")
+
+
 def dialect_for(facts: RequestFacts) -> Dialect:
     """The error shape the client reads: its endpoint's API's, or guessed from the path for unknown paths."""
     endpoint = ENDPOINTS.get(facts.route_path.rstrip("/") or "/")
     if endpoint is not None and endpoint.api is not None:
         return endpoint.api.dialect
-    return "anthropic" if facts.route_path.startswith(("/v1/messages", "/routing/v1/messages")) else "openai"
+    return "anthropic" if facts.route_path.startswith(ANTHROPIC_PATH_PREFIXES) else "openai"
 
 
 def endpoint_for(facts: RequestFacts) -> Endpoint:

@@ -96,7 +96,7 @@ class App:
                 header_names(self.config),
                 server.grpc_host,
                 wanted_grpc,
-                max_body_bytes=server.max_request_body_bytes,
+                max_body_bytes=server.envoy_body_limit_bytes,
             )
         except (OSError, RuntimeError) as exc:  # grpcio reports a port in use as RuntimeError
             raise _cannot_listen(server.grpc_host, wanted_grpc, "ext_proc, brightstaff.grpc_port", exc) from exc

@@ -21,8 +21,16 @@ from brightstaff.config import Config
 from brightstaff.core import decision as rules
 from brightstaff.core.affinity_sources import BodyIds, Resolution, body_ids, provider_cache_key, resolve
 from brightstaff.core.decision import Affinity, Decision, Pin, RouteChoice
-from brightstaff.core.errors import ClientError, body_too_large, internal_error, invalid_body, no_adapter
-from brightstaff.core.outcome import Outcome, Reply, forward
+from brightstaff.core.errors import (
+    ClientError,
+    body_too_large,
+    internal_error,
+    invalid_body,
+    no_adapter,
+    rewrite_too_large,
+    unsupported_content_encoding,
+)
+from brightstaff.core.outcome import Outcome, Reply, UpstreamRequest, forward
 from brightstaff.core.request import RequestFacts
 from brightstaff.core.routing_service import routing_answer
 from brightstaff.logs import event
@@ -98,6 +106,9 @@ class RequestHandler:
         resolution = self._resolve(facts, BodyIds()) if self._header_only else None
         if body is None:
             raise invalid_body("The request body is empty; expected a JSON object.")
+        if facts.content_encoding is not None and facts.content_encoding.strip().lower() not in ("", "identity"):
+            raise unsupported_content_encoding(facts.content_encoding)  # Envoy decoded gzip already
+        # Envoy buffers a little more than the limit (room for the rewrite): the limit itself is enforced here.
         if len(body) > server.max_request_body_bytes:
             raise body_too_large(server.max_request_body_bytes)
         request: ClientRequest = endpoint.api.parse(body)
@@ -145,7 +156,7 @@ class RequestHandler:
             if endpoint.local is None:
                 raise no_adapter(api.name, decision.provider.name, decision.provider.api)
             return Reply(200, endpoint.local(request))
-        upstream = adapter.request(request, decision.provider, facts.path.partition("?")[2])
+        upstream = self._fitting(adapter.request(request, decision.provider, facts.path.partition("?")[2]), decision)
         return forward(decision, upstream, affinity_source=resolution.source)
 
     async def _route_only(
@@ -188,11 +199,19 @@ class RequestHandler:
         if adapter is None:
             raise no_adapter(api.name, provider.name, provider.api)
         query = facts.path.partition("?")[2]
-        upstream = adapter.request(request, provider, query, cache_key=self._cache_key(key))
+        upstream = self._fitting(adapter.request(request, provider, query, cache_key=self._cache_key(key)), decision)
         translator = adapter.response(request, provider) if adapter.response else None
         outcome = forward(decision, upstream, translator, affinity_source=resolution.source)
         self._count_decision(facts, decision, resolution, request, started)
         return outcome
+
+    def _fitting(self, upstream: UpstreamRequest, decision: Decision) -> UpstreamRequest:
+        """The rewrite, if Envoy can hold it: past its buffer limit Envoy would answer 413 itself, after this
+        request was counted as routed; refused here instead, in the client's shape, counted as refused."""
+        limit = self.config.server.envoy_body_limit_bytes
+        if len(upstream.body) > limit:
+            raise rewrite_too_large(limit, decision.provider.name)
+        return upstream
 
     async def _decide(self, key: str | None, request: ClientRequest, *, pin_new: bool = True) -> Decision:
         explicit = rules.explicit(request.model, self.config)

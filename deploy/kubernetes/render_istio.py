@@ -182,7 +182,9 @@ def _http_route(route: dict[str, Any], by_cluster: dict[str, Provider]) -> dict[
         http["match"] = [{"headers": headers}]
     if "direct_response" in route:
         response = route["direct_response"]
-        http["directResponse"] = {"status": response["status"], "body": {"string": response["body"]["inline_string"]}}
+        http["directResponse"] = {"status": response["status"]}
+        if "body" in response:
+            http["directResponse"]["body"] = {"string": response["body"]["inline_string"]}
         return http
 
     action = route["route"]

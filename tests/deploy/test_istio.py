@@ -34,12 +34,13 @@ from deploy_files import (
 from istio_patches import apply_envoy_filter, without_brightstaff
 
 from brightstaff.config import Config, parse_config
-from brightstaff.core.headers import INTERNAL_REQUEST_HEADERS, METADATA_NAMESPACE, PROVIDER_HEADER, RESPONSE_HEADERS
+from brightstaff.core.headers import INTERNAL_HEADER_PREFIX, METADATA_NAMESPACE, PROVIDER_HEADER, RESPONSE_HEADERS
 from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, render_envoy
 
 ENVOY_DEFAULT_BUFFER_LIMIT = 1024 * 1024
 EXT_PROC = "envoy.filters.http.ext_proc"
 HEADER_MUTATION = "envoy.filters.http.header_mutation"
+ROUTER = "envoy.filters.http.router"
 NAMESPACE = "brightstaff"
 
 
@@ -124,8 +125,10 @@ def test_envoy_filter_gives_the_gateway_brightstaffs_own_envoy(tmp_path: Path) -
 
 
 def test_listener_buffer_holds_the_largest_body_brightstaff_takes() -> None:
-    limit = istio_config().server.max_request_body_bytes
-    assert limit > ENVOY_DEFAULT_BUFFER_LIMIT
+    server = istio_config().server
+    assert server.max_request_body_bytes > ENVOY_DEFAULT_BUFFER_LIMIT
+    limit = server.envoy_body_limit_bytes  # the largest body plus room for brightstaff's rewrite
+    assert limit > server.max_request_body_bytes
     # ext_proc BUFFERS whole bodies; over the listener's limit Envoy answers 413 before brightstaff sees them.
     values = [v.get("per_connection_buffer_limit_bytes") for v in patches("LISTENER", "MERGE")]
     assert values == [limit], f"no listener patch raising Envoy's buffer limit to {limit} (found {values})"
@@ -146,11 +149,18 @@ def test_clients_get_the_decision_headers_from_extproc_metadata() -> None:
 def test_extproc_filter_is_render_envoys() -> None:
     config = istio_config()
     inserted = inserted_filters()
-    assert list(inserted) == [HEADER_MUTATION, EXT_PROC], "the header strip must come before ext_proc"
     rendered = rendered_http_filters(config)
-    assert inserted[HEADER_MUTATION] == rendered[HEADER_MUTATION]
-    removed = [m["remove"] for m in inserted[HEADER_MUTATION]["typed_config"]["mutations"]["request_mutations"]]
-    assert removed == list(INTERNAL_REQUEST_HEADERS)
+    assert list(inserted) == [name for name in rendered if name != ROUTER], "the gateway's filters are render_envoy's"
+    names = list(inserted)
+    assert (names[0], names[-1]) == (HEADER_MUTATION, EXT_PROC), "the strip first, ext_proc last"
+    for name in inserted:
+        if name != EXT_PROC:
+            assert inserted[name] == rendered[name], name
+    removed = [
+        m["remove_on_match"]["key_matcher"]["prefix"]
+        for m in inserted[HEADER_MUTATION]["typed_config"]["mutations"]["request_mutations"]
+    ]
+    assert removed == [INTERNAL_HEADER_PREFIX]
 
     example = copy.deepcopy(inserted[EXT_PROC])
     example["typed_config"]["grpc_service"]["envoy_grpc"]["cluster_name"] = EXTPROC_CLUSTER

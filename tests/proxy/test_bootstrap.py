@@ -9,7 +9,7 @@ import pytest
 import yaml
 from seed_data import SEED_ENV, seed_config_data
 
-from brightstaff.config import parse_config
+from brightstaff.config import ConfigError, parse_config
 from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, render_envoy
 from brightstaff.proxy.envoy_process import validate_envoy_config
 
@@ -59,11 +59,20 @@ def test_no_credential_is_ever_rendered() -> None:
     assert "sk-test" not in text
 
 
-def test_client_copies_of_the_provider_header_are_stripped_before_ext_proc() -> None:
-    names = [f["name"] for f in hcm(render_envoy(parse_config(seed_config_data(), SEED_ENV)))["http_filters"]]
-    assert names == ["envoy.filters.http.header_mutation", "envoy.filters.http.ext_proc", "envoy.filters.http.router"]
-    mutation = filters(render_envoy(parse_config(seed_config_data(), SEED_ENV)))["envoy.filters.http.header_mutation"]
-    assert mutation["mutations"]["request_mutations"] == [{"remove": "x-brightstaff-provider"}]
+def test_client_copies_of_every_internal_header_are_stripped_before_ext_proc() -> None:
+    bootstrap = render_envoy(parse_config(seed_config_data(), SEED_ENV))
+    names = [f["name"] for f in hcm(bootstrap)["http_filters"]]
+    assert names == [
+        "envoy.filters.http.header_mutation",
+        "envoy.filters.http.decompressor",
+        "envoy.filters.http.buffer",
+        "envoy.filters.http.ext_proc",
+        "envoy.filters.http.router",
+    ]
+    strip = [{"remove_on_match": {"key_matcher": {"prefix": "x-brightstaff-"}}}]
+    assert filters(bootstrap)["envoy.filters.http.header_mutation"]["mutations"]["request_mutations"] == strip
+    (early,) = hcm(bootstrap)["early_header_mutation_extensions"]
+    assert early["typed_config"]["mutations"] == strip
 
 
 def test_ext_proc_processing_mode_and_limits() -> None:
@@ -76,7 +85,11 @@ def test_ext_proc_processing_mode_and_limits() -> None:
     assert ext_proc["message_timeout"] == "1.5s"
     assert ext_proc["failure_mode_allow"] is False
     assert ext_proc["status_on_error"] == {"code": 503}
-    assert bootstrap["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"] == 8 * 1024 * 1024
+    # Room for brightstaff's rewrite over the client-side limit, which brightstaff enforces itself.
+    envoy_limit = 10 * 1024 * 1024
+    assert config.server.envoy_body_limit_bytes == envoy_limit
+    assert bootstrap["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"] == envoy_limit
+    assert filters(bootstrap)["envoy.filters.http.buffer"]["max_request_bytes"] == envoy_limit
     extproc = clusters(bootstrap)[EXTPROC_CLUSTER]
     http_options = extproc["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
     assert "http2_protocol_options" in http_options["explicit_http_config"]
@@ -101,12 +114,34 @@ def test_one_route_per_provider_on_the_decision_header() -> None:
     assert routes[-1]["direct_response"]["status"] == 503
 
 
-def test_fail_open_falls_back_to_the_default_provider() -> None:
+def test_fail_open_falls_back_to_the_default_provider_with_its_key_and_model() -> None:
     bootstrap = render_envoy(parse_config(seed_config_data(failure_mode="open"), SEED_ENV))
     routes = hcm(bootstrap)["route_config"]["virtual_hosts"][0]["routes"]
-    assert routes[-1]["name"] == "fail_open_default"
-    assert routes[-1]["route"]["cluster"] == "provider_openai_gpt-4o-mini"
+    fail_open = {r["match"]["path"]: r for r in routes if r["name"].startswith("fail_open")}
+    # The default speaks OpenAI's API: its endpoints, not Anthropic's nor the routing service (brightstaff's).
+    assert set(fail_open) == {"/v1/chat/completions", "/chat/completions", "/v1/responses"}
+    chat = fail_open["/v1/chat/completions"]
+    assert chat["route"]["cluster"] == "provider_openai_gpt-4o-mini"
+    assert chat["route"]["prefix_rewrite"] == "/v1/chat/completions"
+    # The key as Envoy reads it from the environment at request time: never its value.
+    assert chat["request_headers_to_add"][0]["header"] == {
+        "key": "authorization",
+        "value": "Bearer %ENVIRONMENT(OPENAI_API_KEY)%",
+    }
+    assert "authorization" in chat["request_headers_to_remove"]
+    transform = chat["typed_per_filter_config"]["envoy.filters.http.transform"]["request_transformation"]
+    assert transform["body_transformation"]["body_format"]["json_format"] == {"model": "gpt-4o-mini"}
+    assert routes[-1]["name"] == "unrouted"  # any other request: a JSON 503
     assert filters(bootstrap)["envoy.filters.http.ext_proc"]["failure_mode_allow"] is True
+
+
+def test_fail_open_refuses_an_inline_default_key() -> None:
+    data = seed_config_data(failure_mode="open")
+    data["model_providers"][0]["access_key"] = "sk-inline-0000"
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, SEED_ENV)
+    assert error.value.path == "model_providers[0].access_key"
+    assert "failure_mode: open" in str(error.value)
 
 
 def test_overrides_for_tests_and_containers() -> None:
@@ -152,8 +187,9 @@ def test_plano_listener_retries_http_host_and_headers_render_and_validate(tmp_pa
     big = routes["to_provider_openai_gpt-4o"]
     assert "request_headers_to_add" not in big and big["route"]["retry_policy"]["num_retries"] == 3
     if failure_mode == "open":
-        assert routes["fail_open_default"]["route"] == mini["route"]
-        assert routes["fail_open_default"]["request_headers_to_add"] == mini["request_headers_to_add"]
+        fail_open = routes["fail_open_v1_chat_completions"]
+        assert fail_open["route"] == {**mini["route"], "prefix_rewrite": "/v1/chat/completions"}
+        assert fail_open["request_headers_to_add"][1:] == mini["request_headers_to_add"]
     path = tmp_path / "envoy.yaml"
     path.write_text(yaml.safe_dump(bootstrap), encoding="utf-8")
     ok, output = validate_envoy_config(path)

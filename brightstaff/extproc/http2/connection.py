@@ -96,13 +96,18 @@ from brightstaff.extproc.http2.header_blocks import (
 )
 from brightstaff.extproc.http2.request_headers import MalformedRequest, check_trailers, parse_request
 
+# ext_proc streams one connection carries at once (SETTINGS_MAX_CONCURRENT_STREAMS). Envoy's ext_proc
+# cluster is rendered with the same per-connection limit, so it opens another connection past it
+# rather than queueing or being refused (proxy/bootstrap.py).
+MAX_CONCURRENT_STREAMS = 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     """What one connection accepts. The windows and frame size are advertised in the first SETTINGS."""
 
     max_message_bytes: int
-    max_concurrent_streams: int = 1024
+    max_concurrent_streams: int = MAX_CONCURRENT_STREAMS
     max_header_list_bytes: int = 16 * 1024
     max_buffered_bytes: int | None = None  # kept for partial messages across streams; None: four messages' worth
     receive_window: int = 16 * 1024 * 1024  # per stream and per connection: a whole body in one round trip
