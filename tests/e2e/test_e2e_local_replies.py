@@ -82,7 +82,7 @@ def test_headers_too_large_is_a_json_431(stack: Stack, path: str) -> None:
 
 @pytest.mark.parametrize("path", [CHAT, MESSAGES])
 def test_a_body_past_envoys_buffer_is_a_json_413(small: Stack, path: str) -> None:
-    status, headers, body = send(small, "POST", path, b"x" * (2 * LIMIT))
+    status, headers, body = send(small, "POST", path, b"x" * (3 * LIMIT))
     assert status == 413
     error = shaped(path, status, headers, body)
     assert f"limit of {LIMIT} bytes" in error["message"]

@@ -10,6 +10,7 @@ import pytest
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff.config import Config, parse_config
+from brightstaff.config.model import ServerSettings
 from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import Pin, RouteChoice
 from brightstaff.core.outcome import Forward, Outcome, Reply
@@ -541,3 +542,39 @@ def test_routing_service_errors_take_the_clients_dialect() -> None:
     outcome = asyncio.run(handler.handle(facts(path="/routing/v1/messages"), b"{nope"))
     assert isinstance(outcome, Reply) and outcome.status == 400
     assert anthropic_error(outcome)["type"] == "invalid_request_error"
+
+
+def test_a_rewrite_past_envoys_buffer_is_refused_before_it_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's body is within the limit but the rewrite (a longer model name) would pass Envoy's
+    buffer: brightstaff refuses it in the client's shape, not counted as routed, rather than forward what
+    Envoy would refuse with its own 413. (Envoy's headroom, at least 64 KiB, is taken away here.)"""
+    monkeypatch.setattr(ServerSettings, "envoy_body_limit_bytes", property(lambda s: s.max_request_body_bytes))
+    config = parse_config(seed_config_data(max_request_body_bytes=2048), SEED_ENV)
+    handler, _, _ = make_handler(config)
+    request = body("x" * (2048 - len(body("", model="m"))), model="m")  # routed, rewritten to gpt-4o-mini
+    assert len(request) == 2048
+    outcome = asyncio.run(handler.handle(facts(), request))
+    assert isinstance(outcome, Reply) and outcome.status == 413, outcome
+    assert orjson.loads(outcome.body)["error"]["code"] == "request_too_large"
+    assert handler.metrics.get("brightstaff_requests_total") == 0
+    assert handler.metrics.get("brightstaff_client_errors_total", code="request_too_large") == 1
+
+
+@pytest.mark.parametrize("encoding", ["deflate", "br", "zstd"])
+def test_a_body_in_an_encoding_envoy_did_not_decode_is_415(encoding: str) -> None:
+    handler, _, _ = make_handler()
+    request = RequestFacts(method="POST", path="/v1/messages", content_encoding=encoding)
+    outcome = asyncio.run(handler.handle(request, body("hi")))
+    assert isinstance(outcome, Reply) and outcome.status == 415
+    error = orjson.loads(outcome.body)
+    assert error["type"] == "error" and encoding in error["error"]["message"]
+
+
+def test_identity_content_encoding_is_read_as_it_is() -> None:
+    handler, _, _ = make_handler()
+    outcome = asyncio.run(
+        handler.handle(
+            RequestFacts(method="POST", path="/v1/chat/completions", content_encoding="identity"), body("hi")
+        )
+    )
+    assert isinstance(outcome, Forward)
