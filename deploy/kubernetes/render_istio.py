@@ -16,8 +16,9 @@ Istio resources:
   Istio's name for the brightstaff-extproc Service), the router's, and the decision response headers,
   which read ext_proc's dynamic metadata (a VirtualService cannot).
 - routing.yaml: a VirtualService with render_envoy's routes (one per provider, matching the
-  x-brightstaff-provider header brightstaff sets; the unrouted 503), and per provider host a ServiceEntry
-  and, for https, a DestinationRule originating TLS.
+  x-brightstaff-provider header brightstaff sets; the unrouted 503), per provider host a ServiceEntry
+  and, for https, a DestinationRule originating TLS, and a DestinationRule giving Istio's cluster of the
+  brightstaff-extproc Service render_envoy's ext_proc limits (circuit breakers, streams per connection).
 A shape of render_envoy's output that this file does not know how to carry into the mesh is an error, so
 a change to the renderer cannot be dropped from the mesh silently.
 """
@@ -34,7 +35,7 @@ import yaml
 from render_configmaps import CONFIG_MAP_NAME, config_map, sync_files
 
 from brightstaff.config import Config, Provider, parse_config
-from brightstaff.proxy.bootstrap import render_envoy
+from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, render_envoy
 
 HERE = Path(__file__).resolve().parent
 ISTIO = HERE / "istio"
@@ -216,6 +217,37 @@ def _http_route(route: dict[str, Any], by_cluster: dict[str, Provider]) -> dict[
     return http
 
 
+def extproc_destination_rule(config: Config, bootstrap: dict[str, Any]) -> dict[str, Any]:
+    """render_envoy's limits on its ext_proc cluster (circuit breakers, streams per HTTP/2 connection) for
+    Istio's cluster of the brightstaff-extproc Service: Istio's defaults would not be brightstaff's."""
+    cluster = _only(
+        [c for c in bootstrap["static_resources"]["clusters"] if c["name"] == EXTPROC_CLUSTER], "ext_proc cluster"
+    )
+    (limits,) = cluster["circuit_breakers"]["thresholds"]
+    _unknown(limits, {"max_connections", "max_pending_requests", "max_requests"}, "ext_proc circuit breakers")
+    options = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+    streams = options["explicit_http_config"]["http2_protocol_options"]["max_concurrent_streams"]
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": EXTPROC_SERVICE, "namespace": NAMESPACE},
+        "spec": {
+            "host": f"{EXTPROC_SERVICE}.{NAMESPACE}.svc.cluster.local",
+            "exportTo": ["."],
+            "trafficPolicy": {
+                "connectionPool": {
+                    "tcp": {"maxConnections": limits["max_connections"]},
+                    "http": {
+                        "http1MaxPendingRequests": limits["max_pending_requests"],
+                        "http2MaxRequests": limits["max_requests"],
+                        "maxConcurrentStreams": streams,
+                    },
+                }
+            },
+        },
+    }
+
+
 def _host_name(host: str) -> str:
     return host.replace(".", "-")
 
@@ -325,7 +357,12 @@ def render_istio(config_text: str) -> dict[str, str]:
     return {
         "configmap.yaml": _HEADER + config_map(CONFIG_MAP_NAME, "config.yaml", config_text, namespace=NAMESPACE),
         "envoyfilter.yaml": _dump(_ENVOYFILTER_NOTE, envoy_filter(config, bootstrap)),
-        "routing.yaml": _dump(_ROUTING_NOTE, virtual_service(config, bootstrap), *upstream_hosts(config)),
+        "routing.yaml": _dump(
+            _ROUTING_NOTE,
+            virtual_service(config, bootstrap),
+            *upstream_hosts(config),
+            extproc_destination_rule(config, bootstrap),
+        ),
     }
 
 

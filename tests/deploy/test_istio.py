@@ -35,6 +35,7 @@ from istio_patches import apply_envoy_filter, without_brightstaff
 
 from brightstaff.config import Config, parse_config
 from brightstaff.core.headers import INTERNAL_HEADER_PREFIX, METADATA_NAMESPACE, PROVIDER_HEADER, RESPONSE_HEADERS
+from brightstaff.extproc.http2.connection import MAX_CONCURRENT_STREAMS
 from brightstaff.proxy.bootstrap import EXTPROC_CLUSTER, render_envoy
 
 ENVOY_DEFAULT_BUFFER_LIMIT = 1024 * 1024
@@ -281,3 +282,18 @@ def test_one_namespace_and_kustomization_applies_every_manifest() -> None:
     for name in manifests:
         for doc in docs(name):
             assert doc["metadata"].get("namespace") == NAMESPACE, f"{name}: {doc['kind']} {doc['metadata']['name']}"
+
+
+def test_the_extproc_service_has_render_envoys_limits() -> None:
+    """Held requests: Istio's cluster for brightstaff gets the breakers and streams per connection of
+    render_envoy's ext_proc cluster, not Istio's defaults."""
+    bootstrap = render_envoy(istio_config(), ca_bundle=ENVOY_IMAGE_CA_BUNDLE)
+    (cluster,) = [c for c in bootstrap["static_resources"]["clusters"] if c["name"] == EXTPROC_CLUSTER]
+    (limits,) = cluster["circuit_breakers"]["thresholds"]
+    rule = find_object(docs("routing.yaml"), "DestinationRule", "brightstaff-extproc")
+    assert rule["spec"]["host"] == extproc_service_cluster().split("||")[1]
+    pool = rule["spec"]["trafficPolicy"]["connectionPool"]
+    assert pool["tcp"]["maxConnections"] == limits["max_connections"] > 1024
+    assert pool["http"]["http2MaxRequests"] == limits["max_requests"] > 1024
+    assert pool["http"]["http1MaxPendingRequests"] == limits["max_pending_requests"]
+    assert pool["http"]["maxConcurrentStreams"] == MAX_CONCURRENT_STREAMS
