@@ -113,7 +113,7 @@ def http2_statuses(sock: socket.socket, conn: h2.connection.H2Connection, stream
             break
         for event in conn.receive_data(data):
             if isinstance(event, h2.events.ResponseReceived):
-                statuses.append(int(dict(event.headers)[":status"]))
+                statuses.extend(int(value) for name, value in event.headers or () if name in (":status", b":status"))
         sock.sendall(conn.data_to_send())
     return statuses
 
@@ -134,15 +134,15 @@ def responses(socks: list[socket.socket], deadline: float) -> dict[socket.socket
     open_count = len(socks)
     while open_count and time.monotonic() < deadline:
         for key, _ in selector.select(timeout=0.5):
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
+            ready = key.fileobj
+            assert isinstance(ready, socket.socket)
             try:
-                data = sock.recv(65536)
+                data = ready.recv(65536)
             except ConnectionError:
                 data = b""
-            received[sock] += data
+            received[ready] += data
             if not data:
-                selector.unregister(sock)
+                selector.unregister(ready)
                 open_count -= 1
     selector.close()
     return received
