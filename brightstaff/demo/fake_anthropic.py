@@ -133,10 +133,13 @@ class FakeAnthropic(FakeBackend):
         blocks = prompt_blocks(document)
         if count_tokens:
             return self._reply(200, {"input_tokens": input_tokens(blocks)})
-        return self._message(document, blocks, streamed_failure=failure is not None and failure.midstream)
+        return self._message(document, blocks, record, streamed_failure=failure is not None and failure.midstream)
 
-    def _message(self, document: dict[str, Any], blocks: list[Any], *, streamed_failure: bool) -> Reply:
-        planned, stop_sequence = at_stop_sequence(document, plan(messages_ask(document), self.name))
+    def _message(
+        self, document: dict[str, Any], blocks: list[Any], record: ReceivedRequest, *, streamed_failure: bool
+    ) -> Reply:
+        planned = self.sized(plan(messages_ask(document), self.name), record)
+        planned, stop_sequence = at_stop_sequence(document, planned)
         # Any prefix up to the last breakpoint may be read; the prefixes ending on a breakpoint are written.
         chain = prefixes([b.text for b in blocks], document["model"])
         marks = [i for i, b in enumerate(blocks) if b.breakpoint]
@@ -231,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         models=tuple(args.model),
         strict_turns=not args.combine_turns,
         cache=PromptCache(min_tokens=args.cache_min_tokens),
+        keep_received=args.keep_received,
     )
     return serve_as_process(fake, args.ready_file)
 

@@ -12,6 +12,9 @@ A fake (fake_provider.py for the OpenAI APIs, fake_anthropic.py for Anthropic Me
   `failure()` reads which.
 - `paced` sends stream events one by one, `chunk_delay` apart (read per event, so a test may change it
   mid-stream).
+- The `x-fake-answer-deltas: N` request header makes a text answer one that streams in exactly N deltas
+  (`sized`; benchmarks size their streams with it). `keep_received` bounds the records to the newest N
+  (a long benchmark run); None keeps them all.
 - `serve_as_process` runs a started fake until SIGTERM/SIGINT, after writing the ready file (whole, by
   rename) and then printing its ready line.
 """
@@ -32,9 +35,11 @@ from pathlib import Path
 from typing import Any, Self
 
 from brightstaff.demo.http_server import HttpServer, Reply, Request, Response
+from brightstaff.demo.scripted_model import Plan, with_answer_deltas
 
 CONTROL_PATH = "/_fake/received"  # outside any prefix: lets a test read a subprocess's records
 FAIL_HEADER = "x-fake-fail"
+ANSWER_DELTAS_HEADER = "x-fake-answer-deltas"
 NAME_HEADER = "x-fake-provider"
 HANG_UP = "close"
 MIDSTREAM = "midstream"
@@ -93,6 +98,7 @@ class FakeBackend:
     fail_status: int | str | None = None  # like the x-fake-fail header: a status, "close" or "midstream"
     api_key: str | None = None
     models: tuple[str, ...] = ()
+    keep_received: int | None = None
     received: list[ReceivedRequest] = field(default_factory=list)
     _server: HttpServer | None = field(default=None, repr=False)
 
@@ -151,6 +157,11 @@ class FakeBackend:
             return Failure(midstream=True)
         return Failure(status=int(wanted) if wanted.isdigit() and 400 <= int(wanted) <= 599 else 500)
 
+    def sized(self, plan: Plan, record: ReceivedRequest) -> Plan:
+        """The plan with the answer length the request asks for (`x-fake-answer-deltas`), if it asks."""
+        wanted = record.headers.get(ANSWER_DELTAS_HEADER, "")
+        return with_answer_deltas(plan, int(wanted)) if wanted.isdigit() else plan
+
     async def paced(self, events: Sequence[bytes]) -> AsyncIterator[bytes]:
         """The SSE events one by one, `chunk_delay` apart (read per event: a test may change it mid-stream)."""
         for i, event in enumerate(events):
@@ -182,6 +193,8 @@ class FakeBackend:
             parse_error,
         )
         self.received.append(record)
+        if self.keep_received is not None and len(self.received) > self.keep_received:
+            del self.received[: len(self.received) - self.keep_received]
         return record
 
     def _control(self, request: Request) -> Response:
@@ -212,6 +225,7 @@ def process_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between streamed events")
     parser.add_argument("--path-prefix", default="/v1")
     parser.add_argument("--ready-file", type=Path, default=None, help="write {name, host, port, base_url} here")
+    parser.add_argument("--keep-received", type=int, default=None, help="keep only the newest N request records")
 
 
 async def _serve(fake: FakeBackend, ready_file: Path | None) -> None:

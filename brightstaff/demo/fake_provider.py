@@ -135,10 +135,11 @@ class FakeProvider(FakeBackend):
             detail = record.parse_error or "the body is empty"
             return self._error(400, f"We could not parse the JSON body of your request ({detail}).", "invalid_json")
         if path == f"{prefix}/responses":
-            return self._responses_answer(record.body, failure)
-        return self._chat_answer(record.body, failure)
+            return self._responses_answer(record, failure)
+        return self._chat_answer(record, failure)
 
-    def _chat_answer(self, document: Any, failure: Failure | None) -> Reply:
+    def _chat_answer(self, record: ReceivedRequest, failure: Failure | None) -> Reply:
+        document = record.body
         if not isinstance(document, dict):
             return self._error(400, "The request body must be a JSON object.", "invalid_request_body")
         if not isinstance(document.get("model"), str) or not document["model"]:
@@ -146,7 +147,7 @@ class FakeProvider(FakeBackend):
         if not isinstance(document.get("messages"), list):
             return self._error(400, "'messages' must be an array.", "missing_required_parameter", "messages")
 
-        planned = plan_reply(document, self.name)
+        planned = self.sized(plan_reply(document, self.name), record)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
         if document.get("stream") is not True:
@@ -158,7 +159,8 @@ class FakeProvider(FakeBackend):
             return self._stream([*events[: len(events) // 2], sse_event(broken)])
         return self._stream([*events, b"data: [DONE]\n\n"])
 
-    def _responses_answer(self, document: Any, failure: Failure | None) -> Reply:
+    def _responses_answer(self, record: ReceivedRequest, failure: Failure | None) -> Reply:
+        document = record.body
         previous = document.get("previous_response_id") if isinstance(document, dict) else None
         history: list[Any] | None = []  # None: the previous response named is not stored
         if previous is not None:
@@ -168,7 +170,7 @@ class FakeProvider(FakeBackend):
             return self._refused(error)
         assert isinstance(document, dict)
         items = conversation_items(document, history or [])
-        planned = plan(responses_ask(document, items), self.name)
+        planned = self.sized(plan(responses_ask(document, items), self.name), record)
         blocks = prompt_blocks(document, items)
         salt = f"{document['model']}|{document.get('prompt_cache_key') or ''}"
         seen = prefixes(blocks, salt)
@@ -242,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path_prefix=args.path_prefix,
         chunk_delay=args.chunk_delay,
         api_key=args.api_key,
+        keep_received=args.keep_received,
     )
     return serve_as_process(provider, args.ready_file)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from brightstaff.demo.schema_instance import instance
@@ -45,6 +45,15 @@ def text_of(content: Any) -> str:
 def stream_pieces(text: str) -> list[str]:
     """`text` as the deltas of a stream: a few words each, joined back exactly."""
     return STREAM_PIECE.findall(text)
+
+
+def with_answer_deltas(plan: Plan, deltas: int) -> Plan:
+    """`plan` with its text answer replaced by one that streams in exactly `deltas` deltas (benchmarks size
+    their streams with it); a plan of tool calls is kept as it is."""
+    if plan.content is None or plan.tool_calls:
+        return plan
+    words = [f"w{i % 1000:03d}" for i in range(3 * max(deltas, 1))]  # three words a delta (STREAM_PIECE)
+    return replace(plan, content=" ".join(words))
 
 
 def argument_pieces(arguments: str) -> list[str]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from demo_loop import running_provider
-from free_port import free_port
 from loop_thread import LoopThread
 from starlette.testclient import TestClient
 
@@ -25,6 +24,7 @@ from brightstaff.demo.fake_backend import ReceivedRequest
 from brightstaff.demo.fake_provider import FakeProvider
 from brightstaff.demo.http_server import Reply, Request
 from brightstaff.demo.research import TASKS
+from harness.free_port import free_port
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ one model; Redis killed and restarted under load costs affinity for the outage w
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import uuid
@@ -21,9 +20,8 @@ from e2e_stack import Providers, Stack, e2e_config, launch, retire
 from openai import OpenAI
 from test_e2e_openai_sdk import ANALYSIS, CODE, ask
 
-# The real redis-server helper lives with the pin store tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pins"))
-from redis_server import RedisServer, free_port
+from harness.free_port import free_port
+from harness.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
 

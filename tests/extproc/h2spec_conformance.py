@@ -23,8 +23,8 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import NamedTuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from free_port import free_port  # tests/ is not a package: its folder goes on sys.path above
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from harness.free_port import free_port  # run as a script: the repository root goes on sys.path above
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -15,7 +15,6 @@ import pytest
 import redis.asyncio
 from pin_store_contract import CONTRACT, Factory, FakeClock, pin
 from redis.exceptions import ResponseError
-from redis_server import TLS_DIR, RedisServer, free_port
 
 from brightstaff.config import RedisPinStoreSettings, RedisTLS, parse_config
 from brightstaff.core.decision import Pin, RouteChoice
@@ -26,6 +25,8 @@ from brightstaff.pins.base import PinStore, PinStoreError, PinStoreUnavailable
 from brightstaff.pins.circuit import CircuitState
 from brightstaff.pins.redis import RedisPinStore
 from brightstaff.server.handler import RequestHandler
+from harness.free_port import free_port
+from harness.redis_server import TLS_DIR, RedisServer
 
 # Real seconds per contract second: the contract's 60 s TTL becomes 1.2 s, its 10 s margins 200 ms.
 SCALE = 0.02

@@ -1,6 +1,8 @@
-"""A real redis-server for tests: started on a free loopback port, stopped (or killed) by its PID.
+"""A real redis-server for the tests and the benchmark: started on a free loopback port, stopped (or killed)
+by its PID.
 
-Missing redis-server is a test failure with the fix in the message, never a skip: `./dev test` installs it.
+Missing redis-server raises `RedisServerMissing` with the fix in the message (in a test: a failure, never a
+skip; `./dev test` installs it).
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-from free_port import free_port
+from harness.free_port import free_port
 
 INSTALL_HINT = (
     "redis-server is not installed, and the Redis pin store tests need a real one. "
@@ -22,17 +23,21 @@ INSTALL_HINT = (
 )
 
 
+class RedisServerMissing(RuntimeError):
+    pass
+
+
 def redis_server_binary() -> str:
     binary = shutil.which("redis-server") or (
         "/usr/bin/redis-server" if Path("/usr/bin/redis-server").is_file() else None
     )
     if binary is None:
-        pytest.fail(INSTALL_HINT, pytrace=False)
+        raise RedisServerMissing(INSTALL_HINT)
     return binary
 
 
 # A test CA with a server certificate for 127.0.0.1 and a client certificate (README.md beside them).
-TLS_DIR = Path(__file__).resolve().parent / "tls"
+TLS_DIR = Path(__file__).resolve().parents[1] / "tests" / "pins" / "tls"
 
 
 def _ping(port: int, tls: bool) -> bool:

@@ -1,0 +1,161 @@
+"""What the benchmark measures: the cells, their order, and the result each one keeps.
+
+A cell is one (path, body size, connection count) measured for `duration` seconds after a warm-up:
+- `direct`: Envoy straight to the upstream Envoy (no brightstaff);
+- `brightstaff`: the same chat request through brightstaff's ext_proc on the pin-hit path, once per
+  transport (`server`);
+- `redis`: the same with the pins in Redis;
+- `api`: one of `API_CASES` (a client API to a backend through brightstaff, same dialect or translated,
+  JSON or a 50-event SSE stream), on the first transport and the memory store, against the fakes.
+All paths of one (body, connections) run back to back, so drift on the machine hits them all alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from benchmarks.load import LoadResult
+
+ClientApi = Literal["chat", "messages", "responses"]
+Target = Literal["same_dialect", "translated_stream"]
+
+CLIENT_PATHS: dict[ClientApi, str] = {
+    "chat": "/v1/chat/completions",
+    "messages": "/v1/messages",
+    "responses": "/v1/responses",
+}
+# The last event of a whole stream, per dialect the client reads.
+END_MARKERS: dict[ClientApi, bytes] = {
+    "chat": b"data: [DONE]",
+    "messages": b"event: message_stop",
+    "responses": b"event: response.completed",
+}
+STREAM_EVENTS = 50  # events per upstream SSE answer
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCase:
+    """A client API to a backend through brightstaff (providers in processes.PROVIDERS, on the fakes)."""
+
+    key: str
+    label: str
+    client: ClientApi
+    backend: str  # a processes.PROVIDERS key
+    upstream: ClientApi  # the dialect the backend answers in
+    stream: bool = False
+    baseline: str | None = None  # the case this one is held against
+    target: Target | None = None
+
+    @property
+    def translated(self) -> bool:
+        return self.client != self.upstream
+
+
+API_CASES: tuple[ApiCase, ...] = (
+    ApiCase("chat-openai", "chat → OpenAI", "chat", "openai", "chat"),
+    ApiCase(
+        "messages-anthropic",
+        "Messages → Anthropic",
+        "messages",
+        "anthropic",
+        "messages",
+        baseline="chat-openai",
+        target="same_dialect",
+    ),
+    ApiCase(
+        "responses-openai",
+        "Responses → OpenAI Responses",
+        "responses",
+        "openai",
+        "responses",
+        baseline="chat-openai",
+        target="same_dialect",
+    ),
+    ApiCase("chat-anthropic", "chat → Anthropic (translated)", "chat", "anthropic", "messages", baseline="chat-openai"),
+    ApiCase("chat-openai-sse", "chat → OpenAI, SSE", "chat", "openai", "chat", stream=True),
+    ApiCase(
+        "chat-anthropic-sse",
+        "chat → Anthropic, SSE (translated)",
+        "chat",
+        "anthropic",
+        "messages",
+        stream=True,
+        baseline="chat-openai-sse",
+        target="translated_stream",
+    ),
+    ApiCase(
+        "responses-openai-sse", "Responses → OpenAI Responses, SSE", "responses", "openai", "responses", stream=True
+    ),
+    ApiCase(
+        "responses-chat-sse",
+        "Responses → chat, SSE (translated)",
+        "responses",
+        "chat_only",
+        "chat",
+        stream=True,
+        baseline="responses-openai-sse",
+        target="translated_stream",
+    ),
+)
+API_BY_KEY = {case.key: case for case in API_CASES}
+
+
+@dataclass
+class Cell:
+    path: str  # "direct" | "brightstaff" | "redis" | "api"
+    body: str  # "1k" | "50k"
+    connections: int
+    result: LoadResult
+    cpu_us: dict[str, float]  # CPU per request by role: brightstaff, envoy (front + upstream), redis, fakes
+    other_load: float  # cores used by processes outside this benchmark during the cell
+    server: str = "native"  # brightstaff's ext_proc transport (the first --server for direct, redis, api)
+    api: str | None = None  # the ApiCase key of an api cell
+    events_per_stream: int = 0  # upstream SSE events per response (streamed api cells)
+    ttfb: LoadResult | None = field(default=None)  # one connection, time to the first body byte (streams)
+
+    @property
+    def brightstaff_cpu_us(self) -> float:
+        return self.cpu_us.get("brightstaff", 0.0)
+
+    @property
+    def envoy_cpu_us(self) -> float:
+        return self.cpu_us.get("envoy", 0.0)
+
+    @property
+    def redis_cpu_us(self) -> float:
+        return self.cpu_us.get("redis", 0.0)
+
+    @property
+    def cpu_us_per_event(self) -> float | None:
+        return self.brightstaff_cpu_us / self.events_per_stream if self.events_per_stream else None
+
+    @property
+    def case(self) -> ApiCase | None:
+        return API_BY_KEY[self.api] if self.api else None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One cell to run: which path, body, connections, transport, API case."""
+
+    path: str
+    body: str
+    connections: int
+    server: str
+    api: ApiCase | None = None
+
+
+def plan(
+    bodies: list[str], connections: list[int], paths: list[str], servers: list[str], cases: tuple[ApiCase, ...]
+) -> Iterator[Plan]:
+    for body in bodies:
+        for conns in connections:
+            for path in paths:
+                if path == "api":
+                    for case in cases:
+                        yield Plan(path, body, conns, servers[0], case)
+                    continue
+                for server in servers if path == "brightstaff" else servers[:1]:
+                    yield Plan(path, body, conns, server)

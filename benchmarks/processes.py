@@ -1,0 +1,260 @@
+"""The processes under test, started through the shared harness (harness/): an upstream Envoy, the fake
+providers, redis-server, and one Envoy + brightstaff stack per ext_proc transport (plus one on the Redis pin
+store), all on loopback, all stopped by PID when the `Processes` block ends.
+
+- The *upstream* Envoy answers every request with a fixed chat.completion (`direct_response` behind a buffer
+  filter, so it reads the whole request first, like a real provider): no Python in the path of today's chat
+  cells, so the upstream is never their bottleneck.
+- The *fakes* (brightstaff/demo/fake_provider.py and fake_anthropic.py, each its own process so its CPU is
+  its own) serve the API cells: Anthropic Messages, OpenAI Responses, and chat completions for a backend
+  without the Responses API. Their streamed events are `event_gap` seconds apart, so each event reaches
+  Envoy, and brightstaff, as its own chunk, as a model's tokens do.
+- Each *stack* is `brightstaff serve` behind a front Envoy rendered by `render_envoy` for a config whose
+  providers live on the upstream and the fakes; the first also carries a "direct" listener straight to
+  the upstream's cluster, so direct and brightstaff paths share one Envoy and differ only by brightstaff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bodies import COMPLETION
+from brightstaff.config.providers import cluster_name
+from brightstaff.proxy.envoy_process import EnvoyProcess
+from harness.fake_process import FakeProcess
+from harness.free_port import free_port
+from harness.redis_server import RedisServer
+from harness.stack import Stack
+
+BENCH_KEYS = {"OPENAI_API_KEY": "sk-bench-openai-0000", "ANTHROPIC_API_KEY": "sk-bench-anthropic-0000"}
+SERVERS = ("grpcio", "native")  # brightstaff.transport values
+_HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+_ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+_BODY_LIMIT = 16 * 1024 * 1024
+DEFAULT_PROVIDER = "openai/gpt-4o-mini"  # on the upstream Envoy: today's chat cells
+_FAKE_RECORDS = 64  # the fakes keep only their newest requests: a run sends hundreds of thousands
+
+# Which provider serves each backend of the API cells, and the routing preference (and a prompt that matches
+# it) that pins an affinity id there: the cells run on the pin-hit path, so the pin decides, not the body.
+PROVIDERS = {
+    "anthropic": (
+        "anthropic/claude-sonnet-4-20250514",
+        "code_generation",
+        "generating new code, writing functions, or creating boilerplate",
+        "Write a Python function that parses an ISO 8601 date.",
+    ),
+    "openai": (
+        "openai/gpt-4o",
+        "complex_reasoning",
+        "complex reasoning tasks, multi-step analysis, or detailed explanations",
+        "Explain step by step, with a detailed multi-step analysis, why the sky is blue.",
+    ),
+    "chat_only": (
+        "mistral/mistral-large-latest",
+        "translation",
+        "translating text from one language to another",
+        "Translate this sentence into French: the database is ready.",
+    ),
+}
+
+
+def _listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "per_connection_buffer_limit_bytes": _BODY_LIMIT,
+        "filter_chains": [
+            {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}
+        ],
+    }
+
+
+def upstream_bootstrap(port: int, answer: str) -> dict[str, Any]:
+    """An Envoy that reads the whole request (buffer filter), then answers `answer` as JSON."""
+    hcm = {
+        "@type": _HCM,
+        "stat_prefix": "upstream",
+        "codec_type": "AUTO",
+        "route_config": {
+            "name": "upstream",
+            "virtual_hosts": [
+                {
+                    "name": "fake_provider",
+                    "domains": ["*"],
+                    "routes": [
+                        {
+                            "match": {"prefix": "/"},
+                            "direct_response": {"status": 200, "body": {"inline_string": answer}},
+                            "response_headers_to_add": [
+                                {
+                                    "header": {"key": "content-type", "value": "application/json"},
+                                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+        },
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.buffer",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+                    "max_request_bytes": _BODY_LIMIT,
+                },
+            },
+            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}},
+        ],
+    }
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {"listeners": [_listener("upstream", port, hcm)]},
+    }
+
+
+def direct_listener(port: int, cluster: str) -> dict[str, Any]:
+    """The direct path: a listener on the front Envoy that routes straight to the provider cluster."""
+    hcm = {
+        "@type": _HCM,
+        "stat_prefix": "direct",
+        "codec_type": "AUTO",
+        "route_config": {
+            "name": "direct",
+            "virtual_hosts": [
+                {
+                    "name": "direct",
+                    "domains": ["*"],
+                    "routes": [{"match": {"prefix": "/"}, "route": {"cluster": cluster, "timeout": "60s"}}],
+                }
+            ],
+        },
+        "http_filters": [
+            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER, "suppress_envoy_headers": True}}
+        ],
+    }
+    return _listener("direct", port, hcm)
+
+
+def brightstaff_config(
+    upstream_url: str, fakes: dict[str, str], redis_url: str | None = None, transport: str = "native"
+) -> dict[str, Any]:
+    """A Plano-style config: the default provider on the upstream Envoy, the API cells' on the fakes
+    (`fakes`: base URL by PROVIDERS key), pins in memory or (with `redis_url`) in Redis."""
+    routing: dict[str, Any] = {"session_ttl_seconds": 600, "session_max_entries": 10000}
+    if redis_url is not None:
+        routing = {"session_ttl_seconds": 600, "session_cache": {"type": "redis", "url": redis_url}}
+    providers: list[dict[str, Any]] = [
+        {"model": DEFAULT_PROVIDER, "access_key": "$OPENAI_API_KEY", "default": True, "base_url": upstream_url}
+    ]
+    for key, (model, preference, description, _prompt) in PROVIDERS.items():
+        vendor_key = "$ANTHROPIC_API_KEY" if model.startswith("anthropic/") else "$OPENAI_API_KEY"
+        providers.append(
+            {
+                "model": model,
+                "access_key": vendor_key,
+                # Without fakes the API cells do not run; their providers then point at the upstream.
+                "base_url": fakes.get(key, upstream_url),
+                "routing_preferences": [{"name": preference, "description": description}],
+            }
+        )
+    return {
+        "version": "v0.3.0",
+        "listeners": [{"type": "model", "name": "model_listener", "port": 12000, "address": "127.0.0.1"}],
+        "model_providers": providers,
+        "routing": routing,
+        "brightstaff": {"message_timeout_ms": 2000, "transport": transport},
+    }
+
+
+@dataclass
+class Processes:
+    """Everything one run starts; `pids` of each, by role, for the CPU meter."""
+
+    workdir: Path
+    upstream: EnvoyProcess
+    stacks: dict[str, Stack]  # by transport: the memory pin store
+    direct_port: int
+    redis_stack: Stack | None = None
+    redis: RedisServer | None = None
+    fakes: dict[str, FakeProcess] = field(default_factory=dict)  # "openai", "anthropic"
+
+    def pids(self, stack: Stack) -> dict[str, list[int]]:
+        assert stack.brightstaff is not None
+        assert stack.envoy.pid is not None
+        assert self.upstream.pid is not None
+        roles = {"brightstaff": [stack.brightstaff.pid], "envoy": [stack.envoy.pid, self.upstream.pid]}
+        if stack is self.redis_stack and self.redis is not None and self.redis.process is not None:
+            roles["redis"] = [self.redis.process.pid]
+        if self.fakes:
+            roles["fakes"] = [fake.pid for fake in self.fakes.values()]
+        return roles
+
+    def all_fronts(self) -> list[EnvoyProcess]:
+        stacks = [*self.stacks.values(), *([self.redis_stack] if self.redis_stack else [])]
+        return [stack.envoy for stack in stacks]
+
+
+def _start_stack(stack: Stack) -> Stack:
+    stack.start_brightstaff()
+    stack.envoy.start()  # on this (the main) thread: Envoy's parent-death signal follows it
+    asyncio.run(stack.envoy.wait_ready())
+    return stack
+
+
+@contextlib.contextmanager
+def started(
+    workdir: Path, servers: list[str], use_redis: bool, use_fakes: bool, event_gap: float, log_level: str
+) -> Iterator[Processes]:
+    """Start every process of a run; stop them all (by PID) when the block ends, however it ends."""
+    upstream_port, direct_port = free_port(), free_port()
+    upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
+    upstream = EnvoyProcess(upstream_bootstrap(upstream_port, COMPLETION), workdir=workdir / "upstream-envoy")
+    running = Processes(workdir, upstream, {}, direct_port)
+    try:
+        upstream.start()
+        asyncio.run(upstream.wait_ready())
+        fake_urls: dict[str, str] = {}
+        if use_fakes:
+            common = ["--chunk-delay", f"{event_gap:g}", "--keep-received", str(_FAKE_RECORDS)]
+            running.fakes["openai"] = FakeProcess(
+                "fake_provider", ["--name", "openai", *common], workdir / "fakes", log=True
+            ).start()
+            running.fakes["anthropic"] = FakeProcess("fake_anthropic", common, workdir / "fakes", log=True).start()
+            fake_urls = {
+                "anthropic": running.fakes["anthropic"].base_url,
+                "openai": running.fakes["openai"].base_url,
+                "chat_only": running.fakes["openai"].base_url,
+            }
+        for server in servers:
+            config = brightstaff_config(upstream_url, fake_urls, transport=server)
+            extra = [] if running.stacks else [direct_listener(direct_port, cluster_name(DEFAULT_PROVIDER))]
+            stack = Stack(
+                workdir / f"stack-{server}", config, log_level=log_level, keys=BENCH_KEYS, extra_listeners=extra
+            )
+            running.stacks[server] = _start_stack(stack)
+        if use_redis:
+            running.redis = RedisServer(workdir / "redis").start()
+            config = brightstaff_config(upstream_url, fake_urls, running.redis.url, transport=servers[0])
+            running.redis_stack = _start_stack(
+                Stack(workdir / "stack-redis", config, log_level=log_level, keys=BENCH_KEYS)
+            )
+        yield running
+    finally:
+        for stack in [*running.stacks.values(), *([running.redis_stack] if running.redis_stack else [])]:
+            stack.stop()
+        for fake in running.fakes.values():
+            fake.stop()
+        if running.redis is not None:
+            running.redis.stop()
+        asyncio.run(upstream.stop())
+
+
+def remove_workdir(workdir: Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
