@@ -6,8 +6,11 @@ A cell is one (path, body size, connection count) measured for `duration` second
   transport (`server`);
 - `redis`: the same with the pins in Redis;
 - `api`: one of `API_CASES` (a client API to a backend through brightstaff, same dialect or translated,
-  JSON or a 50-event SSE stream), on the first transport and the memory store, against the fakes.
-All paths of one (body, connections) run back to back, so drift on the machine hits them all alike.
+  JSON or a 50-event SSE stream), on the first transport and the memory store, against the fakes;
+- `api-direct`: the same client request straight through Envoy to the fake that speaks the client's API
+  (`DIRECT_CASES`, no brightstaff): what the `api` cells of that client API are held against.
+Streamed cases run on one connection only (their targets are per event and at one connection). All
+paths of one (body, connections) run back to back, so drift on the machine hits them all alike.
 """
 
 from __future__ import annotations
@@ -74,6 +77,12 @@ API_CASES: tuple[ApiCase, ...] = (
         target="same_dialect",
     ),
     ApiCase("chat-anthropic", "chat → Anthropic (translated)", "chat", "anthropic", "messages", baseline="chat-openai"),
+    ApiCase(
+        "messages-openai", "Messages → OpenAI chat (translated)", "messages", "openai", "chat", baseline="chat-openai"
+    ),
+    ApiCase(
+        "responses-chat", "Responses → chat (translated)", "responses", "chat_only", "chat", baseline="chat-openai"
+    ),
     ApiCase("chat-openai-sse", "chat → OpenAI, SSE", "chat", "openai", "chat", stream=True),
     ApiCase(
         "chat-anthropic-sse",
@@ -99,12 +108,32 @@ API_CASES: tuple[ApiCase, ...] = (
         target="translated_stream",
     ),
 )
-API_BY_KEY = {case.key: case for case in API_CASES}
+# The direct comparator of each (client API, stream): the request straight to the fake that speaks that API.
+_NATIVE_BACKEND: dict[ClientApi, str] = {"chat": "openai", "messages": "anthropic", "responses": "openai"}
+_NAMES: dict[ClientApi, str] = {"chat": "chat", "messages": "Messages", "responses": "Responses"}
+DIRECT_CASES: dict[tuple[ClientApi, bool], ApiCase] = {
+    (client, stream): ApiCase(
+        f"direct-{client}{'-sse' if stream else ''}",
+        f"direct {_NAMES[client]}{', SSE' if stream else ''}",
+        client,
+        _NATIVE_BACKEND[client],
+        client,
+        stream=stream,
+    )
+    for client in _NATIVE_BACKEND
+    for stream in (False, True)
+}
+API_BY_KEY = {case.key: case for case in (*API_CASES, *DIRECT_CASES.values())}
+
+
+def direct_case(case: ApiCase) -> ApiCase:
+    """The direct comparator of an API case: its client request, no brightstaff, a backend of its own API."""
+    return DIRECT_CASES[(case.client, case.stream)]
 
 
 @dataclass
 class Cell:
-    path: str  # "direct" | "brightstaff" | "redis" | "api"
+    path: str  # "direct" | "brightstaff" | "redis" | "api" | "api-direct"
     body: str  # "1k" | "50k"
     connections: int
     result: LoadResult
@@ -154,7 +183,10 @@ def plan(
         for conns in connections:
             for path in paths:
                 if path == "api":
-                    for case in cases:
+                    runnable = [case for case in cases if conns == 1 or not case.stream]
+                    for direct in dict.fromkeys(direct_case(case) for case in runnable):
+                        yield Plan("api-direct", body, conns, servers[0], direct)
+                    for case in runnable:
                         yield Plan(path, body, conns, servers[0], case)
                     continue
                 for server in servers if path == "brightstaff" else servers[:1]:

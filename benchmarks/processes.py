@@ -119,17 +119,17 @@ def upstream_bootstrap(port: int, answer: str) -> dict[str, Any]:
     }
 
 
-def direct_listener(port: int, cluster: str) -> dict[str, Any]:
-    """The direct path: a listener on the front Envoy that routes straight to the provider cluster."""
+def direct_listener(name: str, port: int, cluster: str) -> dict[str, Any]:
+    """A direct path: a listener on the front Envoy that routes straight to a provider's cluster."""
     hcm = {
         "@type": _HCM,
-        "stat_prefix": "direct",
+        "stat_prefix": name,
         "codec_type": "AUTO",
         "route_config": {
-            "name": "direct",
+            "name": name,
             "virtual_hosts": [
                 {
-                    "name": "direct",
+                    "name": name,
                     "domains": ["*"],
                     "routes": [{"match": {"prefix": "/"}, "route": {"cluster": cluster, "timeout": "60s"}}],
                 }
@@ -139,7 +139,7 @@ def direct_listener(port: int, cluster: str) -> dict[str, Any]:
             {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER, "suppress_envoy_headers": True}}
         ],
     }
-    return _listener("direct", port, hcm)
+    return _listener(name, port, hcm)
 
 
 def brightstaff_config(
@@ -180,7 +180,9 @@ class Processes:
     workdir: Path
     upstream: EnvoyProcess
     stacks: dict[str, Stack]  # by transport: the memory pin store
-    direct_port: int
+    # The first stack's direct listeners, by what they reach: "upstream" (the Envoy upstream), and with the
+    # fakes "openai" and "anthropic" (the fake providers' clusters).
+    direct_ports: dict[str, int]
     redis_stack: Stack | None = None
     redis: RedisServer | None = None
     fakes: dict[str, FakeProcess] = field(default_factory=dict)  # "openai", "anthropic"
@@ -213,10 +215,13 @@ def started(
     workdir: Path, servers: list[str], use_redis: bool, use_fakes: bool, event_gap: float, log_level: str
 ) -> Iterator[Processes]:
     """Start every process of a run; stop them all (by PID) when the block ends, however it ends."""
-    upstream_port, direct_port = free_port(), free_port()
+    upstream_port = free_port()
     upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
     upstream = EnvoyProcess(upstream_bootstrap(upstream_port, COMPLETION), workdir=workdir / "upstream-envoy")
-    running = Processes(workdir, upstream, {}, direct_port)
+    clusters = {"upstream": cluster_name(DEFAULT_PROVIDER)}
+    if use_fakes:
+        clusters.update(openai=cluster_name(PROVIDERS["openai"][0]), anthropic=cluster_name(PROVIDERS["anthropic"][0]))
+    running = Processes(workdir, upstream, {}, {target: free_port() for target in clusters})
     try:
         upstream.start()
         asyncio.run(upstream.wait_ready())
@@ -234,7 +239,11 @@ def started(
             }
         for server in servers:
             config = brightstaff_config(upstream_url, fake_urls, transport=server)
-            extra = [] if running.stacks else [direct_listener(direct_port, cluster_name(DEFAULT_PROVIDER))]
+            extra = [
+                direct_listener(f"direct_{target}", running.direct_ports[target], cluster)
+                for target, cluster in clusters.items()
+                if not running.stacks
+            ]
             stack = Stack(
                 workdir / f"stack-{server}", config, log_level=log_level, keys=BENCH_KEYS, extra_listeners=extra
             )

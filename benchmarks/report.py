@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.cells import API_BY_KEY, Cell
+from benchmarks.cells import API_BY_KEY, Cell, direct_case
 
 P50_TARGET_MS = {"1k": 0.6, "50k": 0.9}
 RPS_TARGET = 1800
@@ -54,7 +54,49 @@ def _find(cells: Iterable[Cell], **want: Any) -> Cell | None:
 
 
 def direct_of(cell: Cell, cells: list[Cell]) -> Cell | None:
-    return _find(cells, path="direct", body=cell.body, connections=cell.connections)
+    """The cell without brightstaff that `cell` is held against: Envoy straight to the same upstream (chat
+    cells), or the same client request straight to a fake that speaks its API (API cells); None for a
+    direct cell itself."""
+    if cell.path in ("brightstaff", "redis"):
+        return _find(cells, path="direct", body=cell.body, connections=cell.connections)
+    case = cell.case
+    if cell.path == "api" and case is not None:
+        key = direct_case(case).key
+        return _find(cells, path="api-direct", api=key, body=cell.body, connections=cell.connections)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class VsDirect:
+    """A brightstaff cell against its direct cell: latency and throughput ratios, and the p50 added."""
+
+    direct: str  # the direct cell's label
+    p50_ratio: float
+    p99_ratio: float
+    rps_ratio: float
+    added_p50_ms: float
+
+
+def vs_direct(cell: Cell, cells: list[Cell]) -> VsDirect | None:
+    direct = direct_of(cell, cells)
+    if direct is None:
+        return None
+    r, d = cell.result, direct.result
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b else 0.0
+
+    return VsDirect(
+        label(direct), ratio(r.p50_ms, d.p50_ms), ratio(r.p99_ms, d.p99_ms), ratio(r.rps, d.rps), r.p50_ms - d.p50_ms
+    )
+
+
+def cpu_vs_baseline(cell: Cell, cells: list[Cell]) -> float | None:
+    """brightstaff CPU per request over its baseline case's (same body and connections), for API cells."""
+    base = baseline_of(cell, cells)
+    if base is None or not base.brightstaff_cpu_us:
+        return None
+    return cell.brightstaff_cpu_us / base.brightstaff_cpu_us
 
 
 def memory_of(cell: Cell, cells: list[Cell]) -> Cell | None:
@@ -145,11 +187,11 @@ def cell_line(cell: Cell, cells: list[Cell]) -> str:
         f"{label(cell):<44} p50 {r.p50_ms:7.3f} ms  p99 {r.p99_ms:7.3f} ms  {r.rps:8.0f} req/s  ({r.requests} req)"
         f"  non-2xx {r.non_2xx}  socket errors {r.socket_errors}"
     )
-    if cell.path != "direct":
+    if cell.path not in ("direct", "api-direct"):
         line += f"  not pinned {r.unpinned}  brightstaff CPU {cell.brightstaff_cpu_us:.0f} µs/req"
-    direct = direct_of(cell, cells)
-    if cell.path == "brightstaff" and direct is not None and direct.result.rps:
-        line += f"  x{r.rps / direct.result.rps:.2f} of direct  +{r.p50_ms - direct.result.p50_ms:.3f} ms p50"
+    compared = vs_direct(cell, cells)
+    if compared is not None:
+        line += f"  x{compared.rps_ratio:.2f} req/s of direct  {compared.added_p50_ms:+.3f} ms p50"
     if cell.path == "redis":
         memory = memory_of(cell, cells)
         if memory is not None:
@@ -236,25 +278,29 @@ def store_table(cells: list[Cell]) -> list[str]:
 
 def api_table(cells: list[Cell], found: list[Verdict]) -> list[str]:
     rows = [
-        "| client → backend | body | conns | req/s | p50 / p99 ms | brightstaff CPU µs/req | µs/SSE event "
-        "| TTFB p50 ms | target | verdict | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| client → backend | body | conns | req/s | p50 / p99 ms | p50 × direct | brightstaff CPU µs/req "
+        "| CPU × base | µs/SSE event | TTFB p50 ms | target | verdict | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for cell in cells:
         case = cell.case
         if case is None:
             continue
         r = cell.result
+        compared, cpu_ratio = vs_direct(cell, cells), cpu_vs_baseline(cell, cells)
+        p50_ratio = f"{compared.p50_ratio:.2f}" if compared is not None else "-"
+        cpu = f"{cell.brightstaff_cpu_us:.0f}" if cell.path == "api" else "-"
+        cpu_x = f"{cpu_ratio:.2f}" if cpu_ratio is not None else "-"
         mine = [v for v in found if v.cell == label(cell)]
         targets = "; ".join(_target_text(v) for v in mine) or "-"
         verdict = ("met" if all(v.met for v in mine) else "**MISSED**") if mine else "-"
-        per_event = f"{cell.cpu_us_per_event:.1f}" if cell.cpu_us_per_event is not None else "-"
+        per_event = f"{cell.cpu_us_per_event:.1f}" if cell.cpu_us_per_event is not None and cpu != "-" else "-"
         ttfb = f"{cell.ttfb.ttfb_p50_ms:.2f}" if cell.ttfb is not None and cell.ttfb.ttfb_p50_ms is not None else "-"
         errors = r.errors + (cell.ttfb.errors if cell.ttfb is not None else 0)
         rows.append(
             f"| {case.label} | {_size(cell.body)} | {cell.connections} | {r.rps:,.0f} "
-            f"| {r.p50_ms:.2f} / {r.p99_ms:.2f} "
-            f"| {cell.brightstaff_cpu_us:.0f} | {per_event} | {ttfb} | {targets} | {verdict} | {errors} |"
+            f"| {r.p50_ms:.2f} / {r.p99_ms:.2f} | {p50_ratio} "
+            f"| {cpu} | {cpu_x} | {per_event} | {ttfb} | {targets} | {verdict} | {errors} |"
         )
     return rows
 
@@ -307,7 +353,9 @@ def markdown(cells: list[Cell], info: dict[str, str], loadgen: str, command: str
         out += [
             f"Client APIs and backends ({servers[0]} transport, memory store, fake providers as upstreams; streams "
             f"of 50 upstream SSE events {settings['event_gap'] * 1000:g} ms apart; "
-            "TTFB: first body byte, one connection).",
+            "TTFB: first body byte, one connection; direct: the same request through Envoy to a fake that speaks "
+            "its API, no brightstaff; CPU × base: brightstaff CPU per request over the baseline's, chat → OpenAI for "
+            "JSON, the untranslated stream for SSE).",
             "",
             *api_table(cells, found),
             "",
@@ -323,8 +371,11 @@ def json_document(
 ) -> dict[str, Any]:
     def cell_json(cell: Cell) -> dict[str, Any]:
         value = dataclasses.asdict(cell)
+        compared = vs_direct(cell, cells)
         value.update(
             label=label(cell),
+            vs_direct=dataclasses.asdict(compared) if compared is not None else None,
+            cpu_vs_baseline=cpu_vs_baseline(cell, cells),
             rps=cell.result.rps,
             errors=cell.result.errors + (cell.ttfb.errors if cell.ttfb is not None else 0),
             brightstaff_cpu_us=cell.brightstaff_cpu_us,

@@ -82,17 +82,22 @@ class Runner:
         stack = self._stack(cell)
         if cell.path == "direct":
             data, path = self._body(cell.body, "chat", False)
-            return Request(self.running.direct_port, CLIENT_PATHS["chat"], (), data, path, expect=None)
+            return Request(self.running.direct_ports["upstream"], CLIENT_PATHS["chat"], (), data, path, expect=None)
         if cell.api is None:
             data, path = self._body(cell.body, "chat", False)
             pinned = ((AFFINITY_HEADER, AFFINITY_ID),)
             return Request(stack.listener_port, CLIENT_PATHS["chat"], pinned, data, path, expect="pinned")
         case = cell.api
         data, path = self._body(cell.body, case.client, case.stream)
-        headers = [(AFFINITY_HEADER, API_AFFINITY[case.backend]), (ANSWER_DELTAS_HEADER, str(self.answer_deltas(case)))]
+        headers = [(ANSWER_DELTAS_HEADER, str(self.answer_deltas(case)))]
         if case.client == "messages":
             headers += list(ANTHROPIC_HEADERS)
         marker = END_MARKERS[case.client] if case.stream else None
+        if cell.path == "api-direct":  # no brightstaff to set the credentials: the client's own
+            headers += [("x-api-key", "sk-bench-direct")] if case.client == "messages" else []
+            port = self.running.direct_ports[case.backend]
+            return Request(port, CLIENT_PATHS[case.client], tuple(headers), data, path, None, marker)
+        headers.append((AFFINITY_HEADER, API_AFFINITY[case.backend]))
         return Request(stack.listener_port, CLIENT_PATHS[case.client], tuple(headers), data, path, "pinned", marker)
 
     def _stack(self, cell: Plan) -> Stack:
