@@ -197,7 +197,7 @@ def cell_line(cell: Cell, cells: list[Cell]) -> str:
         if memory is not None:
             line += f"  {r.p50_ms - memory.result.p50_ms:+.3f} ms p50 over the memory store"
         line += f"  redis-server CPU {cell.redis_cpu_us:.0f} µs/req"
-    if cell.cpu_us_per_event is not None:
+    if cell.cpu_us_per_event is not None and cell.path == "api":
         line += f"  {cell.cpu_us_per_event:.1f} µs/event"
     if cell.ttfb is not None:
         t = cell.ttfb
