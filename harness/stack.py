@@ -2,7 +2,7 @@
 
 `Stack(workdir, config)` writes the brightstaff config (its gRPC and admin ports filled in) and renders the
 Envoy bootstrap for it; nothing runs until `start_brightstaff()` and `envoy.start()`. brightstaff is its
-own process (`python -m brightstaff serve`), ready once its /readyz answers 200; `stop()` stops both by
+own process (harness/brightstaff_process.py), ready once its /readyz answers 200; `stop()` stops both by
 PID. `extra_listeners` are added to the bootstrap as they are (the benchmark's direct listener).
 """
 
@@ -12,10 +12,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from brightstaff.config import load_config
 from brightstaff.proxy.bootstrap import render_envoy
 from brightstaff.proxy.envoy_process import EnvoyProcess
+from harness import brightstaff_process
 from harness.free_port import free_port
 
 KEYS = {"OPENAI_API_KEY": "sk-e2e-openai-1111", "ANTHROPIC_API_KEY": "sk-e2e-anthropic-2222"}
@@ -64,35 +61,24 @@ class Stack:
 
     def start_brightstaff(self) -> None:
         self._log_file = self.brightstaff_log.open("ab")
-        command = [sys.executable, "-m", "brightstaff", "--log-level", self.log_level, "serve", str(self.config_path)]
-        self.brightstaff = subprocess.Popen(
-            command, stdout=self._log_file, stderr=subprocess.STDOUT, env={**os.environ, **self.keys}
+        self.brightstaff = brightstaff_process.start_serve(
+            self.config_path,
+            self.admin_port,
+            self._log_file,
+            self.brightstaff_log,
+            {**os.environ, **self.keys},
+            log_level=self.log_level,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.brightstaff.poll() is not None:
-                raise RuntimeError(f"brightstaff exited during start-up:\n{self.logs()}")
-            if self.admin_get("/readyz")[0] == 200:
-                return
-            time.sleep(0.05)
-        raise TimeoutError(f"brightstaff not ready:\n{self.logs()}")
 
     def stop_brightstaff(self, sig: int = signal.SIGTERM) -> int:
         assert self.brightstaff is not None
-        self.brightstaff.send_signal(sig)
-        code = self.brightstaff.wait(30)
+        code = brightstaff_process.stop(self.brightstaff, sig)
         if self._log_file is not None:
             self._log_file.close()
         return code
 
     def admin_get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=2) as response:
-                return int(response.status), response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-        except (urllib.error.URLError, OSError):
-            return 0, ""
+        return brightstaff_process.admin_get(self.admin_port, path)
 
     def metric(self, name: str, **labels: str) -> float:
         """The sum of the series of one sample name in brightstaff's /metrics whose labels include `labels`."""

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import NamedTuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from harness.free_port import free_port  # run as a script: the repository root goes on sys.path above
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: the repository root, for harness/
+from harness import brightstaff_process
+from harness.free_port import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -76,35 +73,23 @@ def verdict(results: list[Result], allowed: dict[str, str]) -> tuple[list[Result
     return unexpected, sorted(test for test in allowed if test not in failed)
 
 
-def wait_ready(process: subprocess.Popen[bytes], admin_port: int, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"brightstaff serve exited during start-up:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"brightstaff serve not ready after 30 s:\n{log.read_text(errors='replace')}")
-
-
 def run(h2spec: Path, *, strict: bool, timeout: int, workdir: Path) -> list[Result]:
     grpc_port, admin_port = free_port(), free_port()
     log = workdir / "brightstaff.log"
     report = workdir / "h2spec.xml"
-    command = [sys.executable, "-m", "brightstaff", "serve", str(CONFIG)]
     with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*command, "--grpc-port", str(grpc_port), "--admin-port", str(admin_port)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **FAKE_KEYS},
-        )
         try:
-            wait_ready(process, admin_port, log)
+            process = brightstaff_process.start_serve(
+                CONFIG,
+                admin_port,
+                log_file,
+                log,
+                {**os.environ, **FAKE_KEYS},
+                arguments=["--grpc-port", str(grpc_port), "--admin-port", str(admin_port)],
+            )
+        except (RuntimeError, TimeoutError) as exc:
+            raise SystemExit(str(exc)) from None
+        try:
             arguments = ["-h", "127.0.0.1", "-p", str(grpc_port), "-o", str(timeout), "-j", str(report)]
             finished = subprocess.run(
                 [str(h2spec), *arguments, *(["-S"] if strict else [])],
@@ -114,12 +99,7 @@ def run(h2spec: Path, *, strict: bool, timeout: int, workdir: Path) -> list[Resu
                 check=False,
             )
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            brightstaff_process.stop(process, timeout=15)
     if not report.exists():
         raise SystemExit(f"h2spec wrote no report (exit {finished.returncode}):\n{finished.stdout}{finished.stderr}")
     summary = finished.stdout.strip().splitlines()[-1:] or ["(no summary)"]
