@@ -18,7 +18,7 @@ from typing import Any
 
 BODY_SIZES = {"1k": 1024, "50k": 50 * 1024}
 
-# What the Envoy upstream answers: a realistic, small, non-streaming chat.completion.
+# What the Envoy upstream answers, by path prefix: realistic, small, non-streaming answers in each API.
 COMPLETION = json.dumps(
     {
         "id": "chatcmpl-bench0001",
@@ -36,6 +36,42 @@ COMPLETION = json.dumps(
     },
     separators=(",", ":"),
 )
+
+_TEXT = "PostgreSQL fits: relational data, strong consistency."
+MESSAGE = json.dumps(
+    {
+        "id": "msg_bench0001",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-20250514",
+        "content": [{"type": "text", "text": _TEXT}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 812, "output_tokens": 11},
+    },
+    separators=(",", ":"),
+)
+RESPONSE = json.dumps(
+    {
+        "id": "resp_bench0001",
+        "object": "response",
+        "created_at": 1760000000,
+        "status": "completed",
+        "model": "gpt-4o",
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_bench0001",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": _TEXT, "annotations": []}],
+            }
+        ],
+        "usage": {"input_tokens": 812, "output_tokens": 11, "total_tokens": 823},
+    },
+    separators=(",", ":"),
+)
+ANSWERS = {"/v1/messages": MESSAGE, "/v1/responses": RESPONSE, "/": COMPLETION}  # first match wins
 
 SYSTEM = (
     "You are a senior backend engineer helping a team choose and operate a database. Answer precisely, "

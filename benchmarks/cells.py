@@ -7,8 +7,9 @@ A cell is one (path, body size, connection count) measured for `duration` second
 - `redis`: the same with the pins in Redis;
 - `api`: one of `API_CASES` (a client API to a backend through brightstaff, same dialect or translated,
   JSON or a 50-event SSE stream), on the first transport and the memory store, against the fakes;
-- `api-direct`: the same client request straight through Envoy to the fake that speaks the client's API
-  (`DIRECT_CASES`, no brightstaff): what the `api` cells of that client API are held against.
+- `api-direct`: the same client request straight through Envoy, no brightstaff, to the upstream Envoy
+  (JSON) or to the fake that speaks the client's API (streams) (`DIRECT_CASES`): what the `api` cells of
+  that client API are held against.
 Streamed cases run on one connection only (their targets are per event and at one connection). All
 paths of one (body, connections) run back to back, so drift on the machine hits them all alike.
 """
@@ -40,12 +41,13 @@ STREAM_EVENTS = 50  # events per upstream SSE answer
 
 @dataclass(frozen=True, slots=True)
 class ApiCase:
-    """A client API to a backend through brightstaff (providers in processes.PROVIDERS, on the fakes)."""
+    """A client API to a backend through brightstaff (providers in processes.BACKENDS: JSON on the upstream
+    Envoy, streams on the fakes)."""
 
     key: str
     label: str
     client: ClientApi
-    backend: str  # a processes.PROVIDERS key
+    backend: str  # a processes.BACKENDS key; for a direct case, a direct listener's target (processes.Host)
     upstream: ClientApi  # the dialect the backend answers in
     stream: bool = False
     baseline: str | None = None  # the case this one is held against
@@ -83,44 +85,45 @@ API_CASES: tuple[ApiCase, ...] = (
     ApiCase(
         "responses-chat", "Responses → chat (translated)", "responses", "chat_only", "chat", baseline="chat-openai"
     ),
-    ApiCase("chat-openai-sse", "chat → OpenAI, SSE", "chat", "openai", "chat", stream=True),
+    ApiCase("chat-openai-sse", "chat → OpenAI, SSE", "chat", "openai_sse", "chat", stream=True),
     ApiCase(
         "chat-anthropic-sse",
         "chat → Anthropic, SSE (translated)",
         "chat",
-        "anthropic",
+        "anthropic_sse",
         "messages",
         stream=True,
         baseline="chat-openai-sse",
         target="translated_stream",
     ),
     ApiCase(
-        "responses-openai-sse", "Responses → OpenAI Responses, SSE", "responses", "openai", "responses", stream=True
+        "responses-openai-sse", "Responses → OpenAI Responses, SSE", "responses", "openai_sse", "responses", stream=True
     ),
     ApiCase(
         "responses-chat-sse",
         "Responses → chat, SSE (translated)",
         "responses",
-        "chat_only",
+        "chat_only_sse",
         "chat",
         stream=True,
         baseline="responses-openai-sse",
         target="translated_stream",
     ),
 )
-# The direct comparator of each (client API, stream): the request straight to the fake that speaks that API.
-_NATIVE_BACKEND: dict[ClientApi, str] = {"chat": "openai", "messages": "anthropic", "responses": "openai"}
+# The direct comparator of each (client API, stream): the request straight to the upstream Envoy (JSON) or
+# to the fake that speaks that API (streams).
+_NATIVE_FAKE: dict[ClientApi, str] = {"chat": "openai", "messages": "anthropic", "responses": "openai"}
 _NAMES: dict[ClientApi, str] = {"chat": "chat", "messages": "Messages", "responses": "Responses"}
 DIRECT_CASES: dict[tuple[ClientApi, bool], ApiCase] = {
     (client, stream): ApiCase(
         f"direct-{client}{'-sse' if stream else ''}",
         f"direct {_NAMES[client]}{', SSE' if stream else ''}",
         client,
-        _NATIVE_BACKEND[client],
+        _NATIVE_FAKE[client] if stream else "upstream",
         client,
         stream=stream,
     )
-    for client in _NATIVE_BACKEND
+    for client in _NATIVE_FAKE
     for stream in (False, True)
 }
 API_BY_KEY = {case.key: case for case in (*API_CASES, *DIRECT_CASES.values())}

@@ -2,16 +2,19 @@
 providers, redis-server, and one Envoy + brightstaff stack per ext_proc transport (plus one on the Redis pin
 store), all on loopback, all stopped by PID when the `Processes` block ends.
 
-- The *upstream* Envoy answers every request with a fixed chat.completion (`direct_response` behind a buffer
-  filter, so it reads the whole request first, like a real provider): no Python in the path of today's chat
-  cells, so the upstream is never their bottleneck.
+- The *upstream* Envoy answers every request with a fixed answer in the dialect of its path (a Messages
+  message under /v1/messages, a Response under /v1/responses, else a chat.completion; `direct_response`
+  behind a buffer filter, so it reads the whole request first, like a real provider): no Python in the
+  path of the chat cells and of every JSON API cell, so the upstream is never their bottleneck and cells
+  of different APIs run at comparable rates.
 - The *fakes* (brightstaff/demo/fake_provider.py and fake_anthropic.py, each its own process so its CPU is
-  its own) serve the API cells: Anthropic Messages, OpenAI Responses, and chat completions for a backend
-  without the Responses API. Their streamed events are `event_gap` seconds apart, so each event reaches
+  its own) serve the streamed API cells: Anthropic Messages, OpenAI Responses, and chat completions for a
+  backend without the Responses API. Their events are `event_gap` seconds apart, so each event reaches
   Envoy, and brightstaff, as its own chunk, as a model's tokens do.
 - Each *stack* is `brightstaff serve` behind a front Envoy rendered by `render_envoy` for a config whose
-  providers live on the upstream and the fakes; the first also carries a "direct" listener straight to
-  the upstream's cluster, so direct and brightstaff paths share one Envoy and differ only by brightstaff.
+  providers live on the upstream and the fakes (`BACKENDS`); the first also carries "direct" listeners
+  straight to the upstream's and the fakes' clusters, so direct and brightstaff paths share one Envoy and
+  differ only by brightstaff.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from benchmarks.bodies import COMPLETION
+from benchmarks.bodies import ANSWERS
 from brightstaff.config.providers import cluster_name
 from brightstaff.proxy.envoy_process import EnvoyProcess
 from harness.fake_process import FakeProcess
@@ -40,26 +43,64 @@ _BODY_LIMIT = 16 * 1024 * 1024
 DEFAULT_PROVIDER = "openai/gpt-4o-mini"  # on the upstream Envoy: today's chat cells
 _FAKE_RECORDS = 64  # the fakes keep only their newest requests: a run sends hundreds of thousands
 
-# Which provider serves each backend of the API cells, and the routing preference (and a prompt that matches
-# it) that pins an affinity id there: the cells run on the pin-hit path, so the pin decides, not the body.
-PROVIDERS = {
-    "anthropic": (
+Host = Literal["upstream", "openai", "anthropic"]  # the upstream Envoy, or a fake process
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A provider of the API cells, where it lives, and the routing preference (and a prompt that matches it)
+    that pins an affinity id to it: the cells run on the pin-hit path, so the pin decides, not the body."""
+
+    model: str
+    host: Host
+    preference: str
+    description: str
+    prompt: str
+
+
+# JSON cells on the upstream Envoy; streamed cells on the fakes (keys: cells.ApiCase.backend).
+BACKENDS = {
+    "anthropic": Backend(
         "anthropic/claude-sonnet-4-20250514",
+        "upstream",
         "code_generation",
         "generating new code, writing functions, or creating boilerplate",
-        "Write a Python function that parses an ISO 8601 date.",
+        "Write a Python class with boilerplate methods for a linked list: push, pop and reverse.",
     ),
-    "openai": (
+    "openai": Backend(
         "openai/gpt-4o",
+        "upstream",
         "complex_reasoning",
         "complex reasoning tasks, multi-step analysis, or detailed explanations",
         "Explain step by step, with a detailed multi-step analysis, why the sky is blue.",
     ),
-    "chat_only": (
+    "chat_only": Backend(
         "mistral/mistral-large-latest",
+        "upstream",
         "translation",
         "translating text from one language to another",
         "Translate this sentence into French: the database is ready.",
+    ),
+    "anthropic_sse": Backend(
+        "anthropic/claude-3-5-haiku-20241022",
+        "anthropic",
+        "summarization",
+        "summarizing a long document or meeting notes into a few bullet points",
+        "Summarize these meeting notes into three short bullet points.",
+    ),
+    "openai_sse": Backend(
+        "openai/gpt-4.1",
+        "openai",
+        "data_extraction",
+        "extracting structured fields such as names, dates and amounts from text",
+        "Extract the customer name, invoice date and total amount from this invoice text.",
+    ),
+    "chat_only_sse": Backend(
+        "deepseek/deepseek-chat",
+        "openai",
+        "poetry",
+        "writing poems, song lyrics or rhyming verse",
+        "Write a short rhyming poem about autumn leaves.",
     ),
 }
 
@@ -75,8 +116,22 @@ def _listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def upstream_bootstrap(port: int, answer: str) -> dict[str, Any]:
-    """An Envoy that reads the whole request (buffer filter), then answers `answer` as JSON."""
+def _answer_route(prefix: str, answer: str) -> dict[str, Any]:
+    return {
+        "match": {"prefix": prefix},
+        "direct_response": {"status": 200, "body": {"inline_string": answer}},
+        "response_headers_to_add": [
+            {
+                "header": {"key": "content-type", "value": "application/json"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            }
+        ],
+    }
+
+
+def upstream_bootstrap(port: int) -> dict[str, Any]:
+    """An Envoy that reads the whole request (buffer filter), then answers `ANSWERS[path]` as JSON (the last,
+    "/", for any other path)."""
     hcm = {
         "@type": _HCM,
         "stat_prefix": "upstream",
@@ -87,18 +142,7 @@ def upstream_bootstrap(port: int, answer: str) -> dict[str, Any]:
                 {
                     "name": "fake_provider",
                     "domains": ["*"],
-                    "routes": [
-                        {
-                            "match": {"prefix": "/"},
-                            "direct_response": {"status": 200, "body": {"inline_string": answer}},
-                            "response_headers_to_add": [
-                                {
-                                    "header": {"key": "content-type", "value": "application/json"},
-                                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
-                                }
-                            ],
-                        }
-                    ],
+                    "routes": [_answer_route(prefix, answer) for prefix, answer in ANSWERS.items()],
                 }
             ],
         },
@@ -145,23 +189,23 @@ def direct_listener(name: str, port: int, cluster: str) -> dict[str, Any]:
 def brightstaff_config(
     upstream_url: str, fakes: dict[str, str], redis_url: str | None = None, transport: str = "native"
 ) -> dict[str, Any]:
-    """A Plano-style config: the default provider on the upstream Envoy, the API cells' on the fakes
-    (`fakes`: base URL by PROVIDERS key), pins in memory or (with `redis_url`) in Redis."""
+    """A Plano-style config: the default provider and the JSON cells' on the upstream Envoy, the streamed
+    cells' on the fakes (`fakes`: base URL by host), pins in memory or (with `redis_url`) in Redis."""
     routing: dict[str, Any] = {"session_ttl_seconds": 600, "session_max_entries": 10000}
     if redis_url is not None:
         routing = {"session_ttl_seconds": 600, "session_cache": {"type": "redis", "url": redis_url}}
     providers: list[dict[str, Any]] = [
         {"model": DEFAULT_PROVIDER, "access_key": "$OPENAI_API_KEY", "default": True, "base_url": upstream_url}
     ]
-    for key, (model, preference, description, _prompt) in PROVIDERS.items():
-        vendor_key = "$ANTHROPIC_API_KEY" if model.startswith("anthropic/") else "$OPENAI_API_KEY"
+    for backend in BACKENDS.values():
+        vendor_key = "$ANTHROPIC_API_KEY" if backend.model.startswith("anthropic/") else "$OPENAI_API_KEY"
         providers.append(
             {
-                "model": model,
+                "model": backend.model,
                 "access_key": vendor_key,
-                # Without fakes the API cells do not run; their providers then point at the upstream.
-                "base_url": fakes.get(key, upstream_url),
-                "routing_preferences": [{"name": preference, "description": description}],
+                # Without fakes the streamed cells do not run; their providers then point at the upstream.
+                "base_url": fakes.get(backend.host, upstream_url),
+                "routing_preferences": [{"name": backend.preference, "description": backend.description}],
             }
         )
     return {
@@ -217,10 +261,10 @@ def started(
     """Start every process of a run; stop them all (by PID) when the block ends, however it ends."""
     upstream_port = free_port()
     upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
-    upstream = EnvoyProcess(upstream_bootstrap(upstream_port, COMPLETION), workdir=workdir / "upstream-envoy")
+    upstream = EnvoyProcess(upstream_bootstrap(upstream_port), workdir=workdir / "upstream-envoy")
     clusters = {"upstream": cluster_name(DEFAULT_PROVIDER)}
-    if use_fakes:
-        clusters.update(openai=cluster_name(PROVIDERS["openai"][0]), anthropic=cluster_name(PROVIDERS["anthropic"][0]))
+    if use_fakes:  # a provider on each fake: its cluster reaches that fake
+        clusters.update({b.host: cluster_name(b.model) for b in BACKENDS.values() if b.host != "upstream"})
     running = Processes(workdir, upstream, {}, {target: free_port() for target in clusters})
     try:
         upstream.start()
@@ -231,12 +275,14 @@ def started(
             running.fakes["openai"] = FakeProcess(
                 "fake_provider", ["--name", "openai", *common], workdir / "fakes", log=True
             ).start()
-            running.fakes["anthropic"] = FakeProcess("fake_anthropic", common, workdir / "fakes", log=True).start()
-            fake_urls = {
-                "anthropic": running.fakes["anthropic"].base_url,
-                "openai": running.fakes["openai"].base_url,
-                "chat_only": running.fakes["openai"].base_url,
-            }
+            # The Anthropic fake serves only the models it is told (as the real API refuses unknown ones): every
+            # anthropic/ model here (the probe in run.py sends the bodies' own).
+            models = {b.model.split("/")[1] for b in BACKENDS.values() if b.model.startswith("anthropic/")}
+            served = [arg for model in sorted(models) for arg in ("--model", model)]
+            running.fakes["anthropic"] = FakeProcess(
+                "fake_anthropic", [*common, *served], workdir / "fakes", log=True
+            ).start()
+            fake_urls = {host: fake.base_url for host, fake in running.fakes.items()}
         for server in servers:
             config = brightstaff_config(upstream_url, fake_urls, transport=server)
             extra = [

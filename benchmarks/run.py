@@ -23,13 +23,13 @@ from benchmarks.bodies import BODIES, BODY_SIZES, chat_body
 from benchmarks.cells import CLIENT_PATHS, END_MARKERS, STREAM_EVENTS, ApiCase, Cell, Plan, plan
 from benchmarks.load import AFFINITY_HEADER, LoadResult, Request
 from benchmarks.measure import CpuMeter, wait_for_quiet
-from benchmarks.processes import PROVIDERS, Processes
+from benchmarks.processes import BACKENDS, Processes
 from brightstaff.demo.fake_backend import ANSWER_DELTAS_HEADER
 from brightstaff.proxy.envoy_process import envoy_binary
 from harness.stack import Stack
 
 AFFINITY_ID = "bench-agent-run-0001"  # today's chat cells: pinned to the default provider
-API_AFFINITY = {backend: f"bench-{backend.replace('_', '-')}-0001" for backend in PROVIDERS}
+API_AFFINITY = {backend: f"bench-{backend.replace('_', '-')}-0001" for backend in BACKENDS}
 TTFB_MAX_REQUESTS = 2000
 ANTHROPIC_HEADERS = (("anthropic-version", "2023-06-01"),)
 
@@ -89,7 +89,7 @@ class Runner:
             return Request(stack.listener_port, CLIENT_PATHS["chat"], pinned, data, path, expect="pinned")
         case = cell.api
         data, path = self._body(cell.body, case.client, case.stream)
-        headers = [(ANSWER_DELTAS_HEADER, str(self.answer_deltas(case)))]
+        headers = [(ANSWER_DELTAS_HEADER, str(self.answer_deltas(case)))] if case.stream else []
         if case.client == "messages":
             headers += list(ANTHROPIC_HEADERS)
         marker = END_MARKERS[case.client] if case.stream else None
@@ -136,8 +136,11 @@ class Runner:
     def pin_api_backends(self) -> None:
         """Pin each API affinity id to its backend's provider (routed by a prompt that matches its preference)."""
         stack = self.running.stacks[self.args.server[0]]
-        for backend, (model, _preference, _description, prompt) in PROVIDERS.items():
-            body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}]}).encode()
+        for backend, spec in BACKENDS.items():
+            if spec.host != "upstream" and not self.running.fakes:
+                continue
+            model = spec.model
+            body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": spec.prompt}]}).encode()
             path = self.bodies_dir / f"pin-{backend}.json"
             path.write_bytes(body)
             headers = ((AFFINITY_HEADER, API_AFFINITY[backend]),)
@@ -211,7 +214,7 @@ def _one(request: Request) -> dict[str, str]:
 def run(args: argparse.Namespace, use_wrk: bool) -> list[Cell]:
     workdir = Path(tempfile.mkdtemp(prefix="brightstaff-bench-"))
     cells: list[Cell] = []
-    use_fakes = "api" in args.paths
+    use_fakes = "api" in args.paths and any(case.stream for case in args.cases)  # JSON cells need no fake
     try:
         with processes.started(
             workdir, args.server, "redis" in args.paths, use_fakes, args.event_gap, args.brightstaff_log_level
@@ -233,7 +236,7 @@ def run(args: argparse.Namespace, use_wrk: bool) -> list[Cell]:
                     stack.listener_port, CLIENT_PATHS["chat"], ((AFFINITY_HEADER, AFFINITY_ID),), first, path, None
                 )
                 print(f"priming request ({name}): x-brightstaff-affinity={_one(prime).get('x-brightstaff-affinity')}")
-            if use_fakes:
+            if "api" in args.paths:
                 runner.pin_api_backends()
             for cell in plan(args.bodies, args.connections, args.paths, args.server, args.cases):
                 measured = runner.measure(cell)
