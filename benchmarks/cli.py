@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "between client APIs and backends (same dialect and translated, JSON and SSE): p50/p99 latency, "
         "throughput, TTFB, and brightstaff's CPU per request and per SSE event, for each body size and "
         "connection count, side by side in one run.",
-        epilog="example: ./dev bench                                   (full run, ~12 minutes)\n"
+        epilog="example: ./dev bench                                   (full run, ~15 minutes)\n"
         "         .venv/bin/python -m benchmarks --quick --bodies 1k   (smoke run)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_csv(str, PATHS),
         default=None,
         help="paths to measure: direct, brightstaff (memory pin store), redis (Redis pin store), api (client APIs "
-        "to Anthropic/OpenAI/chat-only fakes); default all four, redis only when redis-server is installed",
+        "to Anthropic, OpenAI and chat-only backends: JSON on the upstream Envoy, streams on the fake providers); "
+        "default all four, redis only when redis-server is installed",
     )
     parser.add_argument(
         "--cases",

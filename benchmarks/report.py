@@ -5,7 +5,7 @@ Targets (each judged on cells of the same run):
 - serial added p50 over direct at most 0.6 ms (1 KB) and 0.9 ms (50 KB); at least 1,800 req/s through one
   brightstaff at 16 connections; the Redis store adds at most 0.3 ms serial p50 over the memory store;
 - a same-dialect API cell's brightstaff CPU per request within 5% of chat completions' (`chat → OpenAI`,
-  same upstream fake, body and connections);
+  same upstream Envoy, body and connections);
 - a translated stream adds at most 1 ms of time-to-first-byte p50 (one connection) over the same stream
   untranslated, and costs at most 40 µs of brightstaff CPU per upstream SSE event.
 """
@@ -351,11 +351,11 @@ def markdown(cells: list[Cell], info: dict[str, str], loadgen: str, command: str
         out += [*store_table(cells), ""]
     if any(c.path == "api" for c in cells):
         out += [
-            f"Client APIs and backends ({servers[0]} transport, memory store, fake providers as upstreams; streams "
-            f"of 50 upstream SSE events {settings['event_gap'] * 1000:g} ms apart; "
-            "TTFB: first body byte, one connection; direct: the same request through Envoy to a fake that speaks "
-            "its API, no brightstaff; CPU × base: brightstaff CPU per request over the baseline's, chat → OpenAI for "
-            "JSON, the untranslated stream for SSE).",
+            f"Client APIs and backends ({servers[0]} transport, memory store; JSON against the upstream Envoy, "
+            f"streams of 50 SSE events {settings['event_gap'] * 1000:g} ms apart against the fake providers; "
+            "TTFB: first body byte, one connection; direct: the same request through Envoy without brightstaff, to "
+            "the upstream Envoy (JSON) or to a fake that speaks its API (SSE); CPU × base: brightstaff CPU per "
+            "request over the baseline's, chat → OpenAI for JSON, the untranslated stream for SSE).",
             "",
             *api_table(cells, found),
             "",
