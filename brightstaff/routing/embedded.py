@@ -2,7 +2,8 @@
 
 How a request is decided
     1. The current ask is the latest user turn with text, clipped to `ASK_CHARS` (head and tail kept,
-       where instructions sit). System prompts, older turns, assistant text and tool traffic do not
+       where instructions sit), then to `ASK_TOKENS` tokens the same way: code is dense in tokens, and
+       the encoder's cost is per token. System prompts, older turns, assistant text and tool traffic do not
        route: code in a tool result or SQL in a tool argument cannot pull "explain how this request
        flows" to code generation, and "thanks, that works" after a coding exchange stays small talk.
     2. It is embedded by USE multilingual v3 (`routing.sentence_encoder`): one vector space for 16
@@ -53,11 +54,13 @@ from brightstaff.config import Provider, RoutingPreference, routes_of
 from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import Confidence, RouteChoice
 from brightstaff.routing import smalltalk
-from brightstaff.routing.sentence_encoder import SentenceEncoder, Vectors, shared_encoder
+from brightstaff.routing.sentence_encoder import SentenceEncoder, TokenCap, Vectors, shared_encoder
 
 # Reading budget: the encoder costs ~35 us a token, and the head and tail of a long ask carry the
-# instruction. 300 and 2,000 characters score alike on the dev split.
+# instruction. 300 and 2,000 characters score alike on the dev split. A 300-character clip of code is ~90
+# tokens where prose is 30-58, so the clip is capped in tokens too (benchmarks/routing_eval/RESULTS.md).
 ASK_CHARS = 300
+ASK_TOKENS = 48
 STEP_CHARS = 600
 HEAD_SHARE = 0.6
 
@@ -198,10 +201,13 @@ class EmbeddedRouter:
         """The cosine of the current ask with every routing preference, in config order."""
         if not self._routes:
             return []
-        return [float(s) for s in self._matrix @ self._vector(clip(current_ask(conversation), ASK_CHARS))]
+        return [float(s) for s in self._matrix @ self._ask_vector(current_ask(conversation))]
 
-    def _vector(self, text: str) -> NDArray[np.float64]:
-        return np.asarray(self._encoder.embed([text])[0], dtype=np.float64)
+    def _ask_vector(self, ask: str) -> NDArray[np.float64]:
+        return self._vector(clip(ask, ASK_CHARS), TokenCap(ASK_TOKENS, HEAD_SHARE))
+
+    def _vector(self, text: str, cap: TokenCap | None = None) -> NDArray[np.float64]:
+        return np.asarray(self._encoder.embed([text], cap)[0], dtype=np.float64)
 
     def _smalltalk_score(self, vector: NDArray[np.float64]) -> float:
         if not len(self._smalltalk):
@@ -212,7 +218,7 @@ class EmbeddedRouter:
         ask = current_ask(conversation)
         if not self._routes or not ask:
             return RouteChoice(self._default, None, "default", 0.0, "high" if not self._routes else "low")
-        vector = self._vector(clip(ask, ASK_CHARS))
+        vector = self._ask_vector(ask)
         scores = np.asarray(self._matrix @ vector)
         order = np.argsort(-scores, kind="stable")
         best = int(order[0])

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,8 @@ from brightstaff.demo.agent import USER_PROMPT
 from brightstaff.routing import embedded
 from brightstaff.routing.embedded import (
     ASK_CHARS,
+    ASK_TOKENS,
+    HEAD_SHARE,
     STEP_CHARS,
     EmbeddedRouter,
     clip,
@@ -28,7 +31,7 @@ from brightstaff.routing.embedded import (
     latest_tool_results,
 )
 from brightstaff.routing.evaluate import load_eval_sets
-from brightstaff.routing.sentence_encoder import SentenceEncoder, Vectors, shared_encoder
+from brightstaff.routing.sentence_encoder import SentenceEncoder, TokenCap, Vectors, shared_encoder
 
 DEFAULT = "openai/gpt-4o-mini"
 REASONING = "openai/gpt-4o"
@@ -220,9 +223,9 @@ def test_the_encoder_reads_a_clip_whatever_the_size_of_the_request(monkeypatch: 
     seen: list[str] = []
     embed = encoder.embed
 
-    def recording(texts: Sequence[str]) -> Vectors:
+    def recording(texts: Sequence[str], cap: TokenCap | None = None) -> Vectors:
         seen.extend(texts)
-        return embed(texts)
+        return embed(texts, cap)
 
     monkeypatch.setattr(encoder, "embed", recording)
     huge = "Explain this code step by step and then rewrite it as a class: " + "x = compute(x)\n" * 20_000
@@ -281,6 +284,53 @@ def test_a_huge_ask_is_clipped_head_and_tail(router: EmbeddedRouter) -> None:
     assert router.classify(chat(user(text))).reason in ("preference", "default")
 
 
+@given(st.lists(st.integers(min_value=3, max_value=9), max_size=40), st.integers(min_value=3, max_value=30))
+def test_a_token_cap_keeps_bos_the_head_the_tail_and_eos(body: list[int], tokens: int) -> None:
+    ids = [1, *body, 2]
+    kept = TokenCap(tokens, HEAD_SHARE).keep(ids)
+    assert len(kept) == min(len(ids), tokens)
+    head = int((tokens - 2) * HEAD_SHARE) if len(ids) > tokens else len(body)
+    tail = len(kept) - 2 - head
+    assert kept[: 1 + head] == ids[: 1 + head]
+    assert kept[len(kept) - 1 - tail :] == ids[len(ids) - 1 - tail :]
+
+
+def test_a_code_ask_is_read_within_the_token_cap(router: EmbeddedRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 characters of code are ~90 tokens: the encoder reads ASK_TOKENS of them, the clip's head and tail,
+    tokenized once."""
+    encoder = shared_encoder()
+    code = "Review this module for bugs:\n" + "def handler(event):\n    return process(event['body'])\n" * 900
+    ids = encoder.token_ids(clip(code, ASK_CHARS))
+    assert len(ids) > ASK_TOKENS
+    tokenized: list[str] = []
+    read: list[list[int]] = []
+    tokenize, forward = encoder.token_ids, encoder._forward
+
+    def token_ids(text: str, cap: TokenCap | None = None) -> list[int]:
+        tokenized.append(text)
+        return tokenize(text, cap)
+
+    def reading(kept: list[int]) -> Vectors:
+        read.append(kept)
+        return forward(kept)
+
+    monkeypatch.setattr(encoder, "token_ids", token_ids)
+    monkeypatch.setattr(encoder, "_forward", reading)
+    encoder.clear_cache()
+    router.classify(chat(user(code)))
+    assert tokenized == [clip(code, ASK_CHARS)]
+    head = int((ASK_TOKENS - 2) * HEAD_SHARE)
+    assert read == [ids[: 1 + head] + ids[len(ids) - (ASK_TOKENS - 1 - head) :]]
+    assert len(read[0]) == ASK_TOKENS
+
+
+def test_an_ask_within_the_token_cap_is_read_whole(router: EmbeddedRouter) -> None:
+    ask = "Could you write a function that parses ISO dates and returns a datetime in UTC?"
+    encoder = shared_encoder()
+    assert encoder.tokens(ask) <= ASK_TOKENS
+    assert (encoder.embed([ask], TokenCap(ASK_TOKENS, HEAD_SHARE)) == encoder.embed([ask])).all()
+
+
 # ---------------------------------------------------------------- confidence
 
 
@@ -305,10 +355,18 @@ def test_encoder_rows_are_unit_length_and_independent_of_the_batch() -> None:
     assert not together[2].any()
 
 
+def test_encoder_rows_from_token_ids_are_the_packages_rows() -> None:
+    """The router feeds the model ids (to tokenize a capped text once): the same row `USE.encode` gives."""
+    encoder = shared_encoder()
+    for text in ("write a parser", "¿Puedes explicarme este error?", "def f(x):\n    return x * 2\n" * 6):
+        expected = np.asarray(encoder._model.encode(text), dtype=np.float32)
+        assert (encoder._forward(encoder.token_ids(text)) == expected).all()
+
+
 def test_encoder_cache_is_bounded() -> None:
     encoder = SentenceEncoder(cache_size=2)
     first = encoder.embed(["a", "b", "c"])
-    assert len(encoder._cache) == 2 and "a" not in encoder._cache
+    assert len(encoder._cache) == 2 and ("a", None) not in encoder._cache
     assert (encoder.embed(["a"])[0] == first[0]).all()  # recomputed, identical
 
 
