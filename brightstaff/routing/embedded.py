@@ -90,6 +90,11 @@ def clip(text: str, limit: int) -> str:
     return text[:head] + "\n" + text[len(text) - (limit - head - 1) :]
 
 
+def ask_cap() -> TokenCap:
+    """How much of the clipped ask the encoder reads: `ASK_TOKENS` tokens, head and tail as `clip` keeps them."""
+    return TokenCap(ASK_TOKENS, HEAD_SHARE)
+
+
 def current_ask(conversation: Conversation) -> str:
     """The text of the latest user turn that has any ("" when none has)."""
     for turn in reversed(conversation.turns):
@@ -204,7 +209,7 @@ class EmbeddedRouter:
         return [float(s) for s in self._matrix @ self._ask_vector(current_ask(conversation))]
 
     def _ask_vector(self, ask: str) -> NDArray[np.float64]:
-        return self._vector(clip(ask, ASK_CHARS), TokenCap(ASK_TOKENS, HEAD_SHARE))
+        return self._vector(clip(ask, ASK_CHARS), ask_cap())
 
     def _vector(self, text: str, cap: TokenCap | None = None) -> NDArray[np.float64]:
         return np.asarray(self._encoder.embed([text], cap)[0], dtype=np.float64)

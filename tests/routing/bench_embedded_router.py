@@ -8,7 +8,8 @@ Not collected by pytest (timings belong in a report, not in assertions). Prints,
   an agent transcript (40 tool steps after the ask) and one huge user message, each cold (the encoder's
   cache cleared before every decision: a new ask) and as an agent loop sends them (the ask cached from the
   previous turn, the latest tool result new every time); and the huge message cut to the 300 characters
-  the router embeds of it: a decision costs what its clip costs (the encoder's tokens), not the body's size;
+  the router clips it to: a decision costs what its clip costs (the tokens the encoder reads, at most
+  `ASK_TOKENS`), not the body's size;
 - the eval sets' `long` cases (20-50 KB agent transcripts), cold.
 """
 
@@ -26,7 +27,7 @@ import orjson
 from brightstaff.config import parse_config
 from brightstaff.core.chat import parse_chat
 from brightstaff.core.conversation import Conversation
-from brightstaff.routing.embedded import ASK_CHARS, EmbeddedRouter, clip, current_ask
+from brightstaff.routing.embedded import ASK_CHARS, EmbeddedRouter, ask_cap, clip, current_ask
 from brightstaff.routing.evaluate import load_eval_sets
 from brightstaff.routing.sentence_encoder import shared_encoder
 
@@ -134,7 +135,7 @@ def main() -> int:
             router.classify(conversation)
 
         p50, p99 = _percentiles(cold)
-        tokens = encoder.tokens(clip(current_ask(conversation), ASK_CHARS))
+        tokens = encoder.tokens(clip(current_ask(conversation), ASK_CHARS), ask_cap())
         print(f"{name}, {len(body) / 1024:.1f} KB ({tokens} tokens embedded), cold: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
     # An agent loop: the same ask on every turn (cached after the first), a new tool result each time.

@@ -25,6 +25,7 @@ from brightstaff.routing.embedded import (
     HEAD_SHARE,
     STEP_CHARS,
     EmbeddedRouter,
+    ask_cap,
     clip,
     clip_joined,
     current_ask,
@@ -328,7 +329,7 @@ def test_an_ask_within_the_token_cap_is_read_whole(router: EmbeddedRouter) -> No
     ask = "Could you write a function that parses ISO dates and returns a datetime in UTC?"
     encoder = shared_encoder()
     assert encoder.tokens(ask) <= ASK_TOKENS
-    assert (encoder.embed([ask], TokenCap(ASK_TOKENS, HEAD_SHARE)) == encoder.embed([ask])).all()
+    assert (encoder.embed([ask], ask_cap()) == encoder.embed([ask])).all()
 
 
 # ---------------------------------------------------------------- confidence
