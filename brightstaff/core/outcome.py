@@ -78,11 +78,14 @@ class Forward:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """Answer the client directly (errors, the model list); the request never reaches a provider."""
+    """Answer the client directly (errors, the model list, a local token count); the request never reaches
+    a provider. `metadata`, when a decision was made (a token count brightstaff answers itself), becomes
+    the decision headers as a `Forward`'s does."""
 
     status: int
     body: bytes
     content_type: str = "application/json"
+    metadata: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_error(cls, error: ClientError, dialect: Dialect = "openai") -> Reply:

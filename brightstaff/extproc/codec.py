@@ -10,7 +10,7 @@ from google.protobuf.struct_pb2 import Struct
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.core.affinity_sources import HARNESS_HEADERS
-from brightstaff.core.headers import METADATA_NAMESPACE, REPLY_DETAILS_PREFIX
+from brightstaff.core.headers import METADATA_NAMESPACE, REPLY_DETAILS_PREFIX, RESPONSE_HEADERS
 from brightstaff.core.outcome import Forward, Outcome, Reply, ResponseStart
 from brightstaff.core.request import RequestFacts
 
@@ -115,11 +115,18 @@ def _metadata(forward: Forward) -> Struct:
     return metadata
 
 
+# Envoy adds the decision headers to forwarded requests' responses from the dynamic metadata (its route's
+# response_headers_to_add); a local reply skips that, so a reply carrying a decision sets them itself.
+_HEADER_OF_FIELD = {field: header for header, field in RESPONSE_HEADERS.items()}
+
+
 def _immediate(reply: Reply) -> pb.ProcessingResponse:
+    headers = [_header("content-type", reply.content_type)]
+    headers += [_header(_HEADER_OF_FIELD[field], value) for field, value in reply.metadata]
     return pb.ProcessingResponse(
         immediate_response=pb.ImmediateResponse(
             status=pb.HttpStatus(code=reply.status),
-            headers=pb.HeaderMutation(set_headers=[_header("content-type", reply.content_type)]),
+            headers=pb.HeaderMutation(set_headers=headers),
             body=reply.body,
             details=f"{REPLY_DETAILS_PREFIX}{reply.status}",
         )
