@@ -10,7 +10,12 @@ from google.protobuf.struct_pb2 import Struct
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.core.affinity_sources import HARNESS_HEADERS
-from brightstaff.core.headers import METADATA_NAMESPACE, REPLY_DETAILS_PREFIX, RESPONSE_HEADERS
+from brightstaff.core.headers import (
+    DEFAULTED_REQUEST_HEADERS,
+    METADATA_NAMESPACE,
+    REPLY_DETAILS_PREFIX,
+    RESPONSE_HEADERS,
+)
 from brightstaff.core.outcome import Forward, Outcome, Reply, ResponseStart
 from brightstaff.core.request import RequestFacts
 
@@ -49,6 +54,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
     request_id = "-"
     traceparent = content_encoding = None
     identity: list[tuple[str, str]] = []  # the session ids agent harnesses send (core.affinity_sources)
+    sent_defaults: set[str] = set()
     for header in headers.headers.headers:
         key = header.key
         if key == ":method":
@@ -69,6 +75,8 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
             traceparent = header.raw_value.decode("latin-1")
         elif key == "content-encoding":
             content_encoding = header.raw_value.decode("latin-1")
+        elif key in DEFAULTED_REQUEST_HEADERS:
+            sent_defaults.add(key)
     return RequestFacts(
         method=method,
         path=path,
@@ -81,6 +89,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         identity_headers=tuple(identity),
         traceparent=traceparent,
         content_encoding=content_encoding,
+        sent_defaults=frozenset(sent_defaults),
     )
 
 

@@ -157,7 +157,7 @@ class RequestHandler:
                 raise no_adapter(api.name, decision.provider.name, decision.provider.api)
             return Reply(200, endpoint.local(request), metadata=decision_metadata(decision, resolution.source))
         upstream = self._fitting(adapter.request(request, decision.provider, facts.path.partition("?")[2]), decision)
-        return forward(decision, upstream, affinity_source=resolution.source)
+        return forward(decision, upstream, affinity_source=resolution.source, sent_defaults=facts.sent_defaults)
 
     async def _route_only(
         self, request: ClientRequest, facts: RequestFacts, resolution: Resolution, started: float
@@ -201,7 +201,9 @@ class RequestHandler:
         query = facts.path.partition("?")[2]
         upstream = self._fitting(adapter.request(request, provider, query, cache_key=self._cache_key(key)), decision)
         translator = adapter.response(request, provider) if adapter.response else None
-        outcome = forward(decision, upstream, translator, affinity_source=resolution.source)
+        outcome = forward(
+            decision, upstream, translator, affinity_source=resolution.source, sent_defaults=facts.sent_defaults
+        )
         self._count_decision(facts, decision, resolution, request, started)
         return outcome
 

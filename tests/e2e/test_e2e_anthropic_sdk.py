@@ -91,13 +91,14 @@ def test_native_backend_gets_the_body_as_sent_with_only_the_model_rewritten(stac
     with anthropic_client(stack) as claude:
         raw = claude.messages.with_raw_response.create(**sent)
         message = raw.parse()
+        sdk_version = claude.default_headers["anthropic-version"]
     assert message.model == CLAUDE
     assert raw.headers["x-brightstaff-route"] == "explicit"
     (received,) = with_marker(providers.anthropic.messages_requests, marker)
     assert received.body == {**sent, "model": CLAUDE}
     # The provider's key, in the provider's header; the client's key nowhere; the SDK's API version kept.
     assert received.headers["x-api-key"] == KEYS["ANTHROPIC_API_KEY"]
-    assert received.headers["anthropic-version"] == "2023-06-01"
+    assert received.headers["anthropic-version"] == sdk_version
     assert "authorization" not in received.headers
     assert CLIENT_KEY not in json.dumps(received.headers)
     assert int(received.headers["content-length"]) == len(received.raw_body)
