@@ -76,23 +76,27 @@ def ask(
     *,
     model: str | None = None,
     headers: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
 ) -> Answer:
-    """One user turn through `api`; `model` is what the client asks for (each API's usual one by default)."""
+    """One user turn through `api`; `model` is what the client asks for (each API's usual one by default),
+    `body` more top-level fields for the request body (e.g. `prompt_cache_key`, `metadata`)."""
     if api == "messages":
         with anthropic_client(stack, affinity, headers) as claude:
             raw_message = claude.messages.with_raw_response.create(
-                model=model or CLAUDE, max_tokens=256, messages=[{"role": "user", "content": text}]
+                model=model or CLAUDE, max_tokens=256, messages=[{"role": "user", "content": text}], extra_body=body
             )
             message = raw_message.parse()
             said = "".join(block.text for block in message.content if block.type == "text")
             return Answer(message.model, said, x_headers(raw_message.headers))
     with openai_client(stack, affinity, headers) as client:
         if api == "responses":
-            raw_response = client.responses.with_raw_response.create(model=model or "gpt-4o-mini", input=text)
+            raw_response = client.responses.with_raw_response.create(
+                model=model or "gpt-4o-mini", input=text, extra_body=body
+            )
             response = raw_response.parse()
             return Answer(response.model, response.output_text, x_headers(raw_response.headers))
         raw = client.chat.completions.with_raw_response.create(
-            model=model or "gpt-4o-mini", messages=[{"role": "user", "content": text}]
+            model=model or "gpt-4o-mini", messages=[{"role": "user", "content": text}], extra_body=body
         )
         completion = raw.parse()
         return Answer(completion.model, completion.choices[0].message.content or "", x_headers(raw.headers))
