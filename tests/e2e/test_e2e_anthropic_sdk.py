@@ -104,6 +104,61 @@ def test_native_backend_gets_the_body_as_sent_with_only_the_model_rewritten(stac
     assert int(received.headers["content-length"]) == len(received.raw_body)
 
 
+def test_attachments_are_translated_for_an_openai_backend(stack: Stack, providers: Providers) -> None:
+    """The same agent turn toward the OpenAI fake: images and PDFs become chat parts, thinking and
+    cache_control (which a chat completions server cannot read) are dropped, the text is kept."""
+    marker = f"marker-{uuid.uuid4()}"
+    with anthropic_client(stack) as claude:
+        message = claude.messages.create(
+            model=TRANSLATED,
+            max_tokens=2048,
+            thinking={"type": "enabled", "budget_tokens": 1024},
+            system=[{"type": "text", "text": "You describe attachments.", "cache_control": {"type": "ephemeral"}}],
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                        {
+                            "type": "document",
+                            "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
+                        },
+                        {"type": "text", "text": f"What are these? {marker}", "cache_control": {"type": "ephemeral"}},
+                    ],
+                },
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "thinking", "thinking": "One pixel, one page.", "signature": "EqQBCkYIBxgCKkBsig=="},
+                        {"type": "text", "text": "A pixel and a page."},
+                    ],
+                },
+                {"role": "user", "content": "And together?"},
+            ],
+        )
+    assert message.model == "gpt-4o" and message.content[0].type == "text"
+    pdf_url = f"data:application/pdf;base64,{PDF}"
+    (received,) = with_marker(providers.openai.chat_requests, marker)
+    assert received.body["messages"] == [
+        {"role": "system", "content": "You describe attachments."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                {
+                    "type": "file",
+                    "file": {"filename": "document.pdf", "file_data": pdf_url},
+                },
+                {"type": "text", "text": f"What are these? {marker}"},
+            ],
+        },
+        {"role": "assistant", "content": "A pixel and a page."},
+        {"role": "user", "content": "And together?"},
+    ]
+    assert not {"thinking", "cache_control", "reasoning_effort"} & received.body.keys()
+    assert "cache_control" not in received.raw_body.decode()
+
+
 def test_curl_style_body_passes_byte_for_byte_and_gets_an_api_version(stack: Stack, providers: Providers) -> None:
     """No anthropic-version (the API refuses a request without one), a key in x-api-key, fields in an
     unusual order with their own spacing: only `model` changes, every other field keeps its bytes."""
