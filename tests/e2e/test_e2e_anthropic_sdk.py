@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from anthropic.types import MessageParam, ToolParam
+from anthropic.types import Message, MessageParam, ToolParam
 from client_apis import ANALYSIS, CLAUDE, CLIENT_KEY, CODE, SMALL, anthropic_client, ask, x_headers
 from e2e_stack import KEYS, Providers, Stack
 
@@ -260,7 +260,7 @@ def _tool_round_trip(stack: Stack, model: str, *, stream: bool) -> list[str]:
         for _ in range(4):
             if stream:
                 with claude.messages.stream(model=model, max_tokens=512, messages=messages, tools=[WEATHER]) as s:
-                    message = s.get_final_message()
+                    message: Message = s.get_final_message()
             else:
                 message = claude.messages.create(model=model, max_tokens=512, messages=messages, tools=[WEATHER])
             served.append(message.model)
@@ -272,7 +272,7 @@ def _tool_round_trip(stack: Stack, model: str, *, stream: bool) -> list[str]:
                 return served
             assert calls and all(call.name == "get_weather" for call in calls)
             assert all(isinstance(call.input, dict) and isinstance(call.input["city"], str) for call in calls)
-            messages.append({"role": "assistant", "content": message.content})  # type: ignore[typeddict-item]
+            messages.append({"role": "assistant", "content": message.content})
             messages.append(
                 {
                     "role": "user",

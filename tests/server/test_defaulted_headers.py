@@ -15,6 +15,8 @@ from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.config import parse_config
+from brightstaff.core.conversation import Conversation
+from brightstaff.core.decision import RouteChoice
 from brightstaff.core.outcome import Forward
 from brightstaff.core.request import RequestFacts
 from brightstaff.extproc import codec
@@ -23,6 +25,17 @@ from brightstaff.pins.memory import MemoryPinStore
 from brightstaff.server.handler import RequestHandler
 
 VERSION = ("anthropic-version", "2023-06-01")
+
+
+class NoRouter:
+    """The requests here name their provider: a router asked anything is a failure."""
+
+    name = "none"
+
+    async def route(self, conversation: Conversation) -> RouteChoice:
+        raise AssertionError("an explicit provider/model is never routed")
+
+
 MESSAGES = orjson.dumps(
     {"model": "anthropic/claude-sonnet-4-20250514", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
 )
@@ -48,8 +61,7 @@ def test_the_default_version_goes_only_where_the_client_sent_none(
     path: str, sent: frozenset[str], defaults: tuple[tuple[str, str], ...]
 ) -> None:
     config = parse_config(seed_config_data(), SEED_ENV)
-    # An explicit provider/model: the router never runs.
-    handler = RequestHandler(config, MemoryPinStore(max_entries=10, ttl_seconds=60), None, Metrics())
+    handler = RequestHandler(config, MemoryPinStore(max_entries=10, ttl_seconds=60), NoRouter(), Metrics())
     outcome = asyncio.run(handler.handle(RequestFacts("POST", path, sent_defaults=sent), MESSAGES))
     assert isinstance(outcome, Forward), outcome
     assert outcome.default_headers == defaults
