@@ -17,6 +17,7 @@ import openai
 import pytest
 from client_apis import CLAUDE, anthropic_client, openai_client
 from e2e_stack import Stack
+from openai.types.responses import ResponseFailedEvent
 
 from brightstaff.demo.fake_backend import FAIL_HEADER
 
@@ -176,3 +177,37 @@ def test_an_invalid_messages_field_is_refused_in_anthropic_shape(stack: Stack) -
     payload = response.json()
     assert payload["type"] == "error" and payload["error"]["type"] == "invalid_request_error"
     assert payload["error"]["message"].startswith("messages.0.role: ")  # Anthropic's way of naming a field
+
+
+@pytest.mark.parametrize("model", [OPENAI, NATIVE_ANTHROPIC], ids=["openai-translated", "anthropic-native"])
+def test_a_stream_that_breaks_off_reaches_an_anthropic_client_as_an_error_event(stack: Stack, model: str) -> None:
+    """After the 200 the status cannot change: the provider's mid-stream failure arrives as Anthropic's
+    `event: error`, which the SDK raises, after the events that did arrive."""
+    seen: list[str] = []
+    with anthropic_client(stack, headers={FAIL_HEADER: "midstream"}) as claude:
+        stream = claude.messages.create(
+            model=model, max_tokens=256, messages=[{"role": "user", "content": "Tell me about heaps."}], stream=True
+        )
+        with pytest.raises(anthropic.APIStatusError) as broken:
+            seen.extend(event.type for event in stream)  # what arrived stays, up to the raise
+    assert seen[0] == "message_start" and "content_block_delta" in seen
+    assert "message_stop" not in seen
+    body = broken.value.body
+    assert isinstance(body, dict) and body["type"] == "error"
+    assert body["error"]["type"] in ("api_error", "overloaded_error")
+
+
+@pytest.mark.parametrize("model", [NATIVE_ANTHROPIC, OPENAI], ids=["anthropic-translated", "openai-native"])
+def test_a_stream_that_breaks_off_reaches_a_responses_client_as_response_failed(stack: Stack, model: str) -> None:
+    with openai_client(stack, headers={FAIL_HEADER: "midstream"}) as client:
+        events = list(client.responses.create(model=model, input="Tell me about heaps.", stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert "response.output_text.delta" in kinds
+    assert kinds[-1] == "response.failed"
+    assert "response.completed" not in kinds
+    failed = events[-1]
+    assert isinstance(failed, ResponseFailedEvent)
+    assert failed.response.status == "failed"
+    assert failed.response.error is not None
+    assert [e.sequence_number for e in events] == list(range(len(events)))
