@@ -124,6 +124,45 @@ def test_item_list_and_instructions(stack: Stack, providers: Providers, model: s
         assert [m["role"] for m in received.body["messages"]] == ["user", "assistant", "user"]
 
 
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+PDF = "JVBERi0xLjQKJSBicmlnaHRzdGFmZiBlMmUKJSVFT0YK"
+
+
+@EACH_TRANSLATED
+def test_images_and_files_are_translated(stack: Stack, providers: Providers, model: str) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    png, pdf = f"data:image/png;base64,{PNG}", f"data:application/pdf;base64,{PDF}"
+    parts: list[Any] = [
+        {"type": "input_image", "image_url": png, "detail": "low"},
+        {"type": "input_file", "filename": "brief.pdf", "file_data": pdf},
+        {"type": "input_text", "text": f"What are these? {marker}"},
+    ]
+    with openai_client(stack) as client:
+        response = client.responses.create(model=model, input=[{"role": "user", "content": parts}])
+    assert response.status == "completed"
+    content = upstream(providers, model, marker).body["messages"][0]["content"]
+    if model == CHAT_ONLY:
+        assert content == [
+            {"type": "image_url", "image_url": {"url": png, "detail": "low"}},
+            {"type": "file", "file": {"filename": "brief.pdf", "file_data": pdf}},
+            {"type": "text", "text": f"What are these? {marker}"},
+        ]
+    else:
+        assert [block["type"] for block in content] == ["image", "document", "text"]
+        assert content[0]["source"] == {"type": "base64", "media_type": "image/png", "data": PNG}
+        assert content[1]["source"] == {"type": "base64", "media_type": "application/pdf", "data": PDF}
+
+
+@EACH_TRANSLATED
+def test_a_file_id_on_a_translated_path_is_refused(stack: Stack, model: str) -> None:
+    image = {"type": "input_image", "file_id": "file-0123456789abcdef"}
+    parts: list[Any] = [image, {"type": "input_text", "text": "?"}]
+    with openai_client(stack) as client, pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model=model, input=[{"role": "user", "content": parts}])
+    body = refused.value.body
+    assert isinstance(body, dict) and body["param"] == "input[0].content[0].file_id"
+
+
 def _function_round_trip(stack: Stack, model: str, *, stream: bool) -> list[str]:
     """function_call → our function_call_output → the final answer; the served model of every turn."""
     conversation: list[Any] = [{"role": "user", "content": "What is the weather in Paris? Use the tool."}]
