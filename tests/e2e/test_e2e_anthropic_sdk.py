@@ -60,10 +60,11 @@ def test_messages_are_routed_by_intent_without_affinity(stack: Stack) -> None:
         assert answer.text.startswith("This is the fake")
 
 
-def test_native_backend_gets_the_body_as_sent_with_only_the_model_rewritten(stack: Stack, providers: Providers) -> None:
-    marker = f"marker-{uuid.uuid4()}"
-    sent: dict[str, Any] = {
-        "model": NATIVE,
+def attachment_turn(model: str, marker: str) -> dict[str, Any]:
+    """What an agent sends with attachments: an image, a PDF, prompt-cache breakpoints, extended thinking
+    and its replayed (and redacted) thinking blocks, metadata."""
+    return {
+        "model": model,
         "max_tokens": 2048,
         "thinking": {"type": "enabled", "budget_tokens": 1024},
         "system": [{"type": "text", "text": "You describe attachments.", "cache_control": {"type": "ephemeral"}}],
@@ -88,6 +89,11 @@ def test_native_backend_gets_the_body_as_sent_with_only_the_model_rewritten(stac
         ],
         "metadata": {"user_id": "user-42"},
     }
+
+
+def test_native_backend_gets_the_body_as_sent_with_only_the_model_rewritten(stack: Stack, providers: Providers) -> None:
+    marker = f"marker-{uuid.uuid4()}"
+    sent = attachment_turn(NATIVE, marker)
     with anthropic_client(stack) as claude:
         raw = claude.messages.with_raw_response.create(**sent)
         message = raw.parse()
@@ -105,37 +111,11 @@ def test_native_backend_gets_the_body_as_sent_with_only_the_model_rewritten(stac
 
 
 def test_attachments_are_translated_for_an_openai_backend(stack: Stack, providers: Providers) -> None:
-    """The same agent turn toward the OpenAI fake: images and PDFs become chat parts, thinking and
+    """The same agent turn toward the OpenAI fake: images and PDFs become chat parts, thinking blocks and
     cache_control (which a chat completions server cannot read) are dropped, the text is kept."""
     marker = f"marker-{uuid.uuid4()}"
     with anthropic_client(stack) as claude:
-        message = claude.messages.create(
-            model=TRANSLATED,
-            max_tokens=2048,
-            thinking={"type": "enabled", "budget_tokens": 1024},
-            system=[{"type": "text", "text": "You describe attachments.", "cache_control": {"type": "ephemeral"}}],
-            messages=[
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-                        {
-                            "type": "document",
-                            "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
-                        },
-                        {"type": "text", "text": f"What are these? {marker}", "cache_control": {"type": "ephemeral"}},
-                    ],
-                },
-                {
-                    "role": "assistant",
-                    "content": [
-                        {"type": "thinking", "thinking": "One pixel, one page.", "signature": "EqQBCkYIBxgCKkBsig=="},
-                        {"type": "text", "text": "A pixel and a page."},
-                    ],
-                },
-                {"role": "user", "content": "And together?"},
-            ],
-        )
+        message = claude.messages.create(**attachment_turn(TRANSLATED, marker))
     assert message.model == "gpt-4o" and message.content[0].type == "text"
     pdf_url = f"data:application/pdf;base64,{PDF}"
     (received,) = with_marker(providers.openai.chat_requests, marker)
