@@ -131,7 +131,9 @@ _HEADER_OF_FIELD = {field: header for header, field in RESPONSE_HEADERS.items()}
 
 def _immediate(reply: Reply) -> pb.ProcessingResponse:
     headers = [_header("content-type", reply.content_type)]
-    headers += [_header(_HEADER_OF_FIELD[field], value) for field, value in reply.metadata]
+    # Only the fields that are response headers: the metadata also carries fields for Envoy alone
+    # (`PROVIDER_API_FIELD`).
+    headers += [_header(_HEADER_OF_FIELD[field], value) for field, value in reply.metadata if field in _HEADER_OF_FIELD]
     return pb.ProcessingResponse(
         immediate_response=pb.ImmediateResponse(
             status=pb.HttpStatus(code=reply.status),
