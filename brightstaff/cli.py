@@ -25,6 +25,7 @@ from brightstaff.config import (
     load_config,
     require_secrets,
 )
+from brightstaff.demo.scenario import AGENT_APIS
 
 log = logging.getLogger("brightstaff")
 
@@ -259,6 +260,7 @@ async def _demo(args: argparse.Namespace) -> int:
         config_path=args.config,
         agent_server=args.agent_server,
         agent_port=args.agent_port,
+        api=args.api,
     )
 
 
@@ -388,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--agent-port", type=int, default=None, help="agent server port (default 8000 when free, else a free one)"
+    )
+    demo.add_argument(
+        "--api",
+        choices=AGENT_APIS,
+        default="chat",
+        help="the client API the demo agent talks through: chat completions (openai SDK, the default), Anthropic "
+        "Messages (anthropic SDK) or OpenAI Responses (openai SDK); not with --agent-server",
     )
     report = commands.add_parser(
         "routing-report",

@@ -29,3 +29,9 @@ PROVIDER_API_FIELD = "provider_api"
 # %RESPONSE_CODE_DETAILS%): Envoy's local reply mappers recognise brightstaff's own errors by it and
 # leave them as they are (proxy/local_replies.py).
 REPLY_DETAILS_PREFIX = "brightstaff_"
+
+# Request headers an adapter sets only when the client did not send them (`UpstreamRequest.default_headers`,
+# e.g. the Anthropic API version). Envoy's ext_proc applies every set_headers entry as an overwrite (it
+# ignores the ADD_IF_ABSENT append action), so the transport notes which of these the client sent
+# (`RequestFacts.sent_defaults`) and `outcome.forward` leaves those out.
+DEFAULTED_REQUEST_HEADERS = frozenset({"anthropic-version"})

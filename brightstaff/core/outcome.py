@@ -32,7 +32,7 @@ class UpstreamRequest:
     set_headers: tuple[tuple[str, str], ...]  # credentials and any API-specific headers
     remove_headers: tuple[str, ...]  # client headers the provider must not see (client credentials)
     body: bytes
-    # Set only when the client's request lacks them (Envoy's ADD_IF_ABSENT append action): defaults a
+    # Set only when the client's request lacks them (`forward` drops those the client sent): defaults a
     # client may choose itself, such as the Anthropic API version.
     default_headers: tuple[tuple[str, str], ...] = ()
 
@@ -73,16 +73,19 @@ class Forward:
     remove_headers: tuple[str, ...]
     metadata: tuple[tuple[str, str], ...]
     response: ResponseTranslator | None = None  # set when the response must be translated for the client
-    default_headers: tuple[tuple[str, str], ...] = ()  # set only if the request lacks them (ADD_IF_ABSENT)
+    default_headers: tuple[tuple[str, str], ...] = ()  # the defaults the client did not send (`forward`)
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """Answer the client directly (errors, the model list); the request never reaches a provider."""
+    """Answer the client directly (errors, the model list, a local token count); the request never reaches
+    a provider. `metadata`, when a decision was made (a token count brightstaff answers itself), becomes
+    the decision headers as a `Forward`'s does."""
 
     status: int
     body: bytes
     content_type: str = "application/json"
+    metadata: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_error(cls, error: ClientError, dialect: Dialect = "openai") -> Reply:
@@ -112,7 +115,10 @@ def forward(
     response: ResponseTranslator | None = None,
     *,
     affinity_source: str | None = None,
+    sent_defaults: frozenset[str] = frozenset(),
 ) -> Forward:
+    """`sent_defaults`: the defaulted headers the client sent itself (`RequestFacts.sent_defaults`); the
+    upstream's defaults for those are left out, since Envoy would overwrite the client's value with them."""
     headers = (
         (PROVIDER_HEADER, decision.provider.cluster),
         (":path", upstream.path),
@@ -125,5 +131,5 @@ def forward(
         remove_headers=upstream.remove_headers,
         metadata=decision_metadata(decision, affinity_source),
         response=response,
-        default_headers=upstream.default_headers,
+        default_headers=tuple(h for h in upstream.default_headers if h[0] not in sent_defaults),
     )

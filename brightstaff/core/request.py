@@ -26,6 +26,9 @@ class RequestFacts:
     # The body's Content-Encoding as it reaches brightstaff: Envoy decodes gzip before ext_proc, so any
     # other value (br, zstd, deflate) is a body brightstaff cannot read. None when absent.
     content_encoding: str | None = None
+    # Which of the headers an adapter would add by default (`core.headers.DEFAULTED_REQUEST_HEADERS`) the
+    # client sent itself: its own values are kept.
+    sent_defaults: frozenset[str] = frozenset()
 
     @property
     def route_path(self) -> str:

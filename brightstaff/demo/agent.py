@@ -1,4 +1,5 @@
-"""The demo's database selection agent: a real tool-calling loop over the OpenAI SDK, and its printout."""
+"""The demo's database selection agent: a real tool-calling loop over an official SDK (chat completions by
+default; Anthropic Messages or OpenAI Responses, see agent_apis.py), and its printout."""
 
 from __future__ import annotations
 
@@ -10,15 +11,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import openai
-from openai import OpenAI
-from openai.types.chat import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatCompletionMessageParam,
-    ChatCompletionMessageToolCallParam,
-    ChatCompletionToolParam,
-)
+from openai.types.chat import ChatCompletionToolParam
+
+from brightstaff.demo.agent_apis import API_ERRORS, open_conversation
+from brightstaff.demo.scenario import AGENT_APIS, ASKED_MODELS, AgentApi
 
 AFFINITY_HEADER = "X-Model-Affinity"
 RULE = "━" * 56
@@ -250,57 +246,6 @@ class AgentRun:
         return self.answer is not None and self.error is None
 
 
-@dataclass(slots=True)
-class _Reply:
-    model: str
-    content: str | None
-    tool_calls: list[ChatCompletionMessageToolCallParam]
-    finish_reason: str | None
-
-
-def _from_completion(completion: ChatCompletion) -> _Reply:
-    if not completion.choices:
-        return _Reply(completion.model, None, [], None)
-    choice = completion.choices[0]
-    calls: list[ChatCompletionMessageToolCallParam] = []
-    for call in choice.message.tool_calls or []:
-        if call.type == "function":
-            calls.append(
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.function.name, "arguments": call.function.arguments},
-                }
-            )
-    return _Reply(completion.model, choice.message.content, calls, choice.finish_reason)
-
-
-def _from_chunks(chunks: Sequence[ChatCompletionChunk]) -> _Reply:
-    """Assemble a streamed answer: content deltas in order, tool calls by their index."""
-    model = ""
-    content: list[str] = []
-    calls: dict[int, dict[str, str]] = {}
-    finish: str | None = None
-    for chunk in chunks:
-        model = chunk.model or model
-        for choice in chunk.choices:
-            delta = choice.delta
-            if delta.content:
-                content.append(delta.content)
-            for part in delta.tool_calls or []:
-                slot = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
-                slot["id"] = part.id or slot["id"]
-                if part.function is not None:
-                    slot["name"] += part.function.name or ""
-                    slot["arguments"] += part.function.arguments or ""
-            finish = choice.finish_reason or finish
-    tool_calls: list[ChatCompletionMessageToolCallParam] = [
-        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-        for _, c in sorted(calls.items())
-    ]
-    return _Reply(model, "".join(content) if content else None, tool_calls, finish)
-
-
 def _arguments(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text or "{}")
@@ -313,7 +258,7 @@ def run_agent(
     base_url: str,
     *,
     affinity_id: str | None,
-    model: str = "gpt-4o-mini",
+    model: str | None = None,
     max_turns: int = 8,
     api_key: str = "EMPTY",
     stream: bool = False,
@@ -321,38 +266,28 @@ def run_agent(
     on_turn: Callable[[Turn], None] | None = None,
     prompt: str = USER_PROMPT,
     system_prompt: str = SYSTEM_PROMPT,
+    api: AgentApi = "chat",
 ) -> AgentRun:
     """Run the database selection agent on `prompt` until it answers (or `max_turns`), one request per turn.
 
-    `model` is what the client asks for; behind brightstaff the router decides what serves each turn.
+    `model` is what the client asks for (default: `scenario.ASKED_MODELS`, gpt-4o-mini on chat
+    completions); behind brightstaff the router decides what serves each turn. `api` is the client API
+    the agent talks through (agent_apis.py): chat completions, Anthropic Messages or OpenAI Responses,
+    each with its official SDK.
     API errors end the run early and are reported in `AgentRun.error` rather than raised, so a demo
     can print the turns that did happen.
     """
     headers = {AFFINITY_HEADER: affinity_id} if affinity_id else {}
-    messages: list[ChatCompletionMessageParam] = [
-        {"role": "system", "content": system_prompt},
-        {"role": "user", "content": prompt},
-    ]
+    asked = model or ASKED_MODELS[api]
     turns: list[Turn] = []
-    # No retries: one turn is one request, so what the printout shows is what the router decided.
-    with OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout) as client:
+    conversation = open_conversation(
+        api, base_url, api_key=api_key, timeout=timeout, system_prompt=system_prompt, prompt=prompt, tools=TOOLS
+    )
+    try:
         for number in range(1, max_turns + 1):
             try:
-                if stream:
-                    raw_stream = client.chat.completions.with_raw_response.create(
-                        model=model, messages=messages, tools=TOOLS, tool_choice="auto", stream=True,
-                        extra_headers=headers,
-                    )  # fmt: skip
-                    response_headers = raw_stream.headers
-                    with raw_stream.parse() as chunks:
-                        reply = _from_chunks(list(chunks))
-                else:
-                    raw = client.chat.completions.with_raw_response.create(
-                        model=model, messages=messages, tools=TOOLS, tool_choice="auto", extra_headers=headers
-                    )
-                    response_headers = raw.headers
-                    reply = _from_completion(raw.parse())
-            except openai.APIError as exc:
+                reply, response_headers = conversation.ask(asked, headers, stream=stream)
+            except API_ERRORS as exc:
                 return AgentRun(affinity_id, tuple(turns), None, error=f"turn {number}: {exc}")
             header_model = response_headers.get("x-brightstaff-model")
             turn = Turn(
@@ -363,18 +298,17 @@ def run_agent(
                 provider=response_headers.get("x-brightstaff-provider"),
                 affinity=response_headers.get("x-brightstaff-affinity"),
                 route=response_headers.get("x-brightstaff-route"),
-                tool_calls=tuple(c["function"]["name"] for c in reply.tool_calls),
+                tool_calls=tuple(c.name for c in reply.calls),
                 finish_reason=reply.finish_reason,
             )
             turns.append(turn)
             if on_turn is not None:
                 on_turn(turn)
-            if not reply.tool_calls:
+            if not reply.calls:
                 return AgentRun(affinity_id, tuple(turns), (reply.content or "").strip())
-            messages.append({"role": "assistant", "content": reply.content, "tool_calls": reply.tool_calls})
-            for call in reply.tool_calls:
-                result = run_tool(call["function"]["name"], _arguments(call["function"]["arguments"]))
-                messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+            conversation.answer(reply, [run_tool(c.name, _arguments(c.arguments)) for c in reply.calls])
+    finally:
+        conversation.close()
     return AgentRun(affinity_id, tuple(turns), None, error=f"no final answer after {max_turns} turns")
 
 
@@ -452,10 +386,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m brightstaff.demo.agent", description=main.__doc__)
     parser.add_argument("--base-url", default="http://127.0.0.1:12000/v1")
     parser.add_argument("--stream", action="store_true", help="stream each turn (SSE)")
+    parser.add_argument("--api", choices=AGENT_APIS, default="chat", help="the client API the agent talks through")
     args = parser.parse_args(argv)
-    without = run_agent(args.base_url, affinity_id=None, stream=args.stream)
+    without = run_agent(args.base_url, affinity_id=None, stream=args.stream, api=args.api)
     print(format_run(without, run_title(1, without.affinity_id)))
-    pinned = run_agent(args.base_url, affinity_id=uuid.uuid4().hex, stream=args.stream)
+    pinned = run_agent(args.base_url, affinity_id=uuid.uuid4().hex, stream=args.stream, api=args.api)
     print(format_run(pinned, run_title(2, pinned.affinity_id)))
     return 0 if without.completed and pinned.completed and len(set(pinned.models)) == 1 else 1
 

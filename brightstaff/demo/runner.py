@@ -21,7 +21,7 @@ from brightstaff.demo.fake_anthropic import start_fake_anthropic
 from brightstaff.demo.fake_backend import FakeBackend
 from brightstaff.demo.fake_provider import start_fake_provider
 from brightstaff.demo.ports import AGENT_PORT, port_or_free
-from brightstaff.demo.scenario import demo_config
+from brightstaff.demo.scenario import API_NAMES, ASKED_MODELS, AgentApi, demo_config
 from brightstaff.proxy.stack import Stack
 from brightstaff.server.shutdown import ShutdownSignals
 
@@ -38,11 +38,12 @@ async def run_demo(
     config_path: str | None = None,
     agent_server: bool = False,
     agent_port: int | None = None,
+    api: AgentApi = "chat",
 ) -> int:
     """Run the two agent runs; exit 0 when the affinity run kept one model (the promise), 1 otherwise.
 
     `port` None: the config's listener port when free, else any free port. `agent_port` likewise
-    with the seed's 8000.
+    with the seed's 8000. `api` is the client API the agent talks through (chat completions by default).
     """
     # The decision log lines would interleave with the tables; the demo prints its own summary.
     for noisy in ("brightstaff", "httpx", "httpx2", "openai"):
@@ -66,7 +67,7 @@ async def run_demo(
 
     async def run() -> bool:
         if not agent_server:
-            return await _run_agents(stack, where)
+            return await _run_agents(stack, where, api)
         from brightstaff.demo.agent_server_demo import AgentServerProcess, run_agent_server_demo
 
         agents.append(AgentServerProcess(stack.base_url, port=_agent_port(agent_port)))
@@ -101,14 +102,17 @@ async def run_demo(
                 await fake.close()
 
 
-async def _run_agents(stack: Stack, where: str) -> bool:
+async def _run_agents(stack: Stack, where: str, api: AgentApi = "chat") -> bool:
     """Run 1 without affinity, run 2 with it; True when run 2 kept one model (the promise)."""
     base_url = f"{stack.base_url}/v1"
-    print(f"brightstaff demo: Envoy on {stack.base_url} -> brightstaff -> {where}\n", flush=True)
-    without = await asyncio.to_thread(run_agent, base_url, affinity_id=None)
+    print(f"brightstaff demo: Envoy on {stack.base_url} -> brightstaff -> {where}", flush=True)
+    if api != "chat":  # the chat completions printout stays the seed demo's
+        print(f"the agent talks {API_NAMES[api]}, asking for {ASKED_MODELS[api]}", flush=True)
+    print(flush=True)
+    without = await asyncio.to_thread(run_agent, base_url, affinity_id=None, api=api)
     print(format_run(without, "Run 1: WITHOUT Model Affinity"), flush=True)
     affinity_id = uuid.uuid4().hex
-    with_affinity = await asyncio.to_thread(run_agent, base_url, affinity_id=affinity_id)
+    with_affinity = await asyncio.to_thread(run_agent, base_url, affinity_id=affinity_id, api=api)
     print(format_run(with_affinity, f"Run 2: WITH Model Affinity (X-Model-Affinity: {affinity_id[:8]}…)"), flush=True)
     ok = with_affinity.completed and len(set(with_affinity.models)) == 1
     print(RULE)

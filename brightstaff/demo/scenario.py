@@ -1,4 +1,5 @@
-"""The demo config (brightstaff/demo/config.yaml) with its providers pointed at running fake providers."""
+"""The demo's scenario: its config (brightstaff/demo/config.yaml) with its providers pointed at running fake
+providers, and the client APIs its agent can talk through (light: the CLI reads them without the SDKs)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,28 @@ import copy
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
 
 # One fake provider per vendor serves every model of that vendor (both speak the OpenAI wire format).
 DEMO_VENDORS: tuple[str, ...] = ("openai", "anthropic")
+
+# The client APIs the demo agent speaks (agent_apis.py), how the demo names each, and the model the agent
+# asks for there (behind brightstaff the router decides what serves it).
+AgentApi = Literal["chat", "messages", "responses"]
+AGENT_APIS: tuple[AgentApi, ...] = ("chat", "messages", "responses")
+API_NAMES: dict[AgentApi, str] = {
+    "chat": "chat completions (openai SDK)",
+    "messages": "Anthropic Messages (anthropic SDK)",
+    "responses": "OpenAI Responses (openai SDK)",
+}
+ASKED_MODELS: dict[AgentApi, str] = {
+    "chat": "gpt-4o-mini",
+    "messages": "claude-sonnet-4-20250514",
+    "responses": "gpt-4o-mini",
+}
 
 
 @cache

@@ -10,7 +10,12 @@ from google.protobuf.struct_pb2 import Struct
 
 from brightstaff._generated import ext_proc_pb2 as pb
 from brightstaff.core.affinity_sources import HARNESS_HEADERS
-from brightstaff.core.headers import METADATA_NAMESPACE, REPLY_DETAILS_PREFIX
+from brightstaff.core.headers import (
+    DEFAULTED_REQUEST_HEADERS,
+    METADATA_NAMESPACE,
+    REPLY_DETAILS_PREFIX,
+    RESPONSE_HEADERS,
+)
 from brightstaff.core.outcome import Forward, Outcome, Reply, ResponseStart
 from brightstaff.core.request import RequestFacts
 
@@ -49,6 +54,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
     request_id = "-"
     traceparent = content_encoding = None
     identity: list[tuple[str, str]] = []  # the session ids agent harnesses send (core.affinity_sources)
+    sent_defaults: set[str] = set()
     for header in headers.headers.headers:
         key = header.key
         if key == ":method":
@@ -69,6 +75,8 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
             traceparent = header.raw_value.decode("latin-1")
         elif key == "content-encoding":
             content_encoding = header.raw_value.decode("latin-1")
+        elif key in DEFAULTED_REQUEST_HEADERS:
+            sent_defaults.add(key)
     return RequestFacts(
         method=method,
         path=path,
@@ -81,6 +89,7 @@ def facts_from_headers(headers: pb.HttpHeaders, *, affinity_header: str, tenant_
         identity_headers=tuple(identity),
         traceparent=traceparent,
         content_encoding=content_encoding,
+        sent_defaults=frozenset(sent_defaults),
     )
 
 
@@ -115,11 +124,20 @@ def _metadata(forward: Forward) -> Struct:
     return metadata
 
 
+# Envoy adds the decision headers to forwarded requests' responses from the dynamic metadata (its route's
+# response_headers_to_add); a local reply skips that, so a reply carrying a decision sets them itself.
+_HEADER_OF_FIELD = {field: header for header, field in RESPONSE_HEADERS.items()}
+
+
 def _immediate(reply: Reply) -> pb.ProcessingResponse:
+    headers = [_header("content-type", reply.content_type)]
+    # Only the fields that are response headers: the metadata also carries fields for Envoy alone
+    # (`PROVIDER_API_FIELD`).
+    headers += [_header(_HEADER_OF_FIELD[field], value) for field, value in reply.metadata if field in _HEADER_OF_FIELD]
     return pb.ProcessingResponse(
         immediate_response=pb.ImmediateResponse(
             status=pb.HttpStatus(code=reply.status),
-            headers=pb.HeaderMutation(set_headers=[_header("content-type", reply.content_type)]),
+            headers=pb.HeaderMutation(set_headers=headers),
             body=reply.body,
             details=f"{REPLY_DETAILS_PREFIX}{reply.status}",
         )

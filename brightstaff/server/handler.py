@@ -30,7 +30,7 @@ from brightstaff.core.errors import (
     rewrite_too_large,
     unsupported_content_encoding,
 )
-from brightstaff.core.outcome import Outcome, Reply, UpstreamRequest, forward
+from brightstaff.core.outcome import Outcome, Reply, UpstreamRequest, decision_metadata, forward
 from brightstaff.core.request import RequestFacts
 from brightstaff.core.routing_service import routing_answer
 from brightstaff.logs import event
@@ -155,9 +155,9 @@ class RequestHandler:
         if adapter is None:
             if endpoint.local is None:
                 raise no_adapter(api.name, decision.provider.name, decision.provider.api)
-            return Reply(200, endpoint.local(request))
+            return Reply(200, endpoint.local(request), metadata=decision_metadata(decision, resolution.source))
         upstream = self._fitting(adapter.request(request, decision.provider, facts.path.partition("?")[2]), decision)
-        return forward(decision, upstream, affinity_source=resolution.source)
+        return forward(decision, upstream, affinity_source=resolution.source, sent_defaults=facts.sent_defaults)
 
     async def _route_only(
         self, request: ClientRequest, facts: RequestFacts, resolution: Resolution, started: float
@@ -201,7 +201,9 @@ class RequestHandler:
         query = facts.path.partition("?")[2]
         upstream = self._fitting(adapter.request(request, provider, query, cache_key=self._cache_key(key)), decision)
         translator = adapter.response(request, provider) if adapter.response else None
-        outcome = forward(decision, upstream, translator, affinity_source=resolution.source)
+        outcome = forward(
+            decision, upstream, translator, affinity_source=resolution.source, sent_defaults=facts.sent_defaults
+        )
         self._count_decision(facts, decision, resolution, request, started)
         return outcome
 

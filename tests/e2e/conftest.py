@@ -41,11 +41,12 @@ def providers() -> Iterator[Providers]:
 
 @pytest.fixture(scope="module")
 def make_stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Iterator[StackFactory]:
-    """Start a stack with brightstaff config overrides; everything started is stopped with the module."""
+    """Start a stack with config overrides (`e2e_config`'s keywords); everything started is stopped with the
+    module."""
     started: list[Stack] = []
 
-    def make(**brightstaff: Any) -> Stack:
-        config = e2e_config(providers.openai, providers.anthropic, **brightstaff)
+    def make(**overrides: Any) -> Stack:
+        config = e2e_config(providers.openai, providers.anthropic, **overrides)
         started.append(launch(tmp_path_factory.mktemp("stack"), config))
         return started[-1]
 

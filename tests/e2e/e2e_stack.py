@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,8 +19,18 @@ from harness.stack import Stack as Stack  # re-exported, as above
 T = TypeVar("T")
 
 
-def e2e_config(openai: FakeBackend, anthropic: FakeBackend, **brightstaff: Any) -> dict[str, Any]:
-    """The seed config with base URLs on the fake providers (Anthropic's speaks its native Messages API)."""
+def e2e_config(
+    openai: FakeBackend,
+    anthropic: FakeBackend,
+    *,
+    more_providers: Sequence[dict[str, Any]] = (),
+    routing: Mapping[str, Any] | None = None,
+    **brightstaff: Any,
+) -> dict[str, Any]:
+    """The seed config with base URLs on the fake providers (Anthropic's speaks its native Messages API).
+
+    `more_providers` are appended to the seed's three; `routing` keys are added to its `routing` section.
+    """
     return {
         "version": "v0.3.0",
         "listeners": [{"type": "model", "name": "model_listener", "port": 12000, "address": "127.0.0.1"}],
@@ -53,8 +63,9 @@ def e2e_config(openai: FakeBackend, anthropic: FakeBackend, **brightstaff: Any) 
                     }
                 ],
             },
+            *more_providers,
         ],
-        "routing": {"session_ttl_seconds": 600, "session_max_entries": 10000},
+        "routing": {"session_ttl_seconds": 600, "session_max_entries": 10000, **(routing or {})},
         "brightstaff": {"message_timeout_ms": 1000, **brightstaff},
     }
 

@@ -20,9 +20,19 @@ pytestmark = pytest.mark.e2e
 SEED = Path(__file__).resolve().parents[2] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 
 
-def test_demo_switches_without_affinity_and_pins_with_it() -> None:
+@pytest.mark.parametrize(
+    ("api", "named"),
+    [
+        ("chat", None),  # the default: the seed demo's printout, unchanged
+        ("messages", "the agent talks Anthropic Messages (anthropic SDK), asking for claude-sonnet-4-20250514"),
+        ("responses", "the agent talks OpenAI Responses (openai SDK), asking for gpt-4o-mini"),
+    ],
+)
+def test_demo_switches_without_affinity_and_pins_with_it(api: str, named: str | None) -> None:
+    """`brightstaff demo`, and `--api messages|responses`: the agent through that client API's official SDK."""
+    chosen = [] if api == "chat" else ["--api", api]
     result = subprocess.run(
-        [sys.executable, "-m", "brightstaff", "demo", "--port", str(free_port())],
+        [sys.executable, "-m", "brightstaff", "demo", *chosen, "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=240,
@@ -30,6 +40,8 @@ def test_demo_switches_without_affinity_and_pins_with_it() -> None:
     )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
+    second_line = out.splitlines()[1]
+    assert second_line == (named or "")  # chat: the blank line of the seed printout
     run1, _, run2 = out.partition("Run 2: WITH Model Affinity")
     assert "Run 1: WITHOUT Model Affinity" in run1
     assert "← switched" in run1
@@ -40,6 +52,18 @@ def test_demo_switches_without_affinity_and_pins_with_it() -> None:
     assert "← switched" not in run2
     assert "✓ With affinity:" in run2
     assert "final answer" in run2
+
+
+def test_demo_refuses_an_unknown_api() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "brightstaff", "demo", "--api", "grpc"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "invalid choice: 'grpc'" in result.stderr
 
 
 def test_up_serves_the_seed_shaped_config_and_stops_on_sigterm(tmp_path: Path, providers: Providers) -> None:

@@ -88,3 +88,20 @@ def test_fast_body_reply_decodes_in_envoys_schema() -> None:
 def test_fast_immediate_reply_is_the_plain_one() -> None:
     reply = Reply(status=400, body=b'{"error":{}}')
     assert codec.encode_body_reply(reply) == codec.encode_body_outcome(reply).SerializeToString()
+
+
+def test_an_immediate_reply_with_a_decision_carries_the_decision_headers() -> None:
+    metadata = (("model", "gpt-4o"), ("provider", "openai/gpt-4o"), ("affinity", "pinned"), ("route", "pinned"))
+    reply = codec.encode_body_outcome(Reply(status=200, body=b'{"input_tokens":3}', metadata=metadata))
+    headers = {h.header.key: h.header.raw_value for h in reply.immediate_response.headers.set_headers}
+    assert headers == {
+        "content-type": b"application/json",
+        "x-brightstaff-model": b"gpt-4o",
+        "x-brightstaff-provider": b"openai/gpt-4o",
+        "x-brightstaff-affinity": b"pinned",
+        "x-brightstaff-route": b"pinned",
+    }
+    assert (
+        codec.encode_body_reply(Reply(200, b"{}", metadata=metadata))
+        == codec.encode_body_outcome(Reply(200, b"{}", metadata=metadata)).SerializeToString()
+    )

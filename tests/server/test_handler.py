@@ -328,6 +328,9 @@ def test_count_tokens_follows_a_pin_but_never_makes_one() -> None:
     assert orjson.loads(counted.body)["input_tokens"] > 0
     assert asyncio.run(store.get("count-id")) is None
     assert router.calls == 1
+    # Answered here, yet decided like any request: the client sees which model it counted for.
+    decided = dict(counted.metadata)
+    assert (decided["model"], decided["provider"], decided["route"]) == ("gpt-4o", "openai/gpt-4o", "complex_reasoning")
 
 
 def test_count_tokens_for_a_session_pinned_to_anthropic_goes_to_anthropic() -> None:
