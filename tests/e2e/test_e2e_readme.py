@@ -25,7 +25,18 @@ from e2e_stack import KEYS, Providers, e2e_config, free_port
 pytestmark = pytest.mark.e2e
 
 BLOCK = re.compile(r"<!-- readme-test: ([\w-]+) -->\n```(\w+)\n(.*?)\n```", re.S)
-TESTED = {"python", "curl-plain", "curl-affinity", "curl-stream", "curl-models", "curl-agent-server"}
+TESTED = {
+    "python",
+    "curl-plain",
+    "curl-affinity",
+    "curl-stream",
+    "curl-models",
+    "curl-agent-server",
+    "python-messages",
+    "python-responses",
+    "curl-messages",
+    "curl-responses",
+}
 DEMO_MODELS = {"gpt-4o-mini", "gpt-4o", "claude-sonnet-4-20250514"}
 
 
@@ -75,10 +86,7 @@ def test_the_readme_keeps_the_seeds_snippet() -> None:
 
 
 def test_the_python_snippet_runs_as_written(demo: Demo) -> None:
-    code = demo.on_port(readme_blocks()["python"])
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    first, second = result.stdout.split()
+    first, second = run_python(demo.on_port(readme_blocks()["python"])).split()
     assert first == second
     assert first in DEMO_MODELS
 
@@ -106,6 +114,34 @@ def test_the_curl_examples_run_as_written(demo: Demo) -> None:
 
     models = json.loads(bash(demo.on_port(blocks["curl-models"])))
     assert {m["id"].split("/", 1)[1] for m in models["data"]} == DEMO_MODELS
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_messages_snippet_keeps_one_model(demo: Demo) -> None:
+    first, second = run_python(demo.on_port(readme_blocks()["python-messages"])).split()
+    assert first == second
+    assert first in DEMO_MODELS
+
+
+def test_the_responses_snippet_and_the_curls_share_one_pin(demo: Demo) -> None:
+    """The streamed Responses snippet pins `codex-run-1`; the Messages and Responses curls join that pin."""
+    blocks = readme_blocks()
+    *text, model = run_python(demo.on_port(blocks["python-responses"])).strip().splitlines()
+    assert "".join(text).strip()  # the deltas were printed as they came
+    assert model in DEMO_MODELS
+    for name, shape in (("curl-messages", "message"), ("curl-responses", "response")):
+        response = bash(demo.on_port(blocks[name]))
+        assert response.startswith("HTTP/1.1 200"), response
+        assert headers(response)["x-brightstaff-affinity"] == "pinned"
+        assert headers(response)["x-brightstaff-model"] == model
+        body = json.loads(response.split("\n\n", 1)[1])  # text mode: CRLF read as LF
+        assert body["type" if shape == "message" else "object"] == shape
+        assert body["model"] == model
 
 
 def test_the_agent_server_example_runs_as_written(demo: Demo) -> None:
