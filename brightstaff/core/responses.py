@@ -21,7 +21,8 @@ What is checked (a 400 in the OpenAI error shape naming the field, `input[3].con
 Fields brightstaff does not read pass through untouched; whether a feature can be honoured on a
 translated path (stored state, built-in tools) is the adapters' decision, not the parser's.
 Cost: one typed msgspec decode of `input` that materialises only tags and the few fields above. Items
-without a `type` (LangChain sends its user messages so) take a second, still typed, pass.
+without a `type` (LangChain and the SDKs' `{role, content}` messages) take a second typed pass over
+message items only; a mix of untyped items and other item types is checked item by item.
 An item or part type OpenAI adds later needs an entry in `ITEM_TYPES` or `PART_TYPES`.
 """
 
@@ -162,7 +163,17 @@ class _Untyped(msgspec.Struct, gc=False):
     role: Any = None
 
 
+class _MessageItem(msgspec.Struct, gc=False):
+    """A message item, its `type` given or left out: what most clients send (LangChain and the SDKs' own
+    `{role, content}` messages). A list of only these is valid exactly when the typed check would pass."""
+
+    role: Literal["user", "assistant", "system", "developer"]
+    content: Union[str, list[_MessagePart]]  # noqa: UP007
+    type: Literal["message"] = "message"
+
+
 _INPUT = msgspec.json.Decoder(Union[str, list[_ANY_ITEM]])  # noqa: UP007
+_MESSAGE_ITEMS = msgspec.json.Decoder(list[_MessageItem])
 _RAW_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 _UNTYPED = msgspec.json.Decoder(list[_Untyped])
 _MISSING_TYPE = re.compile(r"Object missing required field `type` - at `\$\[\d+\]`")
@@ -272,7 +283,10 @@ def _check_input(raw: msgspec.Raw) -> None:
     except msgspec.ValidationError as exc:
         if not _MISSING_TYPE.search(str(exc)):
             raise _validation_error(str(exc), raw, "input") from None
-        _check_untyped_items(raw)
+        try:  # the common case in one typed pass; anything else (and every error) takes the item-by-item path
+            _MESSAGE_ITEMS.decode(raw)
+        except msgspec.ValidationError:
+            _check_untyped_items(raw)
 
 
 def _check_untyped_items(raw: msgspec.Raw) -> None:

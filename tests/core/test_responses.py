@@ -24,6 +24,18 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("string input", {"input": "hi"}),
     ("easy message without a type", {"input": [{"role": "user", "content": "hi"}]}),
     (
+        "untyped and typed messages (the one-pass check)",
+        {
+            "input": [
+                {"role": "system", "content": "be brief"},
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+                {"role": "assistant", "content": [{"type": "output_text", "text": "ok"}]},
+            ]
+        },
+    ),
+    ("untyped messages and a function call", {"input": [{"role": "user", "content": "hi"}, CALL, OUTPUT]}),
+    ("an untyped item without a role (an item reference)", {"input": [{"role": "user", "content": "a"}, {"id": "x"}]}),
+    (
         "typed message with every input part",
         {
             "input": [
@@ -168,6 +180,18 @@ REFUSED: list[tuple[str, bytes, str, str]] = [
         body(input=[{"type": "function_call_output", "output": "x"}]),
         "input[0]",
         "missing required field `call_id`",
+    ),
+    (
+        "untyped messages, one with an unknown part",
+        body(input=[{"role": "user", "content": "x"}, {"role": "user", "content": [{"type": "nope"}]}]),
+        "input[1].content[0].type",
+        "unknown content part type 'nope'",
+    ),
+    (
+        "untyped messages, one with a bad role",
+        body(input=[{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}]),
+        "input[1].role",
+        "a message's role is",
     ),
     (
         "an untyped item later in the list, then a bad one",
