@@ -298,6 +298,8 @@ class _Shaper:
                     blocks = [{"type": "text", "text": content}] if _has_text(content) else []
                 else:
                     blocks = self._user_blocks(content, i)
+                if blocks and (isinstance(content, str) or any(b["type"] != "tool_result" for b in blocks)):
+                    self.continues_tool_call_without_thinking = False
             elif role == "assistant":
                 blocks = self._assistant_blocks(message, i)
                 self.continues_tool_call_without_thinking = bool(message.get("tool_calls")) and not (
@@ -307,9 +309,8 @@ class _Shaper:
                 role, blocks = "user", [self._tool_result(message, i)]
             else:
                 raise untranslatable(f"{_at(i)}.role", f"role {quote(role)} has no Anthropic equivalent.")
-            if role == "user" and any(block["type"] != "tool_result" for block in blocks):
-                self.continues_tool_call_without_thinking = False
-            self._message_cache_control(message, blocks)
+            if "cache_control" in message:
+                self._message_cache_control(message, blocks)
             if not blocks:
                 continue
             if turns and turns[-1][0] == role:
@@ -387,7 +388,12 @@ class _Shaper:
             blocks.extend(
                 b for b in thinking if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")
             )
-        blocks.extend(self._texts(message.get("content"), i))
+        content = message.get("content")
+        if isinstance(content, str):  # the common case, inline
+            if _has_text(content):
+                blocks.append({"type": "text", "text": content})
+        elif content is not None:
+            blocks.extend(self._texts(content, i))
         refusal = message.get("refusal")
         if isinstance(refusal, str) and _has_text(refusal):
             blocks.append({"type": "text", "text": refusal})
