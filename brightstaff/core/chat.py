@@ -37,6 +37,17 @@ class ChatRequest:
         """A request built in process (router evaluation), as if the client had sent it."""
         return parse_chat(orjson.dumps({"model": model, "messages": messages}))
 
+    @classmethod
+    def from_fields(cls, model: str, body: dict[str, Any]) -> ChatRequest:
+        """A request built in process from decoded values (a translation's chat completions body, `messages`
+        a list): what `parse_chat` makes of them encoded, without encoding and decoding the messages, which
+        are kept as given (its `fields` hold every other field: a translator's input, not a body to forward)."""
+        fields = {"model": msgspec.Raw(orjson.dumps(model))}
+        fields.update((name, msgspec.Raw(orjson.dumps(value))) for name, value in body.items() if name != "messages")
+        request = cls(fields, required_model(fields), is_true(fields, "stream"))
+        request._messages = body.get("messages")
+        return request
+
     @property
     def messages(self) -> list[Any]:
         """The conversation, decoded on first use (only routing needs it)."""

@@ -9,12 +9,15 @@ Invariants:
 - `required_model`, `is_true` and `starts_with` read single fields the same way for every client API's
   parser (chat completions, Anthropic Messages, Responses), decoding nothing else.
 - `ParsedBody` is what a parser returns beneath its API's own class: the fields, `model`, `stream`, and
-  each other field decoded once, on first use (`decoded`).
+  each other field decoded once, on first use (`decoded`). A parser may defer its content checks to
+  the body's first read: `decoded` runs them before it decodes anything, so nothing reads an unchecked
+  field through it; a check that fails raises its 400 again on every read.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -23,6 +26,7 @@ import orjson
 from brightstaff.core.errors import invalid_body, invalid_json, missing_model
 
 Fields = dict[str, msgspec.Raw]
+Check = Callable[[Fields], None]  # raises a ClientError for fields its API does not accept
 
 _FIELDS = msgspec.json.Decoder(Fields)
 _TRUE = b"true"
@@ -93,16 +97,26 @@ def starts_with(raw: msgspec.Raw, prefix: bytes) -> bool:
 class ParsedBody:
     """A parsed request body: its top-level fields as raw JSON, plus the values every API reads."""
 
-    __slots__ = ("_decoded", "fields", "model", "stream")
+    __slots__ = ("_decoded", "_pending", "fields", "model", "stream")
 
-    def __init__(self, fields: Fields, model: str, stream: bool) -> None:
+    def __init__(self, fields: Fields, model: str, stream: bool, deferred: Check | None = None) -> None:
         self.fields = fields
         self.model = model
         self.stream = stream
         self._decoded: dict[str, Any] = {}
+        self._pending = deferred
+
+    def check(self) -> None:
+        """Run the parser's deferred checks, if any are still pending (they pass once, or raise every time)."""
+        if self._pending is not None:
+            self._pending(self.fields)
+            self._pending = None
 
     def decoded(self, name: str) -> Any:
-        """A top-level field as Python values, decoded once on first use; None when absent."""
+        """A top-level field as Python values, decoded once on first use; None when absent. The deferred
+        checks run first."""
+        if self._pending is not None:
+            self.check()
         if name not in self._decoded:
             raw = self.fields.get(name)
             self._decoded[name] = msgspec.json.decode(raw) if raw is not None else None

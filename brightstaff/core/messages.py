@@ -15,8 +15,12 @@ What is checked (a 400 whose message names the field, in Anthropic's dotted path
   from the user; `tool_use`, `thinking`, `redacted_thinking` only from the assistant), with the fields
   brightstaff translates typed (`text.text`, `tool_use.id`/`name`, `tool_result.tool_use_id`);
 - `system` is a string or an array of text blocks.
-The check is one typed msgspec decode that materialises only block tags and those few fields (~0.5 us
+The check is one typed msgspec decode that materialises only block tags and those few fields (~0.4 us
 per KB); the full decode into Python values happens only when a router or a translator reads it.
+The request handler parses with `read_messages` / `read_count_tokens`: the `messages` and `system` checks
+then run on the body's first read (`ParsedBody.decoded`: a router, a translator, the local token
+count), so a same-API pin hit forwards the body unread, as chat completions bodies are, and an invalid
+one gets the provider's own 400 in the client's dialect; every other check stays at parse time.
 A block type Anthropic adds later needs an entry in `BLOCK_TYPES`.
 """
 
@@ -31,6 +35,7 @@ import orjson
 from brightstaff.core.conversation import Conversation, from_messages_request
 from brightstaff.core.errors import ClientError, invalid_body, quote
 from brightstaff.core.json_body import (
+    Check,
     Fields,
     ParsedBody,
     is_true,
@@ -126,8 +131,10 @@ class MessagesRequest(ParsedBody):
 
     __slots__ = ("_conversation", "max_tokens")
 
-    def __init__(self, fields: Fields, model: str, stream: bool, max_tokens: int | None) -> None:
-        super().__init__(fields, model, stream)
+    def __init__(
+        self, fields: Fields, model: str, stream: bool, max_tokens: int | None, deferred: Check | None = None
+    ) -> None:
+        super().__init__(fields, model, stream, deferred)
         self.max_tokens = max_tokens
         self._conversation: Conversation | None = None
 
@@ -147,12 +154,22 @@ class MessagesRequest(ParsedBody):
 
 def parse_messages(body: bytes) -> MessagesRequest:
     """A `/v1/messages` body: checked as the module docstring says; everything else passes through."""
-    return _parse(body, max_tokens_required=True)
+    return _parse(body, max_tokens_required=True, defer=False)
 
 
 def parse_count_tokens(body: bytes) -> MessagesRequest:
     """A `/v1/messages/count_tokens` body: the same checks, but it carries no `max_tokens`."""
-    return _parse(body, max_tokens_required=False)
+    return _parse(body, max_tokens_required=False, defer=False)
+
+
+def read_messages(body: bytes) -> MessagesRequest:
+    """`parse_messages` with the content checks run on the body's first read (the request handler's)."""
+    return _parse(body, max_tokens_required=True, defer=True)
+
+
+def read_count_tokens(body: bytes) -> MessagesRequest:
+    """`parse_count_tokens` with the content checks run on the body's first read (the request handler's)."""
+    return _parse(body, max_tokens_required=False, defer=True)
 
 
 def with_model(request: MessagesRequest, model: str) -> bytes:
@@ -160,7 +177,7 @@ def with_model(request: MessagesRequest, model: str) -> bytes:
     return with_field(request.fields, "model", model)
 
 
-def _parse(body: bytes, *, max_tokens_required: bool) -> MessagesRequest:
+def _parse(body: bytes, *, max_tokens_required: bool, defer: bool) -> MessagesRequest:
     fields = split_object(body)
     model = required_model(fields)
     max_tokens = _max_tokens(fields.get("max_tokens"), max_tokens_required)
@@ -169,11 +186,18 @@ def _parse(body: bytes, *, max_tokens_required: bool) -> MessagesRequest:
         raise invalid_body("messages: Field required.", param="messages")
     if not starts_with(raw_messages, b"["):
         raise invalid_body("messages: must be an array of messages.", param="messages")
-    _check(_MESSAGES, raw_messages, "messages")
+    request = MessagesRequest(fields, model, is_true(fields, "stream"), max_tokens, _check_content)
+    if not defer:
+        request.check()
+    return request
+
+
+def _check_content(fields: Fields) -> None:
+    """The `messages` (present, an array: checked at parse time) and `system` checks."""
+    _check(_MESSAGES, fields["messages"], "messages")
     raw_system = fields.get("system")
     if raw_system is not None:
         _check(_SYSTEM, raw_system, "system")
-    return MessagesRequest(fields, model, is_true(fields, "stream"), max_tokens)
 
 
 def _max_tokens(raw: msgspec.Raw | None, required: bool) -> int | None:

@@ -18,10 +18,14 @@ What is checked (a 400 in the OpenAI error shape naming the field, `input[3].con
   refused with a message saying so); `tool_choice` a mode string or an object with a `type`, a function
   choice naming a tool; `text.format` text, json_object or json_schema (with `name` and an object
   `schema`); `max_output_tokens` a positive integer; `reasoning` an object.
-Fields brightstaff does not read pass through untouched; whether a feature can be honoured on a
+The request handler parses with `read_responses`: every check but `model`'s then runs on the body's
+first read (`ParsedBody.decoded`: a router or a translator), so a pin hit on a backend that serves the
+Responses API forwards the body unread, as chat completions bodies are, and an invalid one gets the
+provider's own 400. Fields brightstaff does not read pass through untouched; whether a feature can be honoured on a
 translated path (stored state, built-in tools) is the adapters' decision, not the parser's.
 Cost: one typed msgspec decode of `input` that materialises only tags and the few fields above. Items
-without a `type` (LangChain sends its user messages so) take a second, still typed, pass.
+without a `type` (LangChain and the SDKs' `{role, content}` messages) take a second typed pass over
+message items only; a mix of untyped items and other item types is checked item by item.
 An item or part type OpenAI adds later needs an entry in `ITEM_TYPES` or `PART_TYPES`.
 """
 
@@ -35,6 +39,7 @@ import msgspec
 from brightstaff.core.conversation import Conversation, from_responses_request
 from brightstaff.core.errors import ClientError, invalid_body, quote
 from brightstaff.core.json_body import (
+    Check,
     Fields,
     ParsedBody,
     is_true,
@@ -162,7 +167,17 @@ class _Untyped(msgspec.Struct, gc=False):
     role: Any = None
 
 
+class _MessageItem(msgspec.Struct, gc=False):
+    """A message item, its `type` given or left out: what most clients send (LangChain and the SDKs' own
+    `{role, content}` messages). A list of only these is valid exactly when the typed check would pass."""
+
+    role: Literal["user", "assistant", "system", "developer"]
+    content: Union[str, list[_MessagePart]]  # noqa: UP007
+    type: Literal["message"] = "message"
+
+
 _INPUT = msgspec.json.Decoder(Union[str, list[_ANY_ITEM]])  # noqa: UP007
+_MESSAGE_ITEMS = msgspec.json.Decoder(list[_MessageItem])
 _RAW_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 _UNTYPED = msgspec.json.Decoder(list[_Untyped])
 _MISSING_TYPE = re.compile(r"Object missing required field `type` - at `\$\[\d+\]`")
@@ -214,8 +229,8 @@ class ResponsesRequest(ParsedBody):
 
     __slots__ = ("_conversation",)
 
-    def __init__(self, fields: Fields, model: str, stream: bool) -> None:
-        super().__init__(fields, model, stream)
+    def __init__(self, fields: Fields, model: str, stream: bool, deferred: Check | None = None) -> None:
+        super().__init__(fields, model, stream, deferred)
         self._conversation: Conversation | None = None
 
     @property
@@ -244,8 +259,18 @@ def item_type(item: dict[str, Any]) -> Any:
 
 def parse_responses(body: bytes) -> ResponsesRequest:
     """A `/v1/responses` body: checked as the module docstring says; everything else passes through."""
+    request = read_responses(body)
+    request.check()
+    return request
+
+
+def read_responses(body: bytes) -> ResponsesRequest:
+    """`parse_responses` with every check but `model`'s run on the body's first read (the request handler's)."""
     fields = split_object(body)
-    model = required_model(fields)
+    return ResponsesRequest(fields, required_model(fields), is_true(fields, "stream"), _check_fields)
+
+
+def _check_fields(fields: Fields) -> None:
     raw_input = fields.get("input")
     if raw_input is not None:
         _check_input(raw_input)
@@ -253,7 +278,6 @@ def parse_responses(body: bytes) -> ResponsesRequest:
         raw = fields.get(name)
         if raw is not None:
             check(raw)
-    return ResponsesRequest(fields, model, is_true(fields, "stream"))
 
 
 def with_model(request: ResponsesRequest, model: str) -> bytes:
@@ -272,7 +296,10 @@ def _check_input(raw: msgspec.Raw) -> None:
     except msgspec.ValidationError as exc:
         if not _MISSING_TYPE.search(str(exc)):
             raise _validation_error(str(exc), raw, "input") from None
-        _check_untyped_items(raw)
+        try:  # the common case in one typed pass; anything else (and every error) takes the item-by-item path
+            _MESSAGE_ITEMS.decode(raw)
+        except msgspec.ValidationError:
+            _check_untyped_items(raw)
 
 
 def _check_untyped_items(raw: msgspec.Raw) -> None:

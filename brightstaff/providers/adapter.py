@@ -7,8 +7,9 @@ Invariants:
   (derived from the session's pin, `core.affinity_sources.provider_cache_key`) becomes the body's
   `prompt_cache_key` on OpenAI-compatible backends when the client sent none; Anthropic backends have
   no such parameter and ignore it. It never raises for a
-  request its client API's parser accepted, unless the request cannot be expressed in the backend's
-  API (then a `ClientError` naming the field). `response`, for pairs whose APIs differ, makes the
+  request its client API's parser accepted (deferred checks included: reading the body runs them,
+  `core.json_body.ParsedBody`), unless the request cannot be expressed in the backend's API (then a
+  `ClientError` naming the field). `response`, for pairs whose APIs differ, makes the
   per-request `ResponseTranslator` that turns the provider's answer (JSON, SSE, errors) into the
   client's API; same-API pairs have none and their responses never reach brightstaff.
 - A `ClientApi` is what brightstaff knows of one client API: how to parse its bodies into a request

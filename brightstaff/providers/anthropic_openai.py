@@ -149,6 +149,9 @@ def _conversation(request: MessagesRequest) -> list[dict[str, Any]]:
     for i, message in enumerate(request.messages):
         content = message["content"]
         if message["role"] == "assistant":
+            if isinstance(content, str):  # the common case, inline: no location string built per message
+                out.append({"role": "assistant", "content": content})
+                continue
             translated = _assistant(content, f"messages.{i}")
             if translated is not None:
                 out.append(translated)

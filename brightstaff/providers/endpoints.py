@@ -18,9 +18,9 @@ from typing import Any, Literal
 from brightstaff.config import Provider
 from brightstaff.core.chat import ChatRequest, parse_chat
 from brightstaff.core.errors import Dialect, method_not_allowed, not_found
-from brightstaff.core.messages import MessagesRequest, parse_count_tokens, parse_messages
+from brightstaff.core.messages import MessagesRequest, read_count_tokens, read_messages
 from brightstaff.core.request import RequestFacts
-from brightstaff.core.responses import ResponsesRequest, parse_responses
+from brightstaff.core.responses import ResponsesRequest, read_responses
 from brightstaff.providers import (
     anthropic_anthropic,
     anthropic_openai,
@@ -45,7 +45,7 @@ CHAT: ClientApi[ChatRequest] = ClientApi(
 
 MESSAGES: ClientApi[MessagesRequest] = ClientApi(
     name="messages",
-    parse=parse_messages,
+    parse=read_messages,
     adapters={
         "anthropic": Adapter("anthropic_anthropic", anthropic_anthropic.request),
         "openai": Adapter("anthropic_openai", anthropic_openai.request, anthropic_openai.response),
@@ -56,7 +56,7 @@ MESSAGES: ClientApi[MessagesRequest] = ClientApi(
 # count_tokens bodies are Messages bodies without max_tokens; only Anthropic backends can count them.
 COUNT_TOKENS: ClientApi[MessagesRequest] = ClientApi(
     name="messages",
-    parse=parse_count_tokens,
+    parse=read_count_tokens,
     adapters={"anthropic": Adapter("anthropic_anthropic", anthropic_anthropic.count_tokens)},
     dialect="anthropic",
 )
@@ -71,7 +71,7 @@ def responses_backend(provider: Provider) -> str:
 # The Responses API's errors are OpenAI's shape; only mid-stream failures differ (its own events).
 RESPONSES: ClientApi[ResponsesRequest] = ClientApi(
     name="responses",
-    parse=parse_responses,
+    parse=read_responses,
     adapters={
         "openai_responses": Adapter("responses_openai", responses_openai.request),
         "openai": Adapter("responses_chat", responses_chat.request, responses_chat.response),

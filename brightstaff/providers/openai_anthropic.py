@@ -283,29 +283,34 @@ class _Shaper:
         system: list[dict[str, Any]] = []
         turns: list[tuple[str, list[dict[str, Any]]]] = []
         for i, message in enumerate(messages):
-            where = f"messages[{i}]"
             if not isinstance(message, dict):
+                where = _at(i)
                 raise invalid_body(f"{where}: must be an object.", param=where)
             role = message.get("role")
             if role in ("system", "developer"):
-                blocks = self._texts(message.get("content"), where)
+                blocks = self._texts(message.get("content"), i)
                 self._message_cache_control(message, blocks)
                 system.extend(blocks)
                 continue
             if role == "user":
-                blocks = self._user_blocks(message.get("content"), where)
+                content = message.get("content")
+                if isinstance(content, str):  # the common case, inline: this loop runs per message
+                    blocks = [{"type": "text", "text": content}] if _has_text(content) else []
+                else:
+                    blocks = self._user_blocks(content, i)
+                if blocks and (isinstance(content, str) or any(b["type"] != "tool_result" for b in blocks)):
+                    self.continues_tool_call_without_thinking = False
             elif role == "assistant":
-                blocks = self._assistant_blocks(message, where)
+                blocks = self._assistant_blocks(message, i)
                 self.continues_tool_call_without_thinking = bool(message.get("tool_calls")) and not (
                     blocks and blocks[0]["type"] in ("thinking", "redacted_thinking")
                 )
             elif role == "tool":
-                role, blocks = "user", [self._tool_result(message, where)]
+                role, blocks = "user", [self._tool_result(message, i)]
             else:
-                raise untranslatable(f"{where}.role", f"role {quote(role)} has no Anthropic equivalent.")
-            if role == "user" and any(block["type"] != "tool_result" for block in blocks):
-                self.continues_tool_call_without_thinking = False
-            self._message_cache_control(message, blocks)
+                raise untranslatable(f"{_at(i)}.role", f"role {quote(role)} has no Anthropic equivalent.")
+            if "cache_control" in message:
+                self._message_cache_control(message, blocks)
             if not blocks:
                 continue
             if turns and turns[-1][0] == role:
@@ -313,7 +318,8 @@ class _Shaper:
             else:
                 turns.append((role, blocks))
         out = [
-            {"role": role, "content": _results_first(blocks) if role == "user" else blocks} for role, blocks in turns
+            {"role": role, "content": _results_first(blocks) if role == "user" and len(blocks) > 1 else blocks}
+            for role, blocks in turns
         ]
         if out and out[-1]["role"] == "assistant":
             _strip_final_text(out)
@@ -322,41 +328,43 @@ class _Shaper:
         return system, out
 
     def _message_cache_control(self, message: dict[str, Any], blocks: list[dict[str, Any]]) -> None:
-        if blocks and "cache_control" not in blocks[-1]:
-            self.copy_cache_control(message.get("cache_control"), blocks[-1])
+        if blocks and "cache_control" in message and "cache_control" not in blocks[-1]:
+            self.copy_cache_control(message["cache_control"], blocks[-1])
 
-    def _texts(self, content: Any, where: str) -> list[dict[str, Any]]:
+    def _texts(self, content: Any, i: int) -> list[dict[str, Any]]:
         """Text-only content (system messages, assistant text) as non-empty text blocks."""
         if content is None:
             return []
         if isinstance(content, str):
-            return [{"type": "text", "text": content}] if content.strip() else []
+            return [{"type": "text", "text": content}] if _has_text(content) else []
         if not isinstance(content, list):
+            where = _at(i)
             raise invalid_body(f"{where}.content: must be a string or an array of parts.", param=f"{where}.content")
         blocks: list[dict[str, Any]] = []
         for j, part in enumerate(content):
             kind = part.get("type") if isinstance(part, dict) else None
             if kind not in ("text", "refusal"):
-                raise untranslatable(f"{where}.content[{j}]", f"a part of type {quote(kind)} is not allowed here.")
+                raise untranslatable(f"{_at(i)}.content[{j}]", f"a part of type {quote(kind)} is not allowed here.")
             text = part.get(kind)
-            if isinstance(text, str) and text.strip():
+            if isinstance(text, str) and _has_text(text):
                 block = {"type": "text", "text": text}
                 self.copy_cache_control(part.get("cache_control"), block)
                 blocks.append(block)
         return blocks
 
-    def _user_blocks(self, content: Any, where: str) -> list[dict[str, Any]]:
+    def _user_blocks(self, content: Any, i: int) -> list[dict[str, Any]]:
         if content is None or isinstance(content, str):
-            return self._texts(content, where)
+            return self._texts(content, i)
         if not isinstance(content, list):
+            where = _at(i)
             raise invalid_body(f"{where}.content: must be a string or an array of parts.", param=f"{where}.content")
         blocks: list[dict[str, Any]] = []
         for j, part in enumerate(content):
-            at = f"{where}.content[{j}]"
             kind = part.get("type") if isinstance(part, dict) else None
             if kind == "text":
-                blocks.extend(self._texts([part], where))
+                blocks.extend(self._texts([part], i))
                 continue
+            at = f"{_at(i)}.content[{j}]"
             if kind == "image_url":
                 image = part.get("image_url")
                 url = image.get("url") if isinstance(image, dict) else image
@@ -373,61 +381,80 @@ class _Shaper:
             blocks.append(block)
         return blocks
 
-    def _assistant_blocks(self, message: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    def _assistant_blocks(self, message: dict[str, Any], i: int) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
         thinking = message.get("thinking_blocks")
         if isinstance(thinking, list):
             blocks.extend(
                 b for b in thinking if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")
             )
-        blocks.extend(self._texts(message.get("content"), where))
+        content = message.get("content")
+        if isinstance(content, str):  # the common case, inline
+            if _has_text(content):
+                blocks.append({"type": "text", "text": content})
+        elif content is not None:
+            blocks.extend(self._texts(content, i))
         refusal = message.get("refusal")
-        if isinstance(refusal, str) and refusal.strip():
+        if isinstance(refusal, str) and _has_text(refusal):
             blocks.append({"type": "text", "text": refusal})
         calls = message.get("tool_calls")
         if calls is None:
             return blocks
         if not isinstance(calls, list):
+            where = _at(i)
             raise invalid_body(f"{where}.tool_calls: must be an array.", param=f"{where}.tool_calls")
         for j, call in enumerate(calls):
-            blocks.append(_tool_use(call, f"{where}.tool_calls[{j}]"))
+            blocks.append(_tool_use(call, i, j))
         return blocks
 
-    def _tool_result(self, message: dict[str, Any], where: str) -> dict[str, Any]:
+    def _tool_result(self, message: dict[str, Any], i: int) -> dict[str, Any]:
         call_id = message.get("tool_call_id")
         if not isinstance(call_id, str):
+            where = _at(i)
             raise invalid_body(f"{where}.tool_call_id: must be a string.", param=f"{where}.tool_call_id")
         content = message.get("content")
         result: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_id(call_id)}
         if isinstance(content, list):
-            parts = self._user_blocks(content, where)
+            parts = self._user_blocks(content, i)
             if parts:
                 result["content"] = parts
         elif isinstance(content, str):
             result["content"] = content
         elif content is not None:
+            where = _at(i)
             raise invalid_body(f"{where}.content: must be a string or an array of parts.", param=f"{where}.content")
         return result
 
 
-def _tool_use(call: Any, where: str) -> dict[str, Any]:
+def _at(i: int) -> str:
+    """Where message `i` is, for an error (built only when one is raised: the loop runs per message)."""
+    return f"messages[{i}]"
+
+
+def _has_text(text: str) -> bool:
+    """`text.strip() != ""` without copying a long text that ends in whitespace."""
+    return bool(text) and not text.isspace()
+
+
+def _tool_use(call: Any, i: int, j: int) -> dict[str, Any]:
     if not isinstance(call, dict) or call.get("type", "function") != "function":
-        raise untranslatable(f"{where}.type", "only function tool calls reach Anthropic.")
+        raise untranslatable(f"{_at(i)}.tool_calls[{j}].type", "only function tool calls reach Anthropic.")
     function = call.get("function")
     if not isinstance(function, dict):
         function = {}
     name, call_id = function.get("name"), call.get("id")
     if not isinstance(name, str) or not isinstance(call_id, str):
+        where = f"{_at(i)}.tool_calls[{j}]"
         raise invalid_body(f"{where}: a tool call needs a string id and function.name.", param=where)
     arguments = function.get("arguments")
     tool_input: Any = None
-    if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
+    if arguments is None or (isinstance(arguments, str) and not _has_text(arguments)):
         tool_input = {}  # no-argument tools stream "" as their arguments
     elif isinstance(arguments, str):
         with contextlib.suppress(orjson.JSONDecodeError):
             tool_input = orjson.loads(arguments)
     if not isinstance(tool_input, dict):
-        raise _bad_arguments(f"{where}.function.arguments")
+        raise _bad_arguments(f"{_at(i)}.tool_calls[{j}].function.arguments")
     return {"type": "tool_use", "id": tool_id(call_id), "name": name, "input": tool_input}
 
 

@@ -17,10 +17,8 @@ provider anyway).
 
 from __future__ import annotations
 
-import orjson
-
 from brightstaff.config import Provider
-from brightstaff.core.chat import parse_chat
+from brightstaff.core.chat import ChatRequest
 from brightstaff.core.errors import ClientError
 from brightstaff.core.outcome import ResponseTranslator, UpstreamRequest
 from brightstaff.core.responses import ResponsesRequest
@@ -44,7 +42,7 @@ def response(responses: ResponsesRequest, provider: Provider) -> ResponseTransla
 def translate_request(responses: ResponsesRequest, model: str) -> bytes:
     """The Messages body for a Responses request; raises ClientError naming the Responses field."""
     shape = chat_body(responses, tool_parts=True, thinking=True)
-    chat = parse_chat(orjson.dumps({"model": model, **shape.body}))
+    chat = ChatRequest.from_fields(model, shape.body)
     try:
         return openai_anthropic.translate_request(chat, model)
     except ClientError as error:

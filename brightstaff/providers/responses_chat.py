@@ -100,6 +100,9 @@ class ChatShape:
 
     body: dict[str, Any]
     origins: dict[str, str] = field(default_factory=dict)  # chat path prefix → the Responses path it came from
+    # Where each chat message came from, by index (`messages[i]`): kept as a list, made into `origins`
+    # entries only when an error is remapped, since the shaper runs per input item.
+    message_origins: list[str] = field(default_factory=list)
 
 
 def request(
@@ -177,10 +180,12 @@ def remap(error: ClientError, shape: ChatShape) -> ClientError:
     param = error.param
     if param is None:
         return error
-    best = max((p for p in shape.origins if _prefixes(p, param)), key=len, default=None)
+    origins = {f"messages[{i}]": origin for i, origin in enumerate(shape.message_origins)}
+    origins.update(shape.origins)
+    best = max((p for p in origins if _prefixes(p, param)), key=len, default=None)
     if best is None:
         return error
-    renamed = shape.origins[best] + param[len(best) :]
+    renamed = origins[best] + param[len(best) :]
     message = renamed + error.message[len(param) :] if error.message.startswith(param) else error.message
     return ClientError(error.status, message, code=error.code, type=error.type, param=renamed)
 
@@ -270,6 +275,7 @@ class _Shaper:
 
     def __init__(self, shape: ChatShape, *, tool_parts: bool, thinking: bool) -> None:
         self._origins = shape.origins
+        self._message_origins = shape.message_origins
         self._tool_parts = tool_parts
         self._thinking = thinking
         self._out: list[dict[str, Any]] = []
@@ -283,8 +289,8 @@ class _Shaper:
             self._add({"role": "system", "content": instructions}, "instructions")
         for k, item in enumerate(items):
             where = f"input[{k}]"
-            kind = item_type(item)
-            if kind != "function_call_output":
+            kind = item.get("type") or item_type(item)
+            if kind != "function_call_output" and self._held_parts:
                 self._flush_held()
             if kind == "message":
                 self._message(item, where)
@@ -301,16 +307,18 @@ class _Shaper:
         return self._out
 
     def _add(self, message: dict[str, Any], origin: str) -> dict[str, Any]:
-        i = len(self._out)
-        self._origins[f"messages[{i}]"] = origin
+        self._message_origins.append(origin)
         self._out.append(message)
         return message
 
     def _message(self, item: dict[str, Any], where: str) -> None:
         role, content = item["role"], item["content"]
         if role == "assistant":
-            texts = [content] if isinstance(content, str) else [_text(p) for p in content]
-            self._assistant(where)["content"] = "".join(t for t in texts if t is not None)
+            if isinstance(content, str):
+                self._assistant(where)["content"] = content
+            else:
+                texts = [_text(p) for p in content]
+                self._assistant(where)["content"] = "".join(t for t in texts if t is not None)
             return
         chat_role = "user" if role == "user" else "system"
         message = self._add({"role": chat_role, "content": content}, where)

@@ -232,9 +232,11 @@ class RequestHandler:
         # Single flight per key, from the store lookup on: concurrent requests of one id wait for the first
         # one's decision instead of each asking the store (and, on a miss, routing). Registering only after
         # the lookup would let a request whose lookup missed before the leader pinned route a second time.
-        leader = self._inflight.get(key)
-        if leader is not None:
-            return rules.follow(await asyncio.shield(leader))
+        while (leader := self._inflight.get(key)) is not None:
+            try:
+                return rules.follow(await asyncio.shield(leader))
+            except ClientError:
+                continue  # the leader's own body was refused (a deferred check): this one decides for itself
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
@@ -260,6 +262,8 @@ class RequestHandler:
             choice = await self.router.route(
                 rules.routing_view(request.conversation, self.config.routing.route_on_user_only)
             )
+        except ClientError:
+            raise  # the body failed its deferred checks when the router read it: the client's error
         except Exception:
             self.metrics.inc("brightstaff_router_failures_total", router=self.router.name, kind=ROUTER_EXCEPTION)
             log.exception("router %s failed; serving the default model", self.router.name)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 
-from brightstaff.core.chat import parse_chat, with_model
+from brightstaff.core.chat import ChatRequest, parse_chat, with_model
 from brightstaff.core.errors import ClientError
 
 
@@ -70,3 +72,19 @@ def test_missing_model_names_the_param() -> None:
     with pytest.raises(ClientError) as info:
         parse_chat(b'{"messages":[]}')
     assert info.value.param == "model"
+
+
+def test_a_request_built_from_decoded_fields_reads_as_its_encoded_body_parses() -> None:
+    body: dict[str, Any] = {
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        "temperature": 0.5,
+        "stream": True,
+    }
+    built = ChatRequest.from_fields(" gpt-4o ", body)
+    parsed = parse_chat(orjson.dumps({"model": " gpt-4o ", **body}))
+    assert (built.model, built.stream, built.messages) == (parsed.model, parsed.stream, parsed.messages)
+    assert built.messages is body["messages"]  # kept, not encoded and decoded again
+    assert {k: bytes(v) for k, v in built.fields.items()} == {
+        k: bytes(v) for k, v in parsed.fields.items() if k != "messages"
+    }

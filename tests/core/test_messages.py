@@ -8,7 +8,14 @@ import orjson
 import pytest
 
 from brightstaff.core.errors import ClientError
-from brightstaff.core.messages import BLOCK_TYPES, parse_count_tokens, parse_messages, with_model
+from brightstaff.core.messages import (
+    BLOCK_TYPES,
+    parse_count_tokens,
+    parse_messages,
+    read_count_tokens,
+    read_messages,
+    with_model,
+)
 
 
 def body(**fields: Any) -> bytes:
@@ -200,3 +207,21 @@ def test_a_huge_client_value_is_not_echoed_whole() -> None:
             parse_messages(body(messages=[message]))
         assert len(info.value.message) < 300
         assert "(5002 characters)" in info.value.message
+
+
+def test_the_handlers_reader_checks_the_content_on_first_read_and_on_every_read_after() -> None:
+    bad = orjson.dumps(
+        {"model": "m", "max_tokens": 5, "system": [{"type": "image"}], "messages": [{"role": "user", "content": "x"}]}
+    )
+    with pytest.raises(ClientError) as eager:
+        parse_messages(bad)
+    request = read_messages(bad)
+    assert request.model == "m" and request.max_tokens == 5
+    assert orjson.loads(with_model(request, "n"))["system"] == [{"type": "image"}]  # forwarded unread
+    for _ in range(2):
+        with pytest.raises(ClientError) as deferred:
+            _ = request.messages
+        assert deferred.value.message == eager.value.message
+    with pytest.raises(ClientError, match="max_tokens: Field required"):
+        read_messages(orjson.dumps({"model": "m", "messages": []}))  # the cheap checks stay at parse time
+    assert read_count_tokens(orjson.dumps({"model": "m", "messages": []})).messages == []

@@ -9,7 +9,14 @@ import pytest
 
 from brightstaff.core.conversation import Conversation, ToolCall, Turn, from_responses_request
 from brightstaff.core.errors import ClientError
-from brightstaff.core.responses import ITEM_TYPES, PART_TYPES, item_type, parse_responses, with_model
+from brightstaff.core.responses import (
+    ITEM_TYPES,
+    PART_TYPES,
+    item_type,
+    parse_responses,
+    read_responses,
+    with_model,
+)
 
 
 def body(**fields: Any) -> bytes:
@@ -23,6 +30,18 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("no input (a stored prompt or previous response may supply it)", {}),
     ("string input", {"input": "hi"}),
     ("easy message without a type", {"input": [{"role": "user", "content": "hi"}]}),
+    (
+        "untyped and typed messages (the one-pass check)",
+        {
+            "input": [
+                {"role": "system", "content": "be brief"},
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+                {"role": "assistant", "content": [{"type": "output_text", "text": "ok"}]},
+            ]
+        },
+    ),
+    ("untyped messages and a function call", {"input": [{"role": "user", "content": "hi"}, CALL, OUTPUT]}),
+    ("an untyped item without a role (an item reference)", {"input": [{"role": "user", "content": "a"}, {"id": "x"}]}),
     (
         "typed message with every input part",
         {
@@ -170,6 +189,18 @@ REFUSED: list[tuple[str, bytes, str, str]] = [
         "missing required field `call_id`",
     ),
     (
+        "untyped messages, one with an unknown part",
+        body(input=[{"role": "user", "content": "x"}, {"role": "user", "content": [{"type": "nope"}]}]),
+        "input[1].content[0].type",
+        "unknown content part type 'nope'",
+    ),
+    (
+        "untyped messages, one with a bad role",
+        body(input=[{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}]),
+        "input[1].role",
+        "a message's role is",
+    ),
+    (
         "an untyped item later in the list, then a bad one",
         body(input=[{"role": "user", "content": "x"}, 7]),
         "input[1]",
@@ -315,3 +346,18 @@ def test_responses_requests_become_turns(instructions: Any, items: list[Any], tu
 def test_a_responses_request_builds_its_view_once_on_first_use() -> None:
     request = parse_responses(body(input="hi"))
     assert request.conversation is request.conversation
+
+
+def test_the_handlers_reader_checks_every_field_but_model_on_first_read() -> None:
+    bad = body(input=[{"type": "message", "role": "tool", "content": "x"}], tools=[{"type": "function"}])
+    with pytest.raises(ClientError) as eager:
+        parse_responses(bad)
+    request = read_responses(bad)
+    assert request.model == "gpt-5"
+    assert orjson.loads(with_model(request, "gpt-4o"))["input"][0]["role"] == "tool"  # forwarded unread
+    for read in (lambda: request.items, lambda: request.decoded("tools")):
+        with pytest.raises(ClientError) as deferred:
+            read()
+        assert deferred.value.message == eager.value.message
+    with pytest.raises(ClientError, match="model"):
+        read_responses(orjson.dumps({"input": "hi"}))
