@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from e2e_stack import KEYS, free_port
+from e2e_stack import KEYS
+
+from harness.free_port import free_port
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "plano-model-affinity.yaml"  # the seed config, unchanged
 

@@ -12,9 +12,8 @@ from loop_thread import LoopThread
 from brightstaff.demo.fake_anthropic import start_fake_anthropic
 from brightstaff.demo.fake_backend import FakeBackend
 from brightstaff.demo.fake_provider import start_fake_provider
-from harness.free_port import free_port as free_port  # re-exported: the e2e modules import it from here
-from harness.stack import KEYS as KEYS  # re-exported, as above
-from harness.stack import Stack as Stack  # re-exported, as above
+from harness.stack import KEYS as KEYS  # re-exported: the e2e modules import these from here
+from harness.stack import Stack as Stack  # re-exported, as KEYS
 
 T = TypeVar("T")
 

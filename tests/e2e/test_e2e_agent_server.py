@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 from demo_processes import demo_kept_running, hint_commands, start_script
-from e2e_stack import Stack, free_port
+from e2e_stack import Stack
+
+from harness.free_port import free_port
 
 pytestmark = pytest.mark.e2e
 

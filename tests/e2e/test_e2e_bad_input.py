@@ -57,8 +57,9 @@ def error_of(body: bytes) -> dict[str, Any]:
     ],
 )
 def test_bad_requests_get_openai_style_errors(
-    stack: Stack, method: str, path: str, body: bytes | None, headers: dict[str, str], status: int, code: str
+    transport_stack: Stack, method: str, path: str, body: bytes | None, headers: dict[str, str], status: int, code: str
 ) -> None:
+    stack = transport_stack
     got_status, got_headers, got_body = send(stack, method, path, body, headers)
     assert got_status == status, got_body
     assert got_headers["content-type"] == "application/json"

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e_stack import KEYS, Providers, free_port
+from e2e_stack import KEYS, Providers
+
+from harness.free_port import free_port
 
 pytestmark = pytest.mark.e2e
 

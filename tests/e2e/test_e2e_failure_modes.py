@@ -11,8 +11,8 @@ from test_e2e_bad_input import GOOD, error_of, send
 pytestmark = pytest.mark.e2e
 
 
-def test_fail_closed_answers_503_json_while_down_and_recovers(make_stack: StackFactory) -> None:
-    stack = make_stack()
+def test_fail_closed_answers_503_json_while_down_and_recovers(make_transport_stack: StackFactory) -> None:
+    stack = make_transport_stack()
     assert send(stack, "POST", "/v1/chat/completions", GOOD)[0] == 200
     assert stack.stop_brightstaff() == 0
     status, headers, body = send(stack, "POST", "/v1/chat/completions", GOOD)
@@ -37,8 +37,8 @@ def test_stuck_brightstaff_hits_the_message_timeout_not_a_hang(make_stack: Stack
     assert send(stack, "POST", "/v1/chat/completions", GOOD)[0] == 200
 
 
-def test_sigterm_drains_and_exits_cleanly(make_stack: StackFactory) -> None:
-    stack: Stack = make_stack()
+def test_sigterm_drains_and_exits_cleanly(make_transport_stack: StackFactory) -> None:
+    stack: Stack = make_transport_stack()
     assert stack.stop_brightstaff(signal.SIGTERM) == 0
     assert "brightstaff stopped" in stack.brightstaff_log.read_text()
     stack.start_brightstaff()

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from e2e_stack import Providers, Stack, StackFactory, e2e_config, launch, retire
-from free_port import free_port
 from test_e2e_bad_input import GOOD, send
+
+from harness.free_port import free_port
 
 pytestmark = pytest.mark.e2e
 

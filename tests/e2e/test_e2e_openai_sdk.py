@@ -31,7 +31,8 @@ def ask(stack: Stack, text: str, affinity: str | None = None, **kwargs: Any) -> 
         return completion.model, {k.lower(): v for k, v in raw.headers.items() if k.lower().startswith("x-")}
 
 
-def test_no_affinity_routes_each_request_by_intent(stack: Stack) -> None:
+def test_no_affinity_routes_each_request_by_intent(transport_stack: Stack) -> None:
+    stack = transport_stack
     code_model, code_headers = ask(stack, CODE)
     analysis_model, analysis_headers = ask(stack, ANALYSIS)
     small_model, small_headers = ask(stack, "hi there")
@@ -44,7 +45,8 @@ def test_no_affinity_routes_each_request_by_intent(stack: Stack) -> None:
     assert small_headers["x-brightstaff-route"] == "default"
 
 
-def test_affinity_pins_the_first_model_for_every_later_turn(stack: Stack) -> None:
+def test_affinity_pins_the_first_model_for_every_later_turn(transport_stack: Stack) -> None:
+    stack = transport_stack
     session = f"agent-{uuid.uuid4()}"
     before = stack.metric("brightstaff_router_calls_total")
     turns = [ask(stack, text, session) for text in (CODE, ANALYSIS, "hi there", ANALYSIS)]
@@ -70,7 +72,8 @@ def test_provider_receives_rewritten_model_and_its_own_credentials(stack: Stack,
     assert int(request.headers["content-length"]) == len(request.raw_body)
 
 
-def test_streaming_passes_chunk_by_chunk(stack: Stack, providers: Providers) -> None:
+def test_streaming_passes_chunk_by_chunk(transport_stack: Stack, providers: Providers) -> None:
+    stack = transport_stack
     providers.anthropic.chunk_delay = 0.25
     try:
         arrivals: list[float] = []
@@ -148,3 +151,9 @@ def test_models_endpoint(stack: Stack) -> None:
     with client(stack) as c:
         ids = [m.id for m in c.models.list()]
     assert ids == ["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-sonnet-4-20250514"]
+
+
+def test_the_stack_really_runs_its_transport(transport: str, transport_stack: Stack) -> None:
+    """The cases on `transport_stack` test the transport they are named for."""
+    assert ask(transport_stack, "hi there")[0] == "gpt-4o-mini"
+    assert f"(transport {transport}," in transport_stack.brightstaff_log.read_text()

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 from demo_processes import ROOT, demo_kept_running, hint_commands, start_script
-from e2e_stack import KEYS, Providers, e2e_config, free_port
+from e2e_stack import KEYS, Providers, e2e_config
+
+from harness.free_port import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 from command_process import Command, chat, http_status, running, seed_config, wait_until_gone
-from e2e_stack import Providers, Stack, e2e_config, free_port, launch, retire
+from e2e_stack import Providers, Stack, e2e_config, launch, retire
 from loop_thread import LoopThread
 
 from brightstaff.demo.fake_anthropic import start_fake_anthropic
 from brightstaff.demo.fake_provider import FakeProvider, start_fake_provider
+from harness.free_port import free_port
 
 pytestmark = [
     pytest.mark.e2e,

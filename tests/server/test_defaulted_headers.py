@@ -7,8 +7,6 @@ the transport notes which defaulted headers the client sent, and the forward omi
 
 from __future__ import annotations
 
-import asyncio
-
 import orjson
 import pytest
 from seed_data import SEED_ENV, seed_config_data
@@ -55,14 +53,15 @@ def test_the_transport_notes_a_client_api_version() -> None:
     assert bare.sent_defaults == frozenset()
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
 @pytest.mark.parametrize(("sent", "defaults"), [(frozenset({"anthropic-version"}), ()), (frozenset(), (VERSION,))])
-def test_the_default_version_goes_only_where_the_client_sent_none(
+async def test_the_default_version_goes_only_where_the_client_sent_none(
     path: str, sent: frozenset[str], defaults: tuple[tuple[str, str], ...]
 ) -> None:
     config = parse_config(seed_config_data(), SEED_ENV)
     handler = RequestHandler(config, MemoryPinStore(max_entries=10, ttl_seconds=60), NoRouter(), Metrics())
-    outcome = asyncio.run(handler.handle(RequestFacts("POST", path, sent_defaults=sent), MESSAGES))
+    outcome = await handler.handle(RequestFacts("POST", path, sent_defaults=sent), MESSAGES)
     assert isinstance(outcome, Forward), outcome
     assert outcome.default_headers == defaults
     # Nothing the transport sends upstream names the version when the client chose its own.

@@ -60,6 +60,11 @@ def facts(affinity: str | None = None, path: str = "/v1/chat/completions", metho
     return RequestFacts(method=method, path=path, affinity=affinity)
 
 
+async def decision_logged() -> None:
+    """The handler logs its decision in a loop callback (`call_soon`, off the request's path): let it run."""
+    await asyncio.sleep(0)
+
+
 def fwd(outcome: Outcome) -> Forward:
     assert isinstance(outcome, Forward), outcome
     return outcome
@@ -73,36 +78,35 @@ def headers(outcome: Outcome) -> dict[str, str]:
     return dict(fwd(outcome).set_headers)
 
 
-def test_no_affinity_routes_every_request_fresh() -> None:
+@pytest.mark.anyio
+async def test_no_affinity_routes_every_request_fresh() -> None:
     handler, router, _ = make_handler()
-    first = asyncio.run(handler.handle(facts(), body("write code")))
-    second = asyncio.run(handler.handle(facts(), body("analyze this")))
+    first = await handler.handle(facts(), body("write code"))
+    second = await handler.handle(facts(), body("analyze this"))
     assert meta(first)["model"] == "claude-sonnet-4-20250514"
     assert meta(second)["model"] == "gpt-4o"
     assert meta(first)["affinity"] == meta(second)["affinity"] == "none"
     assert router.calls == 2
 
 
-def test_affinity_pins_the_first_decision_and_skips_the_router() -> None:
+@pytest.mark.anyio
+async def test_affinity_pins_the_first_decision_and_skips_the_router() -> None:
     handler, router, _ = make_handler()
-
-    async def scenario() -> list[Outcome]:
-        return [
-            await handler.handle(facts("run-1"), body("write code")),
-            await handler.handle(facts("run-1"), body("analyze the results")),
-            await handler.handle(facts("run-1"), body("small talk")),
-        ]
-
-    outcomes = asyncio.run(scenario())
+    outcomes = [
+        await handler.handle(facts("run-1"), body("write code")),
+        await handler.handle(facts("run-1"), body("analyze the results")),
+        await handler.handle(facts("run-1"), body("small talk")),
+    ]
     assert [meta(o)["model"] for o in outcomes] == ["claude-sonnet-4-20250514"] * 3
     assert [meta(o)["affinity"] for o in outcomes] == ["new", "pinned", "pinned"]
     assert [meta(o)["route"] for o in outcomes] == ["code_generation"] * 3
     assert router.calls == 1
 
 
-def test_rewrite_sets_model_path_credentials_and_length() -> None:
+@pytest.mark.anyio
+async def test_rewrite_sets_model_path_credentials_and_length() -> None:
     handler, _, _ = make_handler()
-    outcome = fwd(asyncio.run(handler.handle(facts(path="/v1/chat/completions?x=1"), body("write code"))))
+    outcome = fwd(await handler.handle(facts(path="/v1/chat/completions?x=1"), body("write code")))
     assert outcome.body is not None
     assert orjson.loads(outcome.body)["model"] == "claude-sonnet-4-20250514"
     h = dict(outcome.set_headers)
@@ -115,30 +119,29 @@ def test_rewrite_sets_model_path_credentials_and_length() -> None:
     assert outcome.response is not None  # and its answer translated back
 
 
-def test_provider_without_key_strips_client_credentials() -> None:
+@pytest.mark.anyio
+async def test_provider_without_key_strips_client_credentials() -> None:
     handler, _, _ = make_handler(parse_config(seed_config_data(), {}))
-    outcome = fwd(asyncio.run(handler.handle(facts(), body("write code"))))
+    outcome = fwd(await handler.handle(facts(), body("write code")))
     assert "authorization" not in dict(outcome.set_headers)
     assert set(outcome.remove_headers) == {"authorization", "x-api-key", "api-key"}
 
 
-def test_passthrough_auth_keeps_client_credentials() -> None:
+@pytest.mark.anyio
+async def test_passthrough_auth_keeps_client_credentials() -> None:
     data = seed_config_data()
     data["model_providers"][2]["passthrough_auth"] = True
     handler, _, _ = make_handler(parse_config(data, SEED_ENV))
-    outcome = fwd(asyncio.run(handler.handle(facts(), body("write code"))))
+    outcome = fwd(await handler.handle(facts(), body("write code")))
     assert "authorization" not in dict(outcome.set_headers)
     assert outcome.remove_headers == ()
 
 
-def test_concurrent_first_requests_run_the_router_once_and_agree() -> None:
+@pytest.mark.anyio
+async def test_concurrent_first_requests_run_the_router_once_and_agree() -> None:
     handler, router, _ = make_handler(router=ScriptedRouter(delay=0.05))
-
-    async def scenario() -> list[Outcome]:
-        prompts = ["write code", "analyze", "small talk", "write code", "analyze"] * 4
-        return await asyncio.gather(*(handler.handle(facts("burst"), body(p)) for p in prompts))
-
-    outcomes = asyncio.run(scenario())
+    prompts = ["write code", "analyze", "small talk", "write code", "analyze"] * 4
+    outcomes = await asyncio.gather(*(handler.handle(facts("burst"), body(p)) for p in prompts))
     assert router.calls == 1
     assert len({meta(o)["model"] for o in outcomes}) == 1
     affinities = sorted(meta(o)["affinity"] for o in outcomes)
@@ -146,7 +149,8 @@ def test_concurrent_first_requests_run_the_router_once_and_agree() -> None:
     assert affinities.count("pinned") == 19
 
 
-def test_a_pin_written_elsewhere_wins_the_race() -> None:
+@pytest.mark.anyio
+async def test_a_pin_written_elsewhere_wins_the_race() -> None:
     """Another replica pinned the id between this one's miss and its claim: follow the winner."""
     handler, _, store = make_handler()
 
@@ -156,44 +160,48 @@ def test_a_pin_written_elsewhere_wins_the_race() -> None:
             return await super().route(conversation)
 
     handler.router = RacingRouter()
-    outcome = asyncio.run(handler.handle(facts("race"), body("write code")))
+    outcome = await handler.handle(facts("race"), body("write code"))
     assert meta(outcome)["model"] == "gpt-4o"
     assert meta(outcome)["affinity"] == "pinned"
     assert handler.metrics.get("brightstaff_pin_races_total") == 1
 
 
-def test_router_failure_serves_the_default_and_does_not_pin() -> None:
+@pytest.mark.anyio
+async def test_router_failure_serves_the_default_and_does_not_pin() -> None:
     handler, router, store = make_handler(router=ScriptedRouter(fail=True))
-    outcome = asyncio.run(handler.handle(facts("s"), body("write code")))
+    outcome = await handler.handle(facts("s"), body("write code"))
     assert meta(outcome)["model"] == "gpt-4o-mini"
     assert meta(outcome)["affinity"] == "unpinned"
     assert meta(outcome)["route"] == "fallback"
-    assert asyncio.run(store.get("s")) is None
+    assert await store.get("s") is None
     router.fail = False
-    again = asyncio.run(handler.handle(facts("s"), body("write code")))
+    again = await handler.handle(facts("s"), body("write code"))
     assert meta(again)["affinity"] == "new"
     assert meta(again)["model"] == "claude-sonnet-4-20250514"
     assert handler.metrics.get("brightstaff_router_failures_total", router="scripted") == 1
 
 
-def test_pinned_provider_removed_from_config_is_repinned() -> None:
+@pytest.mark.anyio
+async def test_pinned_provider_removed_from_config_is_repinned() -> None:
     handler, _router, store = make_handler()
-    asyncio.run(store.claim("old", Pin("openai/gpt-3.5-turbo", None, 1.0)))
-    outcome = asyncio.run(handler.handle(facts("old"), body("analyze")))
+    await store.claim("old", Pin("openai/gpt-3.5-turbo", None, 1.0))
+    outcome = await handler.handle(facts("old"), body("analyze"))
     assert meta(outcome)["affinity"] == "repinned"
     assert meta(outcome)["model"] == "gpt-4o"
-    pinned = asyncio.run(store.get("old"))
+    pinned = await store.get("old")
     assert pinned is not None and pinned.provider == "openai/gpt-4o"
 
 
-def test_explicit_provider_model_bypasses_routing() -> None:
+@pytest.mark.anyio
+async def test_explicit_provider_model_bypasses_routing() -> None:
     handler, router, _ = make_handler()
-    outcome = asyncio.run(handler.handle(facts("e"), body("write code", model="openai/gpt-4o")))
+    outcome = await handler.handle(facts("e"), body("write code", model="openai/gpt-4o"))
     assert meta(outcome)["model"] == "gpt-4o"
     assert meta(outcome)["route"] == "explicit"
     assert router.calls == 0
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("request_facts", "payload", "status", "code"),
     [
@@ -206,55 +214,61 @@ def test_explicit_provider_model_bypasses_routing() -> None:
         (facts(), None, 400, "invalid_request_body"),
     ],
 )
-def test_bad_requests_get_json_errors(
+async def test_bad_requests_get_json_errors(
     request_facts: RequestFacts, payload: bytes | None, status: int, code: str
 ) -> None:
     handler, _, _ = make_handler()
-    outcome = asyncio.run(handler.handle(request_facts, payload))
+    outcome = await handler.handle(request_facts, payload)
     assert isinstance(outcome, Reply)
     assert outcome.status == status
     assert orjson.loads(outcome.body)["error"]["code"] == code
     # the handler keeps serving afterwards
-    assert isinstance(asyncio.run(handler.handle(facts(), body("hi"))), Forward)
+    assert isinstance(await handler.handle(facts(), body("hi")), Forward)
 
 
-def test_body_over_the_limit_is_413() -> None:
+@pytest.mark.anyio
+async def test_body_over_the_limit_is_413() -> None:
     handler, _, _ = make_handler(parse_config(seed_config_data(max_request_body_bytes=2048), SEED_ENV))
-    outcome = asyncio.run(handler.handle(facts(), body("x" * 4000)))
+    outcome = await handler.handle(facts(), body("x" * 4000))
     assert isinstance(outcome, Reply) and outcome.status == 413
 
 
-def test_models_endpoint_lists_configured_providers() -> None:
+@pytest.mark.anyio
+async def test_models_endpoint_lists_configured_providers() -> None:
     handler, _, _ = make_handler()
-    outcome = asyncio.run(handler.handle(facts(method="GET", path="/v1/models"), None))
+    outcome = await handler.handle(facts(method="GET", path="/v1/models"), None)
     assert isinstance(outcome, Reply) and outcome.status == 200
     ids = [m["id"] for m in orjson.loads(outcome.body)["data"]]
     assert ids == ["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-sonnet-4-20250514"]
 
 
-def test_failing_store_degrades_to_routing() -> None:
+@pytest.mark.anyio
+async def test_failing_store_degrades_to_routing() -> None:
     class BrokenStore(MemoryPinStore):
         async def get(self, key: str) -> Pin | None:
             raise RuntimeError("store unavailable")
 
     config = parse_config(seed_config_data(), SEED_ENV)
     handler = RequestHandler(config, BrokenStore(max_entries=5, ttl_seconds=5), ScriptedRouter(), Metrics())
-    outcome = asyncio.run(handler.handle(facts("s"), body("write code")))
+    outcome = await handler.handle(facts("s"), body("write code"))
     # a failing store degrades to routing without affinity rather than failing the request
     assert meta(outcome)["model"] == "claude-sonnet-4-20250514"
     assert handler.metrics.get("brightstaff_pin_store_errors_total", op="get") == 1
 
 
-def test_decision_log_line_has_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.anyio
+async def test_decision_log_line_has_no_secret(caplog: pytest.LogCaptureFixture) -> None:
     handler, _, _ = make_handler()
     with caplog.at_level("INFO", logger="brightstaff.decision"):
-        asyncio.run(handler.handle(facts("log-me"), body("write code")))
+        await handler.handle(facts("log-me"), body("write code"))
+        await decision_logged()
     text = "\n".join(TextFormatter().format(r) for r in caplog.records)
     assert "affinity=new key=log-me source=header skipped=- provider=anthropic/claude-sonnet-4-20250514" in text
     assert "sk-test" not in text
 
 
-def test_a_known_store_outage_does_not_flood_the_log(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.anyio
+async def test_a_known_store_outage_does_not_flood_the_log(caplog: pytest.LogCaptureFixture) -> None:
     from brightstaff.pins.base import PinStoreUnavailable
 
     class DownStore(MemoryPinStore):
@@ -268,7 +282,7 @@ def test_a_known_store_outage_does_not_flood_the_log(caplog: pytest.LogCaptureFi
     handler = RequestHandler(config, DownStore(max_entries=5, ttl_seconds=5), ScriptedRouter(), Metrics())
     with caplog.at_level("INFO", logger="brightstaff.decision"):
         for _ in range(20):
-            outcome = asyncio.run(handler.handle(facts("s"), body("write code")))
+            outcome = await handler.handle(facts("s"), body("write code"))
             assert meta(outcome)["affinity"] == "unpinned"
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert handler.metrics.get("brightstaff_pin_store_errors_total", op="get") == 20
@@ -289,6 +303,7 @@ def anthropic_error(outcome: Outcome) -> dict[str, Any]:
     return error
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("path", "payload", "status", "error_type"),
     [
@@ -299,53 +314,53 @@ def anthropic_error(outcome: Outcome) -> dict[str, Any]:
     ],
     ids=["malformed", "no max_tokens", "unknown model", "unknown path"],
 )
-def test_messages_clients_get_errors_in_their_own_shape(
+async def test_messages_clients_get_errors_in_their_own_shape(
     path: str, payload: bytes, status: int, error_type: str
 ) -> None:
     handler, _, _ = make_handler()
-    outcome = asyncio.run(handler.handle(facts(path=path), payload))
+    outcome = await handler.handle(facts(path=path), payload)
     assert isinstance(outcome, Reply) and outcome.status == status
     assert anthropic_error(outcome)["type"] == error_type
 
 
-def test_messages_and_chat_share_one_pin_per_affinity_id() -> None:
+@pytest.mark.anyio
+async def test_messages_and_chat_share_one_pin_per_affinity_id() -> None:
     handler, router, _ = make_handler()
-    first = asyncio.run(handler.handle(facts("one-id", path="/v1/messages"), messages_body("write code")))
+    first = await handler.handle(facts("one-id", path="/v1/messages"), messages_body("write code"))
     assert meta(first)["affinity"] == "new"
-    later = asyncio.run(handler.handle(facts("one-id"), body("analyze this")))
+    later = await handler.handle(facts("one-id"), body("analyze this"))
     assert meta(later)["affinity"] == "pinned"
     assert meta(later)["provider"] == meta(first)["provider"]
     assert router.calls == 1
 
 
-def test_count_tokens_follows_a_pin_but_never_makes_one() -> None:
+@pytest.mark.anyio
+async def test_count_tokens_follows_a_pin_but_never_makes_one() -> None:
     handler, router, store = make_handler()
     # Routed to gpt-4o (an OpenAI backend, which cannot count Messages tokens): brightstaff estimates.
-    counted = asyncio.run(
-        handler.handle(facts("count-id", path="/v1/messages/count_tokens"), messages_body("analyze this"))
-    )
+    counted = await handler.handle(facts("count-id", path="/v1/messages/count_tokens"), messages_body("analyze this"))
     assert isinstance(counted, Reply) and counted.status == 200
     assert orjson.loads(counted.body)["input_tokens"] > 0
-    assert asyncio.run(store.get("count-id")) is None
+    assert await store.get("count-id") is None
     assert router.calls == 1
     # Answered here, yet decided like any request: the client sees which model it counted for.
     decided = dict(counted.metadata)
     assert (decided["model"], decided["provider"], decided["route"]) == ("gpt-4o", "openai/gpt-4o", "complex_reasoning")
 
 
-def test_count_tokens_for_a_session_pinned_to_anthropic_goes_to_anthropic() -> None:
+@pytest.mark.anyio
+async def test_count_tokens_for_a_session_pinned_to_anthropic_goes_to_anthropic() -> None:
     handler, router, _ = make_handler()
-    pinned = asyncio.run(handler.handle(facts("claude-id", path="/v1/messages"), messages_body("write code")))
+    pinned = await handler.handle(facts("claude-id", path="/v1/messages"), messages_body("write code"))
     assert meta(pinned)["provider"] == "anthropic/claude-sonnet-4-20250514"
-    counted = fwd(
-        asyncio.run(handler.handle(facts("claude-id", path="/v1/messages/count_tokens"), messages_body("analyze")))
-    )
+    counted = fwd(await handler.handle(facts("claude-id", path="/v1/messages/count_tokens"), messages_body("analyze")))
     assert dict(counted.set_headers)[":path"] == "/v1/messages/count_tokens"
     assert meta(counted)["affinity"] == "pinned"
     assert router.calls == 1
 
 
-def test_the_routers_confidence_reaches_the_metric_and_the_decision_log(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.anyio
+async def test_the_routers_confidence_reaches_the_metric_and_the_decision_log(caplog: pytest.LogCaptureFixture) -> None:
     class SureRouter(ScriptedRouter):
         async def route(self, conversation: Conversation) -> RouteChoice:
             choice = await super().route(conversation)
@@ -353,7 +368,8 @@ def test_the_routers_confidence_reaches_the_metric_and_the_decision_log(caplog: 
 
     handler, _, _ = make_handler(router=SureRouter())
     with caplog.at_level("INFO", logger="brightstaff.decision"):
-        asyncio.run(handler.handle(facts(), body("write code")))
+        await handler.handle(facts(), body("write code"))
+        await decision_logged()
     assert (
         handler.metrics.get(
             "brightstaff_router_calls_total", router="scripted", reason="preference", confidence="medium"
@@ -377,24 +393,20 @@ def loop_body(tool_result: str, model: str = "gpt-4o-mini") -> bytes:
     return orjson.dumps({"model": model, "messages": messages})
 
 
-def test_route_on_user_only_routes_a_tool_result_as_of_the_last_user_turn() -> None:
+@pytest.mark.anyio
+async def test_route_on_user_only_routes_a_tool_result_as_of_the_last_user_turn() -> None:
     data = seed_config_data()
     data["routing"]["route_on_user_only"] = True
     off, _, _ = make_handler()
     on, router, _ = make_handler(parse_config(data, SEED_ENV))
     # the scripted router reads the latest turn it is shown: the tool result, or the user's ask
-    assert meta(asyncio.run(off.handle(facts(), loop_body("analysis of the dates"))))["model"] == "gpt-4o"
-    assert (
-        meta(asyncio.run(on.handle(facts(), loop_body("analysis of the dates"))))["model"] == "claude-sonnet-4-20250514"
-    )
-
-    async def first_request_of_an_id_is_a_tool_result() -> list[Outcome]:
-        return [
-            await on.handle(facts("loop-1"), loop_body("analysis of the dates")),
-            await on.handle(facts("loop-1"), body("now analyze the results")),
-        ]
-
-    pinned = asyncio.run(first_request_of_an_id_is_a_tool_result())
+    assert meta(await off.handle(facts(), loop_body("analysis of the dates")))["model"] == "gpt-4o"
+    assert meta(await on.handle(facts(), loop_body("analysis of the dates")))["model"] == "claude-sonnet-4-20250514"
+    # the first request of an id is a tool result
+    pinned = [
+        await on.handle(facts("loop-1"), loop_body("analysis of the dates")),
+        await on.handle(facts("loop-1"), body("now analyze the results")),
+    ]
     assert [meta(o)["model"] for o in pinned] == ["claude-sonnet-4-20250514"] * 2
     assert [meta(o)["affinity"] for o in pinned] == ["new", "pinned"]
     assert router.calls == 2  # the request without affinity, and the first of loop-1
@@ -409,23 +421,26 @@ def plano_names_config() -> Config:
     return parse_config(data, SEED_ENV)
 
 
-def test_an_alias_is_served_by_its_target_unrouted_and_unpinned() -> None:
+@pytest.mark.anyio
+async def test_an_alias_is_served_by_its_target_unrouted_and_unpinned() -> None:
     handler, router, store = make_handler(plano_names_config())
-    outcome = asyncio.run(handler.handle(facts("alias-1"), body("small talk", model="team.coder")))
+    outcome = await handler.handle(facts("alias-1"), body("small talk", model="team.coder"))
     assert (meta(outcome)["model"], meta(outcome)["affinity"]) == ("claude-sonnet-4-20250514", "none")
     assert router.calls == 0
-    assert asyncio.run(store.get("alias-1")) is None
+    assert await store.get("alias-1") is None
 
 
-def test_a_wildcard_serves_any_model_of_its_vendor_by_name() -> None:
+@pytest.mark.anyio
+async def test_a_wildcard_serves_any_model_of_its_vendor_by_name() -> None:
     handler, router, _ = make_handler(plano_names_config())
-    outcome = fwd(asyncio.run(handler.handle(facts(), body("hi", model="openai/o3-mini"))))
+    outcome = fwd(await handler.handle(facts(), body("hi", model="openai/o3-mini")))
     assert outcome.body is not None and orjson.loads(outcome.body)["model"] == "o3-mini"
     assert dict(outcome.set_headers)["x-brightstaff-provider"] == "provider_openai_"
     assert (dict(outcome.metadata)["provider"], router.calls) == ("openai/*", 0)
 
 
-def test_a_wildcard_default_passes_the_clients_model_through() -> None:
+@pytest.mark.anyio
+async def test_a_wildcard_default_passes_the_clients_model_through() -> None:
     class DefaultRouter(ScriptedRouter):
         async def route(self, conversation: Conversation) -> RouteChoice:
             self.calls += 1
@@ -434,7 +449,7 @@ def test_a_wildcard_default_passes_the_clients_model_through() -> None:
     config = parse_config({"model_providers": [{"model": "chatgpt/*"}]}, env={})
     handler, router, _ = make_handler(config, DefaultRouter())
     for affinity in (None, "run-9", "run-9"):
-        outcome = fwd(asyncio.run(handler.handle(facts(affinity), body("hello", model="gpt-5.2"))))
+        outcome = fwd(await handler.handle(facts(affinity), body("hello", model="gpt-5.2")))
         assert outcome.body is not None and orjson.loads(outcome.body)["model"] == "gpt-5.2"
     assert router.calls == 2  # without affinity, and the first request of run-9; then its pin answers
 
@@ -448,42 +463,46 @@ def affinity_config(**affinity: Any) -> Config:
     return parse_config(data, SEED_ENV)
 
 
-def test_a_claude_code_session_id_pins_like_the_header_and_names_its_source() -> None:
+@pytest.mark.anyio
+async def test_a_claude_code_session_id_pins_like_the_header_and_names_its_source() -> None:
     handler, router, store = make_handler(affinity_config(sources=["header", "claude-code"]))
     session = RequestFacts(
         method="POST", path="/v1/chat/completions", identity_headers=(("x-claude-code-session-id", "sess-1"),)
     )
-    first = asyncio.run(handler.handle(session, body("write code")))
-    later = asyncio.run(handler.handle(session, body("analyze this")))
+    first = await handler.handle(session, body("write code"))
+    later = await handler.handle(session, body("analyze this"))
     assert (meta(first)["affinity"], meta(later)["affinity"]) == ("new", "pinned")
     assert meta(first)["affinity_source"] == meta(later)["affinity_source"] == "claude-code"
-    assert asyncio.run(store.get("sess-1")) is not None
+    assert await store.get("sess-1") is not None
     assert router.calls == 1
 
 
-def test_without_the_source_configured_a_harness_header_is_ignored() -> None:
+@pytest.mark.anyio
+async def test_without_the_source_configured_a_harness_header_is_ignored() -> None:
     handler, _, store = make_handler()
     session = RequestFacts(
         method="POST", path="/v1/chat/completions", identity_headers=(("x-claude-code-session-id", "sess-2"),)
     )
-    outcome = asyncio.run(handler.handle(session, body("write code")))
+    outcome = await handler.handle(session, body("write code"))
     assert (meta(outcome)["affinity"], meta(outcome)["affinity_source"]) == ("none", "none")
-    assert asyncio.run(store.get("sess-2")) is None
+    assert await store.get("sess-2") is None
 
 
-def test_provider_cache_key_follows_the_pin_hashed_never_raw() -> None:
+@pytest.mark.anyio
+async def test_provider_cache_key_follows_the_pin_hashed_never_raw() -> None:
     handler, _, _ = make_handler(affinity_config(provider_cache_key=True))
-    outcome = asyncio.run(handler.handle(facts("raw-session-id"), body("analyze this")))
+    outcome = await handler.handle(facts("raw-session-id"), body("analyze this"))
     forwarded = orjson.loads(fwd(outcome).body or b"{}")
     assert forwarded["prompt_cache_key"].startswith("bsk_")
     assert "raw-session-id" not in forwarded["prompt_cache_key"]
-    again = asyncio.run(handler.handle(facts("raw-session-id"), body("analyze this")))
+    again = await handler.handle(facts("raw-session-id"), body("analyze this"))
     assert orjson.loads(fwd(again).body or b"{}")["prompt_cache_key"] == forwarded["prompt_cache_key"]
-    own = asyncio.run(handler.handle(facts("raw-session-id"), body("analyze", prompt_cache_key="mine")))
+    own = await handler.handle(facts("raw-session-id"), body("analyze", prompt_cache_key="mine"))
     assert orjson.loads(fwd(own).body or b"{}")["prompt_cache_key"] == "mine"
 
 
-def test_single_flight_holds_when_the_store_answers_after_the_leader_pinned() -> None:
+@pytest.mark.anyio
+async def test_single_flight_holds_when_the_store_answers_after_the_leader_pinned() -> None:
     """A lookup that read the store before the leader pinned, and answers after the leader is done, must not
     route again: like a Redis GET in flight while another request's SET lands (issue 12: 'new' twice)."""
 
@@ -496,14 +515,10 @@ def test_single_flight_holds_when_the_store_answers_after_the_leader_pinned() ->
     config = parse_config(seed_config_data(), SEED_ENV)
     router = ScriptedRouter()
     handler = RequestHandler(config, LaggingStore(max_entries=10, ttl_seconds=60), router, Metrics())
-
-    async def scenario() -> list[str]:
-        first = asyncio.create_task(handler.handle(facts("lag-1"), body("write code")))
-        await asyncio.sleep(0.01)
-        second = asyncio.create_task(handler.handle(facts("lag-1"), body("analyze this")))
-        return [meta(o)["affinity"] for o in await asyncio.gather(first, second)]
-
-    assert asyncio.run(scenario()) == ["new", "pinned"]
+    first = asyncio.create_task(handler.handle(facts("lag-1"), body("write code")))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(handler.handle(facts("lag-1"), body("analyze this")))
+    assert [meta(o)["affinity"] for o in await asyncio.gather(first, second)] == ["new", "pinned"]
     assert router.calls == 1
 
 
@@ -516,11 +531,10 @@ def routing_reply(outcome: Outcome) -> dict[str, Any]:
     return answer
 
 
-def test_the_routing_service_answers_the_decision_and_pins_like_the_proxy() -> None:
+@pytest.mark.anyio
+async def test_the_routing_service_answers_the_decision_and_pins_like_the_proxy() -> None:
     handler, router, store = make_handler()
-    asked = routing_reply(
-        asyncio.run(handler.handle(facts("svc-1", path="/routing/v1/chat/completions"), body("write code")))
-    )
+    asked = routing_reply(await handler.handle(facts("svc-1", path="/routing/v1/chat/completions"), body("write code")))
     assert (asked["models"][0], asked["route"], asked["pinned"], asked["session_id"]) == (
         "anthropic/claude-sonnet-4-20250514",
         "code_generation",
@@ -528,26 +542,28 @@ def test_the_routing_service_answers_the_decision_and_pins_like_the_proxy() -> N
         "svc-1",
     )
     # A proxied turn of the same session follows the pin the service made...
-    proxied = asyncio.run(handler.handle(facts("svc-1"), body("analyze this in detail")))
+    proxied = await handler.handle(facts("svc-1"), body("analyze this in detail"))
     assert (meta(proxied)["affinity"], meta(proxied)["provider"]) == ("pinned", "anthropic/claude-sonnet-4-20250514")
     # ...and the service reports a pin the proxied path made.
-    asyncio.run(handler.handle(facts("svc-2"), body("analyze this in detail")))
+    await handler.handle(facts("svc-2"), body("analyze this in detail"))
     later = routing_reply(
-        asyncio.run(handler.handle(facts("svc-2", path="/routing/v1/messages"), messages_body("write code")))
+        await handler.handle(facts("svc-2", path="/routing/v1/messages"), messages_body("write code"))
     )
     assert (later["provider"], later["pinned"], later["affinity"]) == ("openai/gpt-4o", True, "pinned")
     assert router.calls == 2
-    assert asyncio.run(store.get("svc-1")) is not None
+    assert await store.get("svc-1") is not None
 
 
-def test_routing_service_errors_take_the_clients_dialect() -> None:
+@pytest.mark.anyio
+async def test_routing_service_errors_take_the_clients_dialect() -> None:
     handler, _, _ = make_handler()
-    outcome = asyncio.run(handler.handle(facts(path="/routing/v1/messages"), b"{nope"))
+    outcome = await handler.handle(facts(path="/routing/v1/messages"), b"{nope")
     assert isinstance(outcome, Reply) and outcome.status == 400
     assert anthropic_error(outcome)["type"] == "invalid_request_error"
 
 
-def test_a_rewrite_past_envoys_buffer_is_refused_before_it_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.anyio
+async def test_a_rewrite_past_envoys_buffer_is_refused_before_it_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     """The client's body is within the limit but the rewrite (a longer model name) would pass Envoy's
     buffer: brightstaff refuses it in the client's shape, not counted as routed, rather than forward what
     Envoy would refuse with its own 413. (Envoy's headroom, at least 64 KiB, is taken away here.)"""
@@ -556,29 +572,29 @@ def test_a_rewrite_past_envoys_buffer_is_refused_before_it_is_counted(monkeypatc
     handler, _, _ = make_handler(config)
     request = body("x" * (2048 - len(body("", model="m"))), model="m")  # routed, rewritten to gpt-4o-mini
     assert len(request) == 2048
-    outcome = asyncio.run(handler.handle(facts(), request))
+    outcome = await handler.handle(facts(), request)
     assert isinstance(outcome, Reply) and outcome.status == 413, outcome
     assert orjson.loads(outcome.body)["error"]["code"] == "request_too_large"
     assert handler.metrics.get("brightstaff_requests_total") == 0
     assert handler.metrics.get("brightstaff_client_errors_total", code="request_too_large") == 1
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("encoding", ["deflate", "br", "zstd"])
-def test_a_body_in_an_encoding_envoy_did_not_decode_is_415(encoding: str) -> None:
+async def test_a_body_in_an_encoding_envoy_did_not_decode_is_415(encoding: str) -> None:
     handler, _, _ = make_handler()
     request = RequestFacts(method="POST", path="/v1/messages", content_encoding=encoding)
-    outcome = asyncio.run(handler.handle(request, body("hi")))
+    outcome = await handler.handle(request, body("hi"))
     assert isinstance(outcome, Reply) and outcome.status == 415
     error = orjson.loads(outcome.body)
     assert error["type"] == "error" and encoding in error["error"]["message"]
 
 
-def test_identity_content_encoding_is_read_as_it_is() -> None:
+@pytest.mark.anyio
+async def test_identity_content_encoding_is_read_as_it_is() -> None:
     handler, _, _ = make_handler()
-    outcome = asyncio.run(
-        handler.handle(
-            RequestFacts(method="POST", path="/v1/chat/completions", content_encoding="identity"), body("hi")
-        )
+    outcome = await handler.handle(
+        RequestFacts(method="POST", path="/v1/chat/completions", content_encoding="identity"), body("hi")
     )
     assert isinstance(outcome, Forward)
 

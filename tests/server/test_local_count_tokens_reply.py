@@ -7,9 +7,8 @@ encoding the reply raise, and Envoy answered the client 503."""
 
 from __future__ import annotations
 
-import asyncio
-
 import orjson
+import pytest
 from seed_data import SEED_ENV, seed_config_data
 
 from brightstaff._generated import ext_proc_pb2 as pb
@@ -34,10 +33,11 @@ class NoRouter:
         raise AssertionError("an explicit provider/model is never routed")
 
 
-def test_a_local_count_tokens_reply_carries_the_decision_headers_only() -> None:
+@pytest.mark.anyio
+async def test_a_local_count_tokens_reply_carries_the_decision_headers_only() -> None:
     config = parse_config(seed_config_data(), SEED_ENV)
     handler = RequestHandler(config, MemoryPinStore(max_entries=10, ttl_seconds=60), NoRouter(), Metrics())
-    outcome = asyncio.run(handler.handle(RequestFacts("POST", "/v1/messages/count_tokens"), COUNT))
+    outcome = await handler.handle(RequestFacts("POST", "/v1/messages/count_tokens"), COUNT)
     assert isinstance(outcome, Reply) and outcome.status == 200
     assert PROVIDER_API_FIELD in dict(outcome.metadata)  # the metadata holds more than the headers
     for reply in (

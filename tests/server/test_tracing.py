@@ -137,6 +137,8 @@ async def test_tracing_on_builds_a_tracer_and_stop_flushes_it() -> None:
 def test_tracing_off_imports_nothing_and_makes_no_span(tracing: dict[str, Any] | None) -> None:
     """Off (the default, or a `tracing:` without an endpoint or sampling): no tracer, and OpenTelemetry is not
     even imported while requests are handled, so no span object can exist."""
+    # A fresh interpreter, with its own loop (`asyncio.run` in the probe): this process has long imported
+    # OpenTelemetry, so only a new one's sys.modules can show that handling requests imports none of it.
     probe = f"""
 import asyncio, sys
 sys.path.insert(0, {str(TESTS)!r})
