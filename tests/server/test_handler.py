@@ -611,29 +611,32 @@ BAD_CONTENT = orjson.dumps(
 )
 
 
-def test_a_same_api_pin_hit_forwards_the_body_unread() -> None:
+@pytest.mark.anyio
+async def test_a_same_api_pin_hit_forwards_the_body_unread() -> None:
     handler, router, store = make_handler()
     pin = Pin(provider="anthropic/claude-sonnet-4-20250514", route="code_generation", pinned_at=0.0)
-    asyncio.run(store.claim("unread", pin))
-    outcome = fwd(asyncio.run(handler.handle(facts("unread", path="/v1/messages"), BAD_CONTENT)))
+    await store.claim("unread", pin)
+    outcome = fwd(await handler.handle(facts("unread", path="/v1/messages"), BAD_CONTENT))
     assert outcome.body is not None
     assert orjson.loads(outcome.body)["messages"] == orjson.loads(BAD_CONTENT)["messages"]  # the provider's to judge
     assert router.calls == 0
 
 
-def test_content_the_router_or_a_translator_would_read_is_checked_first() -> None:
+@pytest.mark.anyio
+async def test_content_the_router_or_a_translator_would_read_is_checked_first() -> None:
     handler, router, store = make_handler()
-    routed = asyncio.run(handler.handle(facts("checked", path="/v1/messages"), BAD_CONTENT))
+    routed = await handler.handle(facts("checked", path="/v1/messages"), BAD_CONTENT)
     assert anthropic_error(routed)["message"].startswith("messages.0.content.0.type:")
-    assert router.calls == 0 and asyncio.run(store.get("checked")) is None  # refused, not a router failure
+    assert router.calls == 0 and await store.get("checked") is None  # refused, not a router failure
     assert handler.metrics.get("brightstaff_router_failures_total", router="scripted", kind="exception") == 0
     pin = Pin(provider="openai/gpt-4o", route="complex_reasoning", pinned_at=0.0)  # a translated pin hit
-    asyncio.run(store.claim("translated", pin))
-    translated = asyncio.run(handler.handle(facts("translated", path="/v1/messages"), BAD_CONTENT))
+    await store.claim("translated", pin)
+    translated = await handler.handle(facts("translated", path="/v1/messages"), BAD_CONTENT)
     assert anthropic_error(translated)["message"].startswith("messages.0.content.0.type:")
 
 
-def test_a_leader_refused_by_its_checks_does_not_refuse_its_followers() -> None:
+@pytest.mark.anyio
+async def test_a_leader_refused_by_its_checks_does_not_refuse_its_followers() -> None:
     handler, router, _ = make_handler(router=ScriptedRouter(delay=0.05))
 
     class LaggingStore(MemoryPinStore):
@@ -643,15 +646,10 @@ def test_a_leader_refused_by_its_checks_does_not_refuse_its_followers() -> None:
 
     handler.store = LaggingStore(max_entries=10, ttl_seconds=60)
 
-    async def scenario() -> tuple[Outcome, Outcome]:
-        leader = asyncio.create_task(handler.handle(facts("burst-bad", path="/v1/messages"), BAD_CONTENT))
-        await asyncio.sleep(0.005)
-        follower = asyncio.create_task(
-            handler.handle(facts("burst-bad", path="/v1/messages"), messages_body("write code"))
-        )
-        return await leader, await follower
-
-    refused, served = asyncio.run(scenario())
+    leader = asyncio.create_task(handler.handle(facts("burst-bad", path="/v1/messages"), BAD_CONTENT))
+    await asyncio.sleep(0.005)
+    follower = asyncio.create_task(handler.handle(facts("burst-bad", path="/v1/messages"), messages_body("write code")))
+    refused, served = await leader, await follower
     assert anthropic_error(refused)["type"] == "invalid_request_error"
     assert meta(served)["affinity"] == "new" and meta(served)["provider"] == "anthropic/claude-sonnet-4-20250514"
     assert router.calls == 1
