@@ -307,10 +307,37 @@ def encode_response_headers_reply(start: ResponseStart, *, end_of_stream: bool) 
     return response.SerializeToString()
 
 
-def encode_response_body_reply(body: bytes, *, buffered: bool) -> bytes:
+def response_body_outcome(body: bytes, *, buffered: bool) -> pb.ProcessingResponse:
     """The reply to a response body chunk: the translated bytes (an empty body drops the chunk)."""
     common = pb.CommonResponse()
     common.body_mutation.body = body  # set even when empty: an unset mutation would let the chunk through
     if buffered:
         common.header_mutation.set_headers.append(_header("content-length", str(len(body))))
-    return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common)).SerializeToString()
+    return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common))
+
+
+# The reply to a response body chunk, written field by field: a translated SSE stream sends one per event,
+# and building the message objects costs ~1.7 us of it against ~1.2 us for this (of ~10 us per chunk in all).
+_RESPONSE_BODY = _field_number(pb.ProcessingResponse, "response_body")
+
+
+def encode_response_body_reply(body: bytes, *, buffered: bool) -> bytes:
+    """`response_body_outcome(body, buffered=...).SerializeToString()`, byte for byte, built faster."""
+    body_head = _head(_BODY, len(body))
+    mutation_head = _head(_BODY_MUTATION, len(body_head) + len(body))
+    common_length = len(mutation_head) + len(body_head) + len(body)
+    if buffered:  # header_mutation (field 2) precedes body_mutation (field 3), as protobuf writes them
+        header = _set_header_field("content-length", str(len(body)))
+        headers = _head(_HEADER_MUTATION, len(header)) + header
+        common_length += len(headers)
+        mutation_head = headers + mutation_head
+    response_head = _head(_RESPONSE, common_length)
+    return b"".join(
+        (
+            _head(_RESPONSE_BODY, len(response_head) + common_length),
+            response_head,
+            mutation_head,
+            body_head,
+            body,
+        )
+    )

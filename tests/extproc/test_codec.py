@@ -1,4 +1,4 @@
-"""The fast body-reply encoder says exactly what the message-building one says (and Envoy's schema agrees)."""
+"""The fast body-reply encoders say exactly what the message-building ones say (and Envoy's schema agrees)."""
 
 from __future__ import annotations
 
@@ -105,3 +105,21 @@ def test_an_immediate_reply_with_a_decision_carries_the_decision_headers() -> No
         codec.encode_body_reply(Reply(200, b"{}", metadata=metadata))
         == codec.encode_body_outcome(Reply(200, b"{}", metadata=metadata)).SerializeToString()
     )
+
+
+def test_fast_response_body_reply_is_the_plain_one_byte_for_byte() -> None:
+    for body in (b"", b"data: {}\n\n", b"x" * 127, b"x" * 128, b"y" * 16_383, b"y" * 16_384, b"z" * 3_000_000):
+        for buffered in (False, True):
+            fast = codec.encode_response_body_reply(body, buffered=buffered)
+            assert fast == codec.response_body_outcome(body, buffered=buffered).SerializeToString()
+
+
+def test_fast_response_body_reply_decodes_in_envoys_schema() -> None:
+    empty = envoy_pb.ProcessingResponse.parse(codec.encode_response_body_reply(b"", buffered=False))
+    assert empty.response_body.response.body_mutation.is_set("body")  # an empty body drops the chunk
+    theirs = envoy_pb.ProcessingResponse.parse(codec.encode_response_body_reply(b'{"a":1}', buffered=True))
+    common = theirs.response_body.response
+    assert common.body_mutation.body == b'{"a":1}'
+    assert [(o.header.key, o.header.raw_value) for o in common.header_mutation.set_headers] == [
+        ("content-length", b"7")
+    ]
