@@ -154,22 +154,26 @@ class MessagesRequest(ParsedBody):
 
 def parse_messages(body: bytes) -> MessagesRequest:
     """A `/v1/messages` body: checked as the module docstring says; everything else passes through."""
-    return _parse(body, max_tokens_required=True, defer=False)
+    request = read_messages(body)
+    request.check()
+    return request
 
 
 def parse_count_tokens(body: bytes) -> MessagesRequest:
     """A `/v1/messages/count_tokens` body: the same checks, but it carries no `max_tokens`."""
-    return _parse(body, max_tokens_required=False, defer=False)
+    request = read_count_tokens(body)
+    request.check()
+    return request
 
 
 def read_messages(body: bytes) -> MessagesRequest:
     """`parse_messages` with the content checks run on the body's first read (the request handler's)."""
-    return _parse(body, max_tokens_required=True, defer=True)
+    return _parse(body, max_tokens_required=True)
 
 
 def read_count_tokens(body: bytes) -> MessagesRequest:
     """`parse_count_tokens` with the content checks run on the body's first read (the request handler's)."""
-    return _parse(body, max_tokens_required=False, defer=True)
+    return _parse(body, max_tokens_required=False)
 
 
 def with_model(request: MessagesRequest, model: str) -> bytes:
@@ -177,7 +181,7 @@ def with_model(request: MessagesRequest, model: str) -> bytes:
     return with_field(request.fields, "model", model)
 
 
-def _parse(body: bytes, *, max_tokens_required: bool, defer: bool) -> MessagesRequest:
+def _parse(body: bytes, *, max_tokens_required: bool) -> MessagesRequest:
     fields = split_object(body)
     model = required_model(fields)
     max_tokens = _max_tokens(fields.get("max_tokens"), max_tokens_required)
@@ -186,10 +190,7 @@ def _parse(body: bytes, *, max_tokens_required: bool, defer: bool) -> MessagesRe
         raise invalid_body("messages: Field required.", param="messages")
     if not starts_with(raw_messages, b"["):
         raise invalid_body("messages: must be an array of messages.", param="messages")
-    request = MessagesRequest(fields, model, is_true(fields, "stream"), max_tokens, _check_content)
-    if not defer:
-        request.check()
-    return request
+    return MessagesRequest(fields, model, is_true(fields, "stream"), max_tokens, _check_content)
 
 
 def _check_content(fields: Fields) -> None:
