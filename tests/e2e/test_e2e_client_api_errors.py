@@ -124,13 +124,19 @@ BAD_INPUT = [
 ]
 
 
+def bad_input_body(case: str, body: bytes | None, ok: bytes) -> bytes:
+    """The case's own body, else the API's good body (with a model nobody serves for "unknown model")."""
+    if body is not None:
+        return body
+    sent = json.loads(ok)
+    return json.dumps({**sent, "model": "acme/nope"} if case == "unknown model" else sent).encode()
+
+
 @pytest.mark.parametrize(("case", "body", "headers", "status"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_on_messages_is_an_anthropic_error(
     stack: Stack, case: str, body: bytes | None, headers: dict[str, str], status: int
 ) -> None:
-    if body is None:
-        sent = json.loads(MESSAGES_OK)
-        body = json.dumps({**sent, "model": "acme/nope"} if case == "unknown model" else sent).encode()
+    body = bad_input_body(case, body, MESSAGES_OK)
     response = post(stack, "/v1/messages", body, headers)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
@@ -145,9 +151,7 @@ def test_bad_input_on_messages_is_an_anthropic_error(
 def test_bad_input_on_responses_is_an_openai_error(
     stack: Stack, case: str, body: bytes | None, headers: dict[str, str], status: int
 ) -> None:
-    if body is None:
-        sent = json.loads(RESPONSES_OK)
-        body = json.dumps({**sent, "model": "acme/nope"} if case == "unknown model" else sent).encode()
+    body = bad_input_body(case, body, RESPONSES_OK)
     response = post(stack, "/v1/responses", body, headers)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"

@@ -74,6 +74,12 @@ def bash(code: str) -> str:
     return result.stdout
 
 
+def run_python(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def headers(response: str) -> dict[str, str]:
     """The last response head of `curl -i` output, names lowercased."""
     head = response.split("\r\n\r\n")[0]
@@ -116,12 +122,6 @@ def test_the_curl_examples_run_as_written(demo: Demo) -> None:
 
     models = json.loads(bash(demo.on_port(blocks["curl-models"])))
     assert {m["id"].split("/", 1)[1] for m in models["data"]} == DEMO_MODELS
-
-
-def run_python(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_the_messages_snippet_keeps_one_model(demo: Demo) -> None:
