@@ -44,6 +44,9 @@ from brightstaff.extproc.native_server import NativeServer
 from brightstaff.extproc.server import max_message_bytes
 from brightstaff.server.app import App, build_app, header_names
 
+# grpcio's C core in this process: `./dev test` runs this module in a pytest process of its own.
+pytestmark = pytest.mark.grpc_in_process
+
 TIMEOUT = 10.0  # bounds every network wait: a failing test fails, it never hangs
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 NO_ERROR = 0x0

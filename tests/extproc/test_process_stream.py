@@ -22,6 +22,9 @@ from brightstaff.extproc import codec
 from brightstaff.extproc.process_stream import HeaderNames, ProcessStream
 from brightstaff.server.app import build_app
 
+# grpcio's C core in this process: `./dev test` runs this module in a pytest process of its own.
+pytestmark = pytest.mark.grpc_in_process
+
 # ---- ProcessStream alone: any object with `handle` will do (the transports depend on no more)
 
 
