@@ -77,12 +77,14 @@ def _drain_seconds(args: argparse.Namespace, config: Config) -> float:
 
 async def _serve(args: argparse.Namespace) -> int:
     from brightstaff.server.app import build_app
+    from brightstaff.server.collector import settle_collector
     from brightstaff.server.shutdown import ShutdownSignals
 
     config = _load(args.config, require_env=True)
     app = build_app(config)
     with ShutdownSignals() as signals:
         await app.start(grpc_port=args.grpc_port, admin_port=args.admin_port)
+        settle_collector()
         print(
             f"brightstaff ready: ext_proc on {config.server.grpc_host}:{app.grpc_port} "
             f"({config.server.transport} transport)",
@@ -95,6 +97,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 async def _up(args: argparse.Namespace) -> int:
     from brightstaff.proxy.stack import Stack
+    from brightstaff.server.collector import settle_collector
     from brightstaff.server.shutdown import ShutdownSignals, first_of
 
     config = _load(args.config, require_env=True)
@@ -102,6 +105,7 @@ async def _up(args: argparse.Namespace) -> int:
     with ShutdownSignals() as signals:
         try:
             await stack.start()
+            settle_collector()
             envoy = stack.envoy
             assert envoy is not None
             print(
