@@ -168,3 +168,47 @@ def test_an_unreachable_provider_is_a_json_503_in_the_clients_shape(
     assert status == 503
     assert headers["x-brightstaff-provider"] == provider
     assert "could not be reached" in shaped(path, status, headers, reply)["message"]
+
+
+@pytest.fixture(scope="module")
+def silent_providers(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Iterator[Stack]:
+    """A stack whose providers take the connection and never answer, and whose upstream timeout is 1 s.
+
+    The kernel completes the handshake into the listening socket's backlog and buffers the request; nothing
+    ever accepts it, so Envoy's route timeout (the listener's `timeout`) is what ends the request."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as silent:
+        port = silent.getsockname()[1]
+        config = e2e_config(providers.openai, providers.anthropic)
+        config["listeners"][0]["timeout"] = "1s"
+        for provider in config["model_providers"]:
+            prefix = "/v1" if "openai" in provider["model"] else "/anthropic"
+            provider["base_url"] = f"http://127.0.0.1:{port}{prefix}"
+        stack = launch(Path(tmp_path_factory.mktemp("silent")), config)
+        yield stack
+        retire(stack)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "provider", "kind"),
+    [
+        (CHAT, GOOD, "openai/gpt-4o-mini", "upstream_timeout"),
+        (MESSAGES, MESSAGES_BODY, "anthropic/claude-sonnet-4-20250514", "timeout_error"),
+        # Routed to Anthropic: Envoy's reply is Anthropic's error, which the response translator turns into
+        # chat's shape, its type becoming the code.
+        (
+            CHAT,
+            GOOD.replace(b"gpt-4o-mini", b"anthropic/claude-sonnet-4-20250514"),
+            "anthropic/claude-sonnet-4-20250514",
+            "timeout_error",
+        ),
+    ],
+)
+def test_a_provider_that_does_not_answer_in_time_is_a_json_504_in_the_clients_shape(
+    silent_providers: Stack, path: str, body: bytes, provider: str, kind: str
+) -> None:
+    status, headers, reply = send(silent_providers, "POST", path, body)
+    assert status == 504
+    assert headers["x-brightstaff-provider"] == provider
+    error = shaped(path, status, headers, reply)
+    assert error["message"] == "The provider did not answer in time."
+    assert error["type" if path.startswith(MESSAGES) else "code"] == kind
