@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases",
         type=_csv(str, tuple(c.key for c in API_CASES)),
         default=None,
-        help="API cells to run (default all): " + ", ".join(c.key for c in API_CASES),
+        help="API cells to run (default all; a case's baseline runs with it): " + ", ".join(c.key for c in API_CASES),
     )
     parser.add_argument(
         "--event-gap",
@@ -123,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             args.paths.insert(2, "redis")
         else:
             print("note: redis-server is not installed: the Redis pin store path is left out", flush=True)
-    args.cases = tuple(c for c in API_CASES if args.cases is None or c.key in args.cases)
+    # A case is judged against its baseline (same body and connections), so a chosen case brings its own.
+    chosen = {c.key for c in API_CASES} if args.cases is None else set(args.cases)
+    chosen |= {c.baseline for c in API_CASES if c.key in chosen and c.baseline}
+    args.cases = tuple(c for c in API_CASES if c.key in chosen)
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and load.install_wrk())
     if args.loadgen == "wrk" and not load.install_wrk():
         raise SystemExit("wrk is not installed and could not be installed (try --loadgen python)")
