@@ -136,13 +136,19 @@ def test_brightstaff_stuck_is_a_json_error_in_the_clients_shape(make_stack: Stac
     shaped(MESSAGES, status, headers, reply)
 
 
+def providers_on(providers: Providers, port: int) -> dict[str, Any]:
+    """The e2e config with every provider at 127.0.0.1:`port`, under a base path that is not the client's."""
+    config = e2e_config(providers.openai, providers.anthropic)
+    for provider in config["model_providers"]:
+        prefix = "/v1" if "openai" in provider["model"] else "/anthropic"
+        provider["base_url"] = f"http://127.0.0.1:{port}{prefix}"
+    return config
+
+
 @pytest.fixture(scope="module")
 def dead_providers(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Iterator[Stack]:
     """A stack whose providers listen nowhere: every upstream connection is refused."""
-    config = e2e_config(providers.openai, providers.anthropic)
-    for provider in config["model_providers"]:
-        prefix = "/v1" if "openai" in provider["model"] else "/anthropic"  # a base path that is not the client's
-        provider["base_url"] = f"http://127.0.0.1:{free_port()}{prefix}"
+    config = providers_on(providers, free_port())
     stack = launch(Path(tmp_path_factory.mktemp("dead")), config)
     yield stack
     retire(stack)
@@ -177,12 +183,8 @@ def silent_providers(tmp_path_factory: pytest.TempPathFactory, providers: Provid
     The kernel completes the handshake into the listening socket's backlog and buffers the request; nothing
     ever accepts it, so Envoy's route timeout (the listener's `timeout`) is what ends the request."""
     with socket.create_server(("127.0.0.1", 0), backlog=64) as silent:
-        port = silent.getsockname()[1]
-        config = e2e_config(providers.openai, providers.anthropic)
+        config = providers_on(providers, silent.getsockname()[1])
         config["listeners"][0]["timeout"] = "1s"
-        for provider in config["model_providers"]:
-            prefix = "/v1" if "openai" in provider["model"] else "/anthropic"
-            provider["base_url"] = f"http://127.0.0.1:{port}{prefix}"
         stack = launch(Path(tmp_path_factory.mktemp("silent")), config)
         yield stack
         retire(stack)
