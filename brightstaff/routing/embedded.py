@@ -14,7 +14,9 @@ How a request is decided
        of the examples blended in at `EXAMPLES_SHARE`. Then `CENTERING` of the preferences' mean is
        taken off every one of them, so what all descriptions share (they are all requests to an
        assistant) counts less than what tells them apart.
-    4. A preference's score is its cosine with the ask. The best one wins, unless
+    4. A preference's score is its cosine with the ask; with examples, `NEAREST_EXAMPLE_SHARE` of it is
+       the cosine of its nearest example (centred the same way), so an ask close to one example counts
+       even when the route's examples are spread out. The best one wins, unless
          - its score is below `min_match_score` (the config's `routing.min_match_score`), or
          - the ask is more like small talk than like it: the mean cosine of the ask's
            `SMALLTALK_NEAREST` nearest `routing.smalltalk` prototypes (greetings, thanks, trivia...)
@@ -28,7 +30,7 @@ How a request is decided
        embedded only when two preferences or more pass that floor.
 
 What the numbers mean
-    `score` is the chosen preference's cosine (the step's, when the step chose), clamped to [0, 1]; on
+    `score` is the chosen preference's score (item 4; the step's, when the step chose), clamped to [0, 1]; on
     a default decision it is the best preference's. On the evaluation sets' dev split
     (brightstaff/routing/data/eval, benchmarks/routing_eval/RESULTS.md) thresholds from 0.0 to 0.10
     score alike, since the small-talk prototypes decide most default cases; 0.15 starts losing asks. So
@@ -72,6 +74,7 @@ TEMPLATES = (
     "Could you help me with {}?",
 )
 EXAMPLES_SHARE = 0.65
+NEAREST_EXAMPLE_SHARE = 0.25
 CENTERING = 0.5
 SMALLTALK_NEAREST = 3
 SMALLTALK_DROP = 0.5
@@ -189,12 +192,19 @@ class EmbeddedRouter:
         self._routes = tuple(_Route(r.name, r.provider) for r in routes)
         self._encoder = encoder or shared_encoder()
         prefs = [r.preference for r in routes]
+        self._shots: tuple[tuple[int, NDArray[np.float64]], ...] = ()
         if not prefs:
             self._matrix = np.zeros((0, 1))
             self._smalltalk = np.zeros((0, 1))
             return
         raw = np.stack([preference_vector(self._encoder, pref) for pref in prefs])
-        self._matrix = _unit(raw - CENTERING * raw.mean(axis=0, keepdims=True))
+        shift = CENTERING * raw.mean(axis=0, keepdims=True)
+        self._matrix = _unit(raw - shift)
+        self._shots = tuple(
+            (i, _unit(self._encoder.embed(pref.examples).astype(np.float64) - shift))
+            for i, pref in enumerate(prefs)
+            if pref.examples
+        )
         prototypes = self._encoder.embed(smalltalk.PROTOTYPES).astype(np.float64)
         near_a_route = (prototypes @ raw.T).max(axis=1) >= SMALLTALK_DROP
         self._smalltalk = prototypes[~near_a_route]
@@ -206,7 +216,15 @@ class EmbeddedRouter:
         """The cosine of the current ask with every routing preference, in config order."""
         if not self._routes:
             return []
-        return [float(s) for s in self._matrix @ self._ask_vector(current_ask(conversation))]
+        return [float(s) for s in self._scores(self._ask_vector(current_ask(conversation)))]
+
+    def _scores(self, vector: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Every preference's score for an embedded text: its cosine, blended with its nearest example's."""
+        scores = np.array(self._matrix @ vector, dtype=np.float64)
+        for i, examples in self._shots:
+            nearest = float((examples @ vector).max())
+            scores[i] = (1 - NEAREST_EXAMPLE_SHARE) * scores[i] + NEAREST_EXAMPLE_SHARE * nearest
+        return scores
 
     def _ask_vector(self, ask: str) -> NDArray[np.float64]:
         return self._vector(clip(ask, ASK_CHARS), ask_cap())
@@ -224,7 +242,7 @@ class EmbeddedRouter:
         if not self._routes or not ask:
             return RouteChoice(self._default, None, "default", 0.0, "high" if not self._routes else "low")
         vector = self._ask_vector(ask)
-        scores = np.asarray(self._matrix @ vector)
+        scores = self._scores(vector)
         order = np.argsort(-scores, kind="stable")
         best = int(order[0])
         top = float(scores[best])
@@ -247,7 +265,7 @@ class EmbeddedRouter:
         results = latest_tool_results(conversation, STEP_CHARS)
         if not results.strip():  # also when only the middle of long results has text: it embeds as zero
             return None
-        step = np.asarray(self._matrix @ self._vector(results))
+        step = self._scores(self._vector(results))
         order = np.argsort(-step, kind="stable")
         chosen = int(order[0])
         lead = float(step[chosen] - step[order[1]])

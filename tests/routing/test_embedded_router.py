@@ -177,6 +177,26 @@ def test_examples_pull_a_route_its_description_alone_misses() -> None:
     assert shown[1] - shown[0] > described[1] - described[0]
 
 
+def test_the_nearest_example_counts_beside_the_examples_mean(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Spread-out examples average to a vague centroid; an ask close to one of them should still count.
+    travel = ["Book me a flight to Lisbon on Friday.", "Which hotel near the station has a pool?", "Do I need a visa?"]
+    config = providers(
+        (REASONING, "travel", "trips, flights and hotels"),
+        (CODE, "hr", "questions about employment"),
+        examples={"travel": travel},
+    )
+    router = EmbeddedRouter(config, 0.0)
+    ask = chat(user("Do I need a visa to visit Japan for two weeks?"))
+    blended, share = router.scores(ask), embedded.NEAREST_EXAMPLE_SHARE
+    monkeypatch.setattr(embedded, "NEAREST_EXAMPLE_SHARE", 0.0)
+    centroid = router.scores(ask)
+    monkeypatch.setattr(embedded, "NEAREST_EXAMPLE_SHARE", 1.0)
+    nearest = router.scores(ask)
+    assert nearest[0] > centroid[0]  # the visa example is nearer than the examples' mean
+    assert centroid[0] < blended[0] == pytest.approx((1 - share) * centroid[0] + share * nearest[0])
+    assert blended[1] == centroid[1] == nearest[1]  # a route without examples scores as before
+
+
 # ---------------------------------------------------------------- what is read: the current ask
 
 
