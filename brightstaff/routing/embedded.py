@@ -192,7 +192,11 @@ class EmbeddedRouter:
         self._routes = tuple(_Route(r.name, r.provider) for r in routes)
         self._encoder = encoder or shared_encoder()
         prefs = [r.preference for r in routes]
-        self._shots: tuple[tuple[int, NDArray[np.float64]], ...] = ()
+        # Every example row (centred like the routes), stacked route by route: `_owners[k]` is the route of
+        # the k-th group, which starts at row `_starts[k]`; one product scores them all.
+        self._examples = np.zeros((0, 1))
+        self._owners = np.zeros(0, dtype=np.intp)
+        self._starts = np.zeros(0, dtype=np.intp)
         if not prefs:
             self._matrix = np.zeros((0, 1))
             self._smalltalk = np.zeros((0, 1))
@@ -200,11 +204,12 @@ class EmbeddedRouter:
         raw = np.stack([preference_vector(self._encoder, pref) for pref in prefs])
         shift = CENTERING * raw.mean(axis=0, keepdims=True)
         self._matrix = _unit(raw - shift)
-        self._shots = tuple(
-            (i, _unit(self._encoder.embed(pref.examples).astype(np.float64) - shift))
-            for i, pref in enumerate(prefs)
-            if pref.examples
-        )
+        shown = [i for i, pref in enumerate(prefs) if pref.examples]
+        if shown:
+            rows = [self._encoder.embed(prefs[i].examples).astype(np.float64) for i in shown]
+            self._examples = _unit(np.concatenate(rows) - shift)
+            self._owners = np.array(shown, dtype=np.intp)
+            self._starts = np.cumsum([0] + [len(r) for r in rows[:-1]]).astype(np.intp)
         prototypes = self._encoder.embed(smalltalk.PROTOTYPES).astype(np.float64)
         near_a_route = (prototypes @ raw.T).max(axis=1) >= SMALLTALK_DROP
         self._smalltalk = prototypes[~near_a_route]
@@ -221,9 +226,10 @@ class EmbeddedRouter:
     def _scores(self, vector: NDArray[np.float64]) -> NDArray[np.float64]:
         """Every preference's score for an embedded text: its cosine, blended with its nearest example's."""
         scores = np.array(self._matrix @ vector, dtype=np.float64)
-        for i, examples in self._shots:
-            nearest = float((examples @ vector).max())
-            scores[i] = (1 - NEAREST_EXAMPLE_SHARE) * scores[i] + NEAREST_EXAMPLE_SHARE * nearest
+        if len(self._owners):
+            nearest = np.maximum.reduceat(self._examples @ vector, self._starts)
+            owned = scores[self._owners]
+            scores[self._owners] = (1 - NEAREST_EXAMPLE_SHARE) * owned + NEAREST_EXAMPLE_SHARE * nearest
         return scores
 
     def _ask_vector(self, ask: str) -> NDArray[np.float64]:
