@@ -6,6 +6,9 @@ How a request is decided
        the encoder's cost is per token. System prompts, older turns, assistant text and tool traffic do not
        route: code in a tool result or SQL in a tool argument cannot pull "explain how this request
        flows" to code generation, and "thanks, that works" after a coding exchange stays small talk.
+       A quoted passage in the ask (the text to translate, correct or reply to) is read as an ellipsis in
+       its quotes, when the words around it say what to do with it: the instruction routes, a word inside
+       the quote cannot ("fix the grammar: 'they're going to translate...'" is editing).
     2. It is embedded by USE multilingual v3 (`routing.sentence_encoder`): one vector space for 16
        languages, so a Chinese ask meets an English description.
     3. Each routing preference is one vector, built at start-up: its description put in `TEMPLATES`
@@ -46,8 +49,10 @@ config and request, same choice, in any process.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from unicodedata import east_asian_width
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,6 +70,22 @@ ASK_CHARS = 300
 ASK_TOKENS = 48
 STEP_CHARS = 600
 HEAD_SHARE = 0.6
+
+# Quotes in the scripts the encoder reads. A quote of fewer than `QUOTED_MIN` letters or digits is a name or
+# a phrase ("Sign in with Google"), part of the ask; `INSTRUCTION_MIN` must stay outside the quotes. A wide
+# CJK character counts as `WIDE_WEIGHT` ("翻译成英文" says as much as "translate to English").
+QUOTES = (
+    ('"', '"'),
+    ("\u201c", "\u201d"),
+    ("\u201e", "\u201c"),
+    ("\u00ab", "\u00bb"),
+    ("\u300c", "\u300d"),
+    ("\u300e", "\u300f"),
+)
+QUOTED_MIN = 20
+INSTRUCTION_MIN = 12
+WIDE_WEIGHT = 3
+_QUOTED = re.compile("|".join(f"{re.escape(a)}[^{re.escape(b)}]+{re.escape(b)}" for a, b in QUOTES))
 
 TEMPLATES = (
     "Can you help me with {}?",
@@ -91,6 +112,22 @@ def clip(text: str, limit: int) -> str:
         return text
     head = int(limit * HEAD_SHARE)
     return text[:head] + "\n" + text[len(text) - (limit - head - 1) :]
+
+
+def without_quoted(text: str) -> str:
+    """`text` with every quoted passage of `QUOTED_MIN` letters or more shrunk to an ellipsis in its quotes,
+    when `INSTRUCTION_MIN` letters stay outside them; otherwise `text` itself."""
+    shrunk = _QUOTED.sub(_shrink, text)
+    return shrunk if shrunk != text and _letters(shrunk) >= INSTRUCTION_MIN else text
+
+
+def _shrink(quoted: re.Match[str]) -> str:
+    whole = quoted[0]
+    return whole if _letters(whole) < QUOTED_MIN else whole[0] + "\u2026" + whole[-1]
+
+
+def _letters(text: str) -> int:
+    return sum(WIDE_WEIGHT if east_asian_width(c) in "WF" else 1 for c in text if c.isalnum())
 
 
 def ask_cap() -> TokenCap:
@@ -233,7 +270,7 @@ class EmbeddedRouter:
         return scores
 
     def _ask_vector(self, ask: str) -> NDArray[np.float64]:
-        return self._vector(clip(ask, ASK_CHARS), ask_cap())
+        return self._vector(without_quoted(clip(ask, ASK_CHARS)), ask_cap())
 
     def _vector(self, text: str, cap: TokenCap | None = None) -> NDArray[np.float64]:
         return np.asarray(self._encoder.embed([text], cap)[0], dtype=np.float64)

@@ -30,6 +30,7 @@ from brightstaff.routing.embedded import (
     clip_joined,
     current_ask,
     latest_tool_results,
+    without_quoted,
 )
 from brightstaff.routing.evaluate import load_eval_sets
 from brightstaff.routing.sentence_encoder import SentenceEncoder, TokenCap, Vectors, shared_encoder
@@ -195,6 +196,50 @@ def test_the_nearest_example_counts_beside_the_examples_mean(monkeypatch: pytest
     assert nearest[0] > centroid[0]  # the visa example is nearer than the examples' mean
     assert centroid[0] < blended[0] == pytest.approx((1 - share) * centroid[0] + share * nearest[0])
     assert blended[1] == centroid[1] == nearest[1]  # a route without examples scores as before
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ('Translate into German: "The meeting moved to Thursday afternoon."', 'Translate into German: "\u2026"'),
+        ("Reply politely to «Nous avons bien reçu votre commande, merci.» please", "Reply politely to «\u2026» please"),
+        (
+            "Correct this: \u201cthere going to the station tomorow\u201d and \u201ehe dont knows the way to the office\u201c",
+            "Correct this: \u201c\u2026\u201d and \u201e\u2026\u201c",
+        ),
+        (
+            'Shorten this for a tweet: "a first line\nand a second line of the quote"',
+            'Shorten this for a tweet: "\u2026"',
+        ),
+        (
+            "翻译成英文：「我们明天下午三点在会议室见面讨论预算。」",
+            "翻译成英文：「\u2026」",
+        ),  # 5 wide characters say enough
+        (
+            'Add a "Sign in with Google" button to the login page',
+            'Add a "Sign in with Google" button to the login page',
+        ),
+        ('Fix: "the whole ask is one long quotation here"', 'Fix: "the whole ask is one long quotation here"'),
+        ('"A quotation with no instruction around it at all"', '"A quotation with no instruction around it at all"'),
+        ('He said "yes" and "no" today', 'He said "yes" and "no" today'),
+        ('Reply: "a short one" then "a much longer quotation follows here"', 'Reply: "a short one" then "\u2026"'),
+        ("Summarise: 「短い」", "Summarise: 「短い」"),  # 2 wide characters: 6 letters, a phrase
+    ],
+)
+def test_a_quoted_passage_is_read_as_an_ellipsis_when_an_instruction_surrounds_it(text: str, read: str) -> None:
+    assert without_quoted(text) == read
+
+
+def test_a_word_inside_a_quote_does_not_route_the_ask() -> None:
+    config = providers(
+        (REASONING, "translation", "translating text from one language into another"),
+        (CODE, "proofreading", "correcting spelling and grammar mistakes in a text"),
+    )
+    router = EmbeddedRouter(config, 0.0)
+    quote = '"Our team will translate the brochure into five languages and into Spanish next month."'
+    ask = chat(user(f"Correct the spelling and grammar of this sentence: {quote}"))
+    assert router.classify(ask).route == "proofreading"
+    assert router.scores(chat(user(quote)))[0] > router.scores(chat(user(quote)))[1]  # the quote alone: translation
 
 
 # ---------------------------------------------------------------- what is read: the current ask
