@@ -8,7 +8,9 @@ How a request is decided
        flows" to code generation, and "thanks, that works" after a coding exchange stays small talk.
        A quoted passage in the ask (the text to translate, correct or reply to) is read as an ellipsis in
        its quotes, when the words around it say what to do with it: the instruction routes, a word inside
-       the quote cannot ("fix the grammar: 'they're going to translate...'" is editing).
+       the quote cannot ("fix the grammar: 'they're going to translate...'" is editing). And a lead-in of
+       one or two words ("Thanks.", "Love it!", "Genial.", "谢谢！") is dropped: in a session whose next
+       ask changes intent, "Thanks. Now explain why..." is the explanation, not small talk.
     2. It is embedded by USE multilingual v3 (`routing.sentence_encoder`): one vector space for 16
        languages, so a Chinese ask meets an English description.
     3. Each routing preference is one vector, built at start-up: its description put in `TEMPLATES`
@@ -85,6 +87,11 @@ QUOTES = (
 QUOTED_MIN = 20
 INSTRUCTION_MIN = 12
 WIDE_WEIGHT = 3
+# A lead-in: at most `LEAD_WORDS` words and `LEAD_LETTERS` letters, ended by a sentence mark (Latin ones
+# followed by a space, so "Python 3.12" is not a sentence).
+LEAD_WORDS = 2
+LEAD_LETTERS = 12
+_LEAD = re.compile(r"\s*([^.!?\n\u3002\uff01\uff1f]{1,40}?)(?:[.!?]+\s+|[\u3002\uff01\uff1f]+\s*)")
 _QUOTED = re.compile("|".join(f"{re.escape(a)}[^{re.escape(b)}]+{re.escape(b)}" for a, b in QUOTES))
 
 TEMPLATES = (
@@ -112,6 +119,21 @@ def clip(text: str, limit: int) -> str:
         return text
     head = int(limit * HEAD_SHARE)
     return text[:head] + "\n" + text[len(text) - (limit - head - 1) :]
+
+
+def what_is_read(ask: str) -> str:
+    """The text of the ask the encoder reads: clipped, lead-ins dropped, quoted passages shrunk."""
+    return without_quoted(without_lead_ins(clip(ask, ASK_CHARS)))
+
+
+def without_lead_ins(text: str) -> str:
+    """`text` without the short sentences it opens with ("Thanks. Great! Now..." -> "Now..."), as long as
+    `INSTRUCTION_MIN` letters are left."""
+    while (lead := _LEAD.match(text)) and len(lead[1].split()) <= LEAD_WORDS and _letters(lead[1]) <= LEAD_LETTERS:
+        if _letters(text[lead.end() :]) < INSTRUCTION_MIN:
+            break
+        text = text[lead.end() :]
+    return text
 
 
 def without_quoted(text: str) -> str:
@@ -270,7 +292,7 @@ class EmbeddedRouter:
         return scores
 
     def _ask_vector(self, ask: str) -> NDArray[np.float64]:
-        return self._vector(without_quoted(clip(ask, ASK_CHARS)), ask_cap())
+        return self._vector(what_is_read(ask), ask_cap())
 
     def _vector(self, text: str, cap: TokenCap | None = None) -> NDArray[np.float64]:
         return np.asarray(self._encoder.embed([text], cap)[0], dtype=np.float64)

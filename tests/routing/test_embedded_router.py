@@ -30,6 +30,7 @@ from brightstaff.routing.embedded import (
     clip_joined,
     current_ask,
     latest_tool_results,
+    without_lead_ins,
     without_quoted,
 )
 from brightstaff.routing.evaluate import load_eval_sets
@@ -201,10 +202,36 @@ def test_the_nearest_example_counts_beside_the_examples_mean(monkeypatch: pytest
 @pytest.mark.parametrize(
     ("text", "read"),
     [
+        ("Thanks. Now explain why the cache misses.", "Now explain why the cache misses."),
+        ("Great, thanks! Love it. Now write the tests.", "Now write the tests."),
+        ("谢谢！帮我写一个单元测试。", "帮我写一个单元测试。"),
+        ("Makes sense.\nNext: the deployment config.", "Next: the deployment config."),
+        ("I wasn't there. What was decided?", "I wasn't there. What was decided?"),  # three words say something
+        ("Docker question. Why is the image so big?", "Docker question. Why is the image so big?"),  # 14 letters
+        ("我的程序崩溃了！怎么办？", "我的程序崩溃了！怎么办？"),  # 7 wide characters are a sentence
+        ("Python 3.12 broke my build", "Python 3.12 broke my build"),  # no space after the dot: no sentence
+        ("Thanks. Bye!", "Thanks. Bye!"),  # nothing would be left to read
+        ("ok cool", "ok cool"),
+    ],
+)
+def test_a_lead_in_of_one_or_two_words_is_not_read(text: str, read: str) -> None:
+    assert without_lead_ins(text) == read
+
+
+def test_thanks_then_a_new_ask_is_the_new_ask(router: EmbeddedRouter) -> None:
+    ask = "Thanks. Now explain step by step why the greedy choice is optimal here."
+    turns = (user("write a function that merges overlapping intervals"), assistant("def merge(intervals): ..."))
+    assert route_of(router, *turns, user(ask)) == "complex_reasoning"
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
         ('Translate into German: "The meeting moved to Thursday afternoon."', 'Translate into German: "\u2026"'),
         ("Reply politely to «Nous avons bien reçu votre commande, merci.» please", "Reply politely to «\u2026» please"),
         (
-            "Correct this: \u201cthere going to the station tomorow\u201d and \u201ehe dont knows the way to the office\u201c",
+            "Correct this: \u201cthere going to the station tomorow\u201d"
+            " and \u201ehe dont knows the way to the office\u201c",
             "Correct this: \u201c\u2026\u201d and \u201e\u2026\u201c",
         ),
         (
