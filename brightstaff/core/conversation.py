@@ -65,7 +65,8 @@ _HARNESS_BLOCKS = (
 )
 
 
-def _without_harness_blocks(text: str) -> str:
+def without_harness_blocks(text: str) -> str:
+    """`text` without the blocks an agent harness wrote into it (what is left is what a person said)."""
     for opening, closing in _HARNESS_BLOCKS:
         start = text.find(opening)
         while start >= 0:
@@ -79,7 +80,7 @@ def is_ask(turn: Turn) -> bool:
     """A user turn a person said: not one made only of harness blocks (an empty one counts: an image)."""
     if turn.role != "user":
         return False
-    return not turn.text.strip() or bool(_without_harness_blocks(turn.text).strip())
+    return not turn.text.strip() or bool(without_harness_blocks(turn.text).strip())
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from brightstaff.config import Provider, RoutingPreference, routes_of
-from brightstaff.core.conversation import Conversation
+from brightstaff.core.conversation import Conversation, is_ask, without_harness_blocks
 from brightstaff.core.decision import Confidence, RouteChoice
 from brightstaff.routing import smalltalk
 from brightstaff.routing.sentence_encoder import SentenceEncoder, TokenCap, Vectors, shared_encoder
@@ -158,10 +158,12 @@ def ask_cap() -> TokenCap:
 
 
 def current_ask(conversation: Conversation) -> str:
-    """The text of the latest user turn that has any ("" when none has)."""
+    """What the person said in the latest user turn that says anything ("" when none does): the blocks an agent
+    harness writes into user turns (Claude Code's `<system-reminder>`) are not read, and a turn of nothing
+    else is not an ask."""
     for turn in reversed(conversation.turns):
-        if turn.role == "user" and turn.text.strip():
-            return turn.text
+        if turn.role == "user" and (text := without_harness_blocks(turn.text)).strip():
+            return text
     return ""
 
 
@@ -189,10 +191,12 @@ def _edge(parts: Sequence[str], count: int, *, tail: bool) -> str:
 
 
 def latest_tool_results(conversation: Conversation, limit: int = STEP_CHARS) -> str:
-    """The tool results that end the conversation after its latest user turn, joined and clipped to `limit`
-    ("" when none)."""
+    """The tool results that end the conversation after its latest ask, joined and clipped to `limit` ("" when
+    none); a harness reminder sent with them does not end them."""
     parts: list[str] = []
     for turn in reversed(conversation.turns):
+        if turn.role == "user" and not is_ask(turn):
+            continue  # a harness reminder sent with the results (Claude Code) is part of the step
         if turn.role != "tool":
             break
         if turn.text:

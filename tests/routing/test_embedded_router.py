@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brightstaff.config import Provider, parse_config
-from brightstaff.core.conversation import Conversation, from_chat_messages
+from brightstaff.core.conversation import Conversation, from_chat_messages, from_messages_request
 from brightstaff.demo.agent import USER_PROMPT
 from brightstaff.routing import embedded
 from brightstaff.routing.embedded import (
@@ -278,6 +278,22 @@ def test_the_latest_user_turn_is_the_ask(router: EmbeddedRouter) -> None:
     conversation = chat(user(earlier), assistant("class Account: ..."), user(latest))
     assert current_ask(conversation) == latest
     assert router.classify(conversation).route == "complex_reasoning"
+
+
+REMINDER = "<system-reminder>\nUse this context: # CLAUDE.md\nRun make lint before committing.\n</system-reminder>"
+
+
+def test_harness_reminders_in_a_claude_code_turn_are_not_the_ask() -> None:
+    prompt = "Explain step by step why this recursion terminates."
+    first = from_messages_request(None, [user([{"type": "text", "text": REMINDER}, {"type": "text", "text": prompt}])])
+    assert current_ask(first).strip() == prompt
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": "def walk(node): return walk(node.left)"}
+    step = {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {}}]}
+    loop = from_messages_request(
+        None, [user(prompt), step, user([result, {"type": "text", "text": "<system-reminder>todo</system-reminder>"}])]
+    )
+    assert current_ask(loop) == prompt
+    assert latest_tool_results(loop) == "def walk(node): return walk(node.left)"
 
 
 def test_closing_small_talk_after_a_coding_exchange_is_default(router: EmbeddedRouter) -> None:
