@@ -16,8 +16,8 @@ Invariants:
 - Building the view never raises: parts of a shape it does not know are skipped, not refused (the
   request was already validated by its API's parser; the view only reads it).
 - An *ask* is a user turn a person said (`is_ask`): a user turn carrying only what an agent harness injects
-  (Claude Code's `<system-reminder>` blocks next to tool results) is not one; a user turn without text (an
-  image alone) is.
+  (Claude Code's `<system-reminder>` blocks next to tool results, Codex's `<environment_context>`) is not
+  one; a user turn without text (an image alone) is.
 """
 
 from __future__ import annotations
@@ -57,11 +57,15 @@ class Turn:
     tool_calls: tuple[ToolCall, ...] = ()
 
 
-# Blocks agent harnesses write into user messages themselves (Claude Code, next to tool results): an
-# opening tag without its closing tag runs to the end of the text.
+# Blocks agent harnesses write into user messages themselves: Claude Code's reminders and hook output (next
+# to tool results and prompts), Codex's environment and AGENTS.md messages (codex-rs/core's
+# environment_context.rs and user_instructions.rs, sent as user messages). An opening tag without its
+# closing tag runs to the end of the text.
 _HARNESS_BLOCKS = (
     ("<system-reminder>", "</system-reminder>"),
     ("<user-prompt-submit-hook>", "</user-prompt-submit-hook>"),
+    ("<environment_context>", "</environment_context>"),
+    ("<user_instructions>", "</user_instructions>"),
 )
 
 

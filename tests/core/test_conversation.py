@@ -232,6 +232,8 @@ def test_the_same_conversation_gives_the_same_view_from_all_three_apis() -> None
         ),
         (Turn("user", "<system-reminder>cut off mid-block"), False),
         (Turn("user", "<system-reminder>a</system-reminder> and also rename it"), True),
+        (Turn("user", "<environment_context>\n  <cwd>/repo</cwd>\n</environment_context>"), False),  # Codex
+        (Turn("user", "<user_instructions>\n\nRun the linter.\n\n</user_instructions>"), False),
         (Turn("assistant", "done"), False),
         (Turn("tool", "ok"), False),
     ],

@@ -294,6 +294,8 @@ def test_harness_reminders_in_a_claude_code_turn_are_not_the_ask() -> None:
     )
     assert current_ask(loop) == prompt
     assert latest_tool_results(loop) == "def walk(node): return walk(node.left)"
+    codex = chat(user(prompt), user("<environment_context>\n  <cwd>/repo</cwd>\n</environment_context>"))
+    assert current_ask(codex) == prompt
 
 
 def test_closing_small_talk_after_a_coding_exchange_is_default(router: EmbeddedRouter) -> None:
