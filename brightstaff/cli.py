@@ -221,7 +221,7 @@ async def _routing_report(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     labels = Path(args.labels) if args.labels else EVAL_DIR
     try:
-        labelled = load_labelled(labels) if args.labels else load_eval_sets()
+        labelled = load_eval_sets(labels) if labels.is_dir() else load_labelled(labels)
         if args.zero_shot:
             labelled = [s.zero_shot() for s in labelled]
         sets = select(labelled, names=args.sets or (), split=args.split, where=args.where or ())
@@ -415,7 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
         "config", nargs="?", default=None, help="config.yaml whose router to measure (default: embedded only)"
     )
     report.add_argument(
-        "--labels", default=None, help="labelled prompts YAML (default: the evaluation sets brightstaff ships)"
+        "--labels",
+        default=None,
+        help="labelled prompts: a YAML file, or a directory of them (default: the evaluation sets brightstaff ships;"
+        " their holdout is the directory brightstaff/routing/data/eval/holdout)",
     )
     report.add_argument(
         "--zero-shot", action="store_true", help="ignore the routes' few-shot examples: descriptions only"

@@ -3,17 +3,20 @@
 Prints Markdown tables with Wilson 95% intervals (the README's "Routing quality" and
 benchmarks/routing_eval/RESULTS.md): per set, pooled, per language group and language, per kind, default vs
 routed asks. Zero-shot drops the routes' few-shot `examples` (descriptions only, as a Plano config has);
-few-shot keeps them. Run under the shared lock:
-`flock /tmp/brightstaff-heavy.lock .venv/bin/python benchmarks/routing_eval/accuracy.py`.
+few-shot keeps them. With `--holdout`, the same tables for the holdout sets (`data/eval/holdout/`: four
+configs written after the tuning ended, every case held out). Run under the shared lock:
+`flock /tmp/brightstaff-heavy.lock .venv/bin/python benchmarks/routing_eval/accuracy.py [--holdout]`.
 (The baseline of the router this one replaced is in brightstaff/routing/data/eval/BASELINE.md.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Iterable
 
 from brightstaff.config import RoutingSettings
+from brightstaff.routing.eval_sets import EVAL_DIR, HOLDOUT_DIR
 from brightstaff.routing.evaluate import Example, LabelledSet, load_eval_sets, wilson_interval
 from brightstaff.routing.report import routing_report
 
@@ -31,16 +34,20 @@ def _cell(results: Iterable[bool]) -> str:
     return f"{right / len(values):.1%} ({right}/{len(values)}) [{low:.0%}–{high:.0%}]"
 
 
-def _row(outcome: Outcome, keep: Callable[[str, Example], bool]) -> list[str]:
+def _row(outcome: Outcome, splits: tuple[str, ...], keep: Callable[[str, Example], bool]) -> list[str]:
     return [
         _cell(ok for m, name, e, ok in outcome if m == mode and e.split == split and keep(name, e))
         for mode in MODES
-        for split in SPLITS
+        for split in splits
     ]
 
 
-def main() -> None:
-    sets = load_eval_sets()
+def main(argv: list[str]) -> None:
+    holdout = argv == ["--holdout"]
+    if argv and not holdout:
+        raise SystemExit("usage: accuracy.py [--holdout]")
+    sets = load_eval_sets(HOLDOUT_DIR if holdout else EVAL_DIR)
+    splits, names = (("test",), ("holdout",)) if holdout else (SPLITS, SPLITS)
     outcome: Outcome = []
     latency: dict[str, tuple[float, float]] = {}
     for mode in MODES:
@@ -54,32 +61,37 @@ def main() -> None:
     threshold = RoutingSettings.min_match_score
     print(f"Embedded router, min_match_score {threshold} (the default). Brackets: Wilson 95% intervals.")
     print()
-    header = "| {} | zero-shot dev | zero-shot test | few-shot dev | few-shot test |"
+    columns = [f"{mode} {name}" for mode in MODES for name in names]
+    rule = "|---" * (len(columns) + 1) + "|"
+    header = "| {} | " + " | ".join(columns) + " |"
+
+    def line(label: str, keep: Callable[[str, Example], bool], extra: str = "") -> None:
+        print(f"| {label} | {' | '.join(_row(outcome, splits, keep))} |{extra}")
+
     print(header.format("set") + " p50 / p99 (cold) |")
-    print("|---|---|---|---|---|---|")
+    print(rule + "---|")
     for labelled in sets:
-        cells = _row(outcome, lambda name, e, wanted=labelled.name: name == wanted)
         p50, p99 = latency[labelled.name]
-        print(f"| {labelled.name} | {' | '.join(cells)} | {p50:.1f} / {p99:.1f} ms |")
-    print(f"| **pooled** | {' | '.join(_row(outcome, lambda name, e: True))} | |")
+        line(labelled.name, lambda name, e, wanted=labelled.name: name == wanted, f" {p50:.1f} / {p99:.1f} ms |")
+    line("**pooled**", lambda name, e: True, " |")
     print()
     print(header.format("language"))
-    print("|---|---|---|---|---|")
-    print(f"| English | {' | '.join(_row(outcome, lambda name, e: e.lang == 'en'))} |")
-    print(f"| non-English | {' | '.join(_row(outcome, lambda name, e: e.lang != 'en'))} |")
+    print(rule)
+    line("English", lambda name, e: e.lang == "en")
+    line("non-English", lambda name, e: e.lang != "en")
     for lang in sorted({e.lang for _, _, e, _ in outcome} - {"en"}):
-        print(f"| {lang} | {' | '.join(_row(outcome, lambda name, e, lang=lang: e.lang == lang))} |")
+        line(lang, lambda name, e, lang=lang: e.lang == lang)
     print()
     print(header.format("kind"))
-    print("|---|---|---|---|---|")
+    print(rule)
     for kind in sorted({e.kind for _, _, e, _ in outcome}):
-        print(f"| {kind} | {' | '.join(_row(outcome, lambda name, e, kind=kind: e.kind == kind))} |")
+        line(kind, lambda name, e, kind=kind: e.kind == kind)
     print()
     print(header.format("expected label"))
-    print("|---|---|---|---|---|")
-    print(f"| default | {' | '.join(_row(outcome, lambda name, e: e.label == 'default'))} |")
-    print(f"| a route | {' | '.join(_row(outcome, lambda name, e: e.label != 'default'))} |")
+    print(rule)
+    line("default", lambda name, e: e.label == "default")
+    line("a route", lambda name, e: e.label != "default")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,8 +9,9 @@ Guarantees:
 - `drift` lists every frozen test case or config in `MANIFEST.json` that changed or disappeared; the unit tests
   run it, so the test split cannot be edited quietly after tuning. Dev cases may still be added or edited.
 
-Run `python -m brightstaff.routing.eval_sets split` to (re)write the `split:` line of every case, `freeze` to
-record the digests of test cases not yet in the manifest (it never rewrites an entry), `check` to list drift.
+Run `python -m brightstaff.routing.eval_sets split` to (re)write the `split:` line of every case in `data/eval/`,
+`freeze` to record the digests of test cases not yet in a manifest (`data/eval/` and the holdout's; it never
+rewrites an entry), `check` to list drift in either.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from typing import Any
 import yaml
 
 EVAL_DIR = Path(__file__).parent / "data" / "eval"
+# Sets written after the tuning of the embedded router ended, on configs it never saw: every case is `test`,
+# frozen in the directory's own manifest, and none was read before the freeze.
+HOLDOUT_DIR = EVAL_DIR / "holdout"
 MANIFEST_NAME = "MANIFEST.json"
 SPLIT_SEED = "brightstaff-routing-eval-v1"
 DEV_SHARE = 0.4
@@ -167,11 +171,12 @@ def main(argv: list[str]) -> int:
             print(f"{path.name}: {dev} dev, {len(splits) - dev} test")
         return 0
     if command == "freeze":
-        print(f"froze {freeze()} test case digests")
+        for directory in (EVAL_DIR, HOLDOUT_DIR):
+            print(f"{directory.name}: froze {freeze(directory)} test case digests")
         return 0
     if command == "check":
-        problems = drift()
-        print("\n".join(problems) if problems else "frozen test split unchanged")
+        problems = [f"{d.name}/{p}" for d in (EVAL_DIR, HOLDOUT_DIR) for p in drift(d)]
+        print("\n".join(problems) if problems else "frozen test cases unchanged")
         return 1 if problems else 0
     print("usage: python -m brightstaff.routing.eval_sets split|freeze|check", file=sys.stderr)
     return 2

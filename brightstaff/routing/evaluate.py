@@ -24,7 +24,7 @@ from brightstaff.config import Provider, parse_config
 from brightstaff.core.chat import ChatRequest
 from brightstaff.core.conversation import Conversation
 from brightstaff.core.decision import RouteChoice
-from brightstaff.routing.eval_sets import set_files
+from brightstaff.routing.eval_sets import EVAL_DIR, set_files
 
 DEFAULT_LABEL = "default"  # the label of examples that no routing preference should take
 
@@ -218,6 +218,7 @@ def load_labelled(path: str | Path) -> list[LabelledSet]:
     return out
 
 
-def load_eval_sets() -> list[LabelledSet]:
-    """Every independent evaluation set shipped in `data/eval/` (what `brightstaff routing-report` reads)."""
-    return [labelled for path in set_files() for labelled in load_labelled(path)]
+def load_eval_sets(directory: Path = EVAL_DIR) -> list[LabelledSet]:
+    """Every independent evaluation set shipped in `data/eval/` (what `brightstaff routing-report` reads), or in
+    another directory of such files (`eval_sets.HOLDOUT_DIR`)."""
+    return [labelled for path in set_files(directory) for labelled in load_labelled(path)]

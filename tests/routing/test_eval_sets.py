@@ -13,6 +13,7 @@ import pytest
 from brightstaff.routing.eval_sets import (
     DEV_SHARE,
     EVAL_DIR,
+    HOLDOUT_DIR,
     MANIFEST_NAME,
     assign_splits,
     drift,
@@ -136,3 +137,18 @@ def test_few_shot_examples_are_distinct_from_every_case() -> None:
                     assert 3 <= len(pref["examples"]) <= 5, pref["name"]
                     for example in pref["examples"]:
                         assert example.strip().lower() not in asks, example
+
+
+def test_holdout_sets_are_frozen_whole_and_apart_from_the_dev_sets() -> None:
+    # The holdout was written after tuning ended and is read once: all of it is frozen, none of it is dev.
+    assert drift(HOLDOUT_DIR) == []
+    manifest = json.loads((HOLDOUT_DIR / MANIFEST_NAME).read_text(encoding="utf-8"))
+    cases = [
+        (str(name), case)
+        for path in set_files(HOLDOUT_DIR)
+        for name, body in read_sets(path).items()
+        for case in body.get("examples") or []
+    ]
+    assert len(cases) >= 150 and {c["split"] for _, c in cases} == {"test"}
+    assert {cid for entry in manifest["sets"].values() for cid in entry["test"]} == {c["id"] for _, c in cases}
+    assert not {name for name, _ in cases} & {name for name, _ in _all_cases()}

@@ -3,6 +3,7 @@ router model on a background loop), set and split selection, exit codes."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,16 @@ def test_routing_report_where_option(capsys: pytest.CaptureFixture[str]) -> None
     assert "(split dev, lang=de)" in out.splitlines()[0]
     assert main(["routing-report", "--labels", labels, "--where", "size=big"]) == 2
     assert "expected KEY" in capsys.readouterr().err
+
+
+def test_routing_report_reads_a_directory_of_labelled_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from brightstaff.routing.eval_sets import EVAL_DIR
+
+    for name in ("tutoring.yaml", "seed.yaml"):
+        shutil.copy(EVAL_DIR / name, tmp_path / name)
+    assert main(["routing-report", "--labels", str(tmp_path), "--where", "lang=de", "--repeat", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "seed" in out and "tutoring" in out
 
 
 def test_routing_report_zero_shot_option(capsys: pytest.CaptureFixture[str]) -> None:
