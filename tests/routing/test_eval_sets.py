@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -152,3 +153,18 @@ def test_holdout_sets_are_frozen_whole_and_apart_from_the_dev_sets() -> None:
     assert len(cases) >= 150 and {c["split"] for _, c in cases} == {"test"}
     assert {cid for entry in manifest["sets"].values() for cid in entry["test"]} == {c["id"] for _, c in cases}
     assert not {name for name, _ in cases} & {name for name, _ in _all_cases()}
+
+
+# `key: value` or `- value` on one line, the value plain (not quoted, not a block scalar).
+_PLAIN_SCALAR = re.compile(r"^\s*(?:- )?(?:[A-Za-z_]+:\s+|- )(?P<value>[^\"'|>\s#].*)$")
+
+
+@pytest.mark.parametrize("path", [*set_files(), *set_files(HOLDOUT_DIR)], ids=lambda p: p.name)
+def test_no_case_text_is_cut_by_a_yaml_comment(path: Path) -> None:
+    # In a plain YAML scalar " #" starts a comment: `prompt: Order #A-55 is late` parses as "Order".
+    cut = [
+        f"{path.name}:{number}: {line.strip()}"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if (match := _PLAIN_SCALAR.match(line)) and " #" in match["value"]
+    ]
+    assert cut == []
