@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from ablations import count  # type: ignore[import-not-found]
-from ask_reading_tries import quotes  # type: ignore[import-not-found]
+from ask_reading_tries import quotes, same  # type: ignore[import-not-found]
 from numpy.typing import NDArray
 from zero_shot_tries import patched, smalltalk_scaled, with_hub_penalty  # type: ignore[import-not-found]
 
@@ -59,6 +59,12 @@ def centrality_penalty(beta: float) -> Callable[..., None]:
 
 TRIES: list[tuple[str, list[tuple[Any, str, Any]], float]] = [
     ("as shipped", [], 0.1),
+    # The holdout's verdict on this round's changes, chosen on dev before it was read:
+    ("no quote rule", [(E, "without_quoted", same)], 0.1),
+    ("no lead-in rule", [(E, "without_lead_ins", same)], 0.1),
+    ("neither rule", [(E, "without_quoted", same), (E, "without_lead_ins", same)], 0.1),
+    ("no nearest example (centroid only)", [(E, "NEAREST_EXAMPLE_SHARE", 0.0)], 0.1),
+    # One change at a time, looking for one that helps everywhere:
     ("quotes: first 3 words kept", [(E, "without_quoted", quotes(20, None, 3))], 0.1),
     ("quotes of 40+ letters", [(E, "without_quoted", quotes(40, None))], 0.1),
     ("small-talk score x0.9", [(R, "_smalltalk_score", smalltalk_scaled(0.9))], 0.1),
