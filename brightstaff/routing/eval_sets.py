@@ -10,8 +10,8 @@ Guarantees:
   run it, so the test split cannot be edited quietly after tuning. Dev cases may still be added or edited.
 
 Run `python -m brightstaff.routing.eval_sets split` to (re)write the `split:` line of every case in `data/eval/`,
-`freeze` to record the digests of test cases not yet in a manifest (`data/eval/` and the holdout's; it never
-rewrites an entry), `check` to list drift in either.
+`freeze` to record the digests of test cases not yet in a manifest (`data/eval/` and each holdout's; it never
+rewrites an entry), `check` to list drift in any of them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ EVAL_DIR = Path(__file__).parent / "data" / "eval"
 # Sets written after the tuning of the embedded router ended, on configs it never saw: every case is `test`,
 # frozen in the directory's own manifest, and none was read before the freeze.
 HOLDOUT_DIR = EVAL_DIR / "holdout"
+# A second such holdout, written once the first had been read and pooled into the development data.
+HOLDOUT2_DIR = EVAL_DIR / "holdout2"
+FROZEN_DIRS = (EVAL_DIR, HOLDOUT_DIR, HOLDOUT2_DIR)
 MANIFEST_NAME = "MANIFEST.json"
 SPLIT_SEED = "brightstaff-routing-eval-v1"
 DEV_SHARE = 0.4
@@ -171,11 +174,11 @@ def main(argv: list[str]) -> int:
             print(f"{path.name}: {dev} dev, {len(splits) - dev} test")
         return 0
     if command == "freeze":
-        for directory in (EVAL_DIR, HOLDOUT_DIR):
+        for directory in FROZEN_DIRS:
             print(f"{directory.name}: froze {freeze(directory)} test case digests")
         return 0
     if command == "check":
-        problems = [f"{d.name}/{p}" for d in (EVAL_DIR, HOLDOUT_DIR) for p in drift(d)]
+        problems = [f"{d.name}/{p}" for d in FROZEN_DIRS for p in drift(d)]
         print("\n".join(problems) if problems else "frozen test cases unchanged")
         return 1 if problems else 0
     print("usage: python -m brightstaff.routing.eval_sets split|freeze|check", file=sys.stderr)

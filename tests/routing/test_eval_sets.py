@@ -14,6 +14,8 @@ import pytest
 from brightstaff.routing.eval_sets import (
     DEV_SHARE,
     EVAL_DIR,
+    FROZEN_DIRS,
+    HOLDOUT2_DIR,
     HOLDOUT_DIR,
     MANIFEST_NAME,
     assign_splits,
@@ -25,10 +27,10 @@ from brightstaff.routing.eval_sets import (
 )
 
 
-def _all_cases() -> list[tuple[str, dict[str, Any]]]:
+def _all_cases(directory: Path = EVAL_DIR) -> list[tuple[str, dict[str, Any]]]:
     return [
         (str(name), case)
-        for path in set_files()
+        for path in set_files(directory)
         for name, body in read_sets(path).items()
         for case in body.get("examples") or []
     ]
@@ -140,26 +142,23 @@ def test_few_shot_examples_are_distinct_from_every_case() -> None:
                         assert example.strip().lower() not in asks, example
 
 
-def test_holdout_sets_are_frozen_whole_and_apart_from_the_dev_sets() -> None:
-    # The holdout was written after tuning ended and is read once: all of it is frozen, none of it is dev.
-    assert drift(HOLDOUT_DIR) == []
-    manifest = json.loads((HOLDOUT_DIR / MANIFEST_NAME).read_text(encoding="utf-8"))
-    cases = [
-        (str(name), case)
-        for path in set_files(HOLDOUT_DIR)
-        for name, body in read_sets(path).items()
-        for case in body.get("examples") or []
-    ]
+@pytest.mark.parametrize("directory", [HOLDOUT_DIR, HOLDOUT2_DIR], ids=lambda d: d.name)
+def test_holdout_sets_are_frozen_whole_and_apart_from_the_other_sets(directory: Path) -> None:
+    # A holdout is written after tuning ended and read once: all of it is frozen, none of it is dev.
+    assert drift(directory) == []
+    manifest = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+    cases = _all_cases(directory)
     assert len(cases) >= 150 and {c["split"] for _, c in cases} == {"test"}
     assert {cid for entry in manifest["sets"].values() for cid in entry["test"]} == {c["id"] for _, c in cases}
-    assert not {name for name, _ in cases} & {name for name, _ in _all_cases()}
+    others = [d for d in FROZEN_DIRS if d != directory]
+    assert not {name for name, _ in cases} & {name for d in others for name, _ in _all_cases(d)}
 
 
 # `key: value` or `- value` on one line, the value plain (not quoted, not a block scalar).
 _PLAIN_SCALAR = re.compile(r"^\s*(?:- )?(?:[A-Za-z_]+:\s+|- )(?P<value>[^\"'|>\s#].*)$")
 
 
-@pytest.mark.parametrize("path", [*set_files(), *set_files(HOLDOUT_DIR)], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for d in FROZEN_DIRS for p in set_files(d)], ids=lambda p: p.name)
 def test_no_case_text_is_cut_by_a_yaml_comment(path: Path) -> None:
     # In a plain YAML scalar " #" starts a comment: `prompt: Order #A-55 is late` parses as "Order".
     cut = [
