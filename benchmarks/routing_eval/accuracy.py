@@ -3,10 +3,11 @@
 Prints Markdown tables with Wilson 95% intervals (the README's "Routing quality" and
 benchmarks/routing_eval/RESULTS.md): per set, pooled, per language group and language, per kind, default vs
 routed asks. Zero-shot drops the routes' few-shot `examples` (descriptions only, as a Plano config has);
-few-shot keeps them. With `--holdout` (`--holdout2`), the same tables for the first (second) holdout,
-`data/eval/holdout/` (`holdout2/`): four configs each, written after the tuning ended, every case held out.
+few-shot keeps them. With `--holdout` (`--holdout2`, `--holdout3`), the same tables for the first (second,
+third) holdout, `data/eval/holdout/` (`holdout2/`, `holdout3/`): four configs each, written after the tuning
+ended, every case held out.
 Run under the shared lock:
-`flock /tmp/brightstaff-heavy.lock .venv/bin/python benchmarks/routing_eval/accuracy.py [--holdout|--holdout2]`.
+`flock /tmp/brightstaff-heavy.lock .venv/bin/python benchmarks/routing_eval/accuracy.py [--holdoutN]`.
 (The baseline of the router this one replaced is in brightstaff/routing/data/eval/BASELINE.md.)
 """
 
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable
 
 from brightstaff.config import RoutingSettings
-from brightstaff.routing.eval_sets import EVAL_DIR, HOLDOUT2_DIR, HOLDOUT_DIR
+from brightstaff.routing.eval_sets import EVAL_DIR, HOLDOUT2_DIR, HOLDOUT3_DIR, HOLDOUT_DIR
 from brightstaff.routing.evaluate import Example, LabelledSet, load_eval_sets, wilson_interval
 from brightstaff.routing.report import routing_report
 
@@ -44,9 +45,9 @@ def _row(outcome: Outcome, splits: tuple[str, ...], keep: Callable[[str, Example
 
 
 def main(argv: list[str]) -> None:
-    directories = {"--holdout": HOLDOUT_DIR, "--holdout2": HOLDOUT2_DIR}
+    directories = {"--holdout": HOLDOUT_DIR, "--holdout2": HOLDOUT2_DIR, "--holdout3": HOLDOUT3_DIR}
     if argv and (len(argv) > 1 or argv[0] not in directories):
-        raise SystemExit("usage: accuracy.py [--holdout | --holdout2]")
+        raise SystemExit("usage: accuracy.py [--holdout | --holdout2 | --holdout3]")
     holdout = bool(argv)
     sets = load_eval_sets(directories[argv[0]] if holdout else EVAL_DIR)
     splits, names = (("test",), (argv[0].lstrip("-"),)) if holdout else (SPLITS, SPLITS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from brightstaff.routing.embedded import EmbeddedRouter
-from brightstaff.routing.eval_sets import HOLDOUT2_DIR, HOLDOUT_DIR
+from brightstaff.routing.eval_sets import HOLDOUT2_DIR, HOLDOUT3_DIR, HOLDOUT_DIR
 from brightstaff.routing.evaluate import LabelledSet, load_eval_sets
 from brightstaff.routing.report import select
 
@@ -38,6 +38,7 @@ def main() -> None:
         "test": select(sets, split="test"),
         "holdout": load_eval_sets(HOLDOUT_DIR),
         "holdout2": load_eval_sets(HOLDOUT2_DIR),
+        "holdout3": load_eval_sets(HOLDOUT3_DIR),
     }
     print("| group, mode | high | medium | low |")
     print("|---|---|---|---|")

@@ -33,7 +33,9 @@ EVAL_DIR = Path(__file__).parent / "data" / "eval"
 HOLDOUT_DIR = EVAL_DIR / "holdout"
 # A second such holdout, written once the first had been read and pooled into the development data.
 HOLDOUT2_DIR = EVAL_DIR / "holdout2"
-FROZEN_DIRS = (EVAL_DIR, HOLDOUT_DIR, HOLDOUT2_DIR)
+# And a third, written beside the second's read so the two could be pooled for one estimate.
+HOLDOUT3_DIR = EVAL_DIR / "holdout3"
+FROZEN_DIRS = (EVAL_DIR, HOLDOUT_DIR, HOLDOUT2_DIR, HOLDOUT3_DIR)
 MANIFEST_NAME = "MANIFEST.json"
 SPLIT_SEED = "brightstaff-routing-eval-v1"
 DEV_SHARE = 0.4

@@ -15,8 +15,6 @@ from brightstaff.routing.eval_sets import (
     DEV_SHARE,
     EVAL_DIR,
     FROZEN_DIRS,
-    HOLDOUT2_DIR,
-    HOLDOUT_DIR,
     MANIFEST_NAME,
     assign_splits,
     drift,
@@ -142,7 +140,7 @@ def test_few_shot_examples_are_distinct_from_every_case() -> None:
                         assert example.strip().lower() not in asks, example
 
 
-@pytest.mark.parametrize("directory", [HOLDOUT_DIR, HOLDOUT2_DIR], ids=lambda d: d.name)
+@pytest.mark.parametrize("directory", FROZEN_DIRS[1:], ids=lambda d: d.name)
 def test_holdout_sets_are_frozen_whole_and_apart_from_the_other_sets(directory: Path) -> None:
     # A holdout is written after tuning ended and read once: all of it is frozen, none of it is dev.
     assert drift(directory) == []
