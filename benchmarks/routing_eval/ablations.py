@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from brightstaff.routing import embedded
@@ -41,6 +42,14 @@ def count(sets: list[LabelledSet], min_score: float, keep: Callable[[str], bool]
             right += got == example.label
             total += 1
     return f"{right}/{total} ({right / total:.1%})"
+
+
+def read_groups(*holdouts: Path) -> dict[str, list[LabelledSet]]:
+    """The cases read so far, by group: the dev split, the test split, then each holdout directory given."""
+    sets = load_eval_sets()
+    groups = {"dev": select(sets, split="dev"), "test": select(sets, split="test")}
+    groups.update((directory.name, load_eval_sets(directory)) for directory in holdouts)
+    return groups
 
 
 VARIANTS: list[tuple[str, dict[str, Any], float]] = [

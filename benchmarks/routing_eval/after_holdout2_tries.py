@@ -19,14 +19,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from ablations import count  # type: ignore[import-not-found]
+from ablations import count, read_groups  # type: ignore[import-not-found]
 from numpy.typing import NDArray
 from zero_shot_tries import patched  # type: ignore[import-not-found]
 
 from brightstaff.routing import embedded
 from brightstaff.routing.eval_sets import HOLDOUT2_DIR, HOLDOUT_DIR
-from brightstaff.routing.evaluate import LabelledSet, load_eval_sets
-from brightstaff.routing.report import select
+from brightstaff.routing.evaluate import LabelledSet
 from brightstaff.routing.sentence_encoder import TokenCap, shared_encoder
 
 E, R = embedded, embedded.EmbeddedRouter
@@ -86,13 +85,7 @@ def row(name: str, changes: list[tuple[Any, str, Any]], groups: dict[str, list[L
 
 
 def main(argv: list[str]) -> None:
-    sets = load_eval_sets()
-    groups = {
-        "dev": select(sets, split="dev"),
-        "test": select(sets, split="test"),
-        "holdout": load_eval_sets(HOLDOUT_DIR),
-        "holdout2": load_eval_sets(HOLDOUT2_DIR),
-    }
+    groups = read_groups(HOLDOUT_DIR, HOLDOUT2_DIR)
     print(
         "| tried (zero-shot / few-shot right) | dev (164) | test (251) | holdout (180) | holdout2 (180) "
         "| pooled (775) |"

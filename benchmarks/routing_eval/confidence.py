@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ablations import read_groups  # type: ignore[import-not-found]
+
 from brightstaff.routing.embedded import EmbeddedRouter
 from brightstaff.routing.eval_sets import HOLDOUT2_DIR, HOLDOUT3_DIR, HOLDOUT_DIR
-from brightstaff.routing.evaluate import LabelledSet, load_eval_sets
-from brightstaff.routing.report import select
+from brightstaff.routing.evaluate import LabelledSet
 
 LEVELS = ("high", "medium", "low")
 
@@ -32,14 +33,7 @@ def tally(sets: list[LabelledSet]) -> str:
 
 
 def main() -> None:
-    sets = load_eval_sets()
-    groups = {
-        "dev": select(sets, split="dev"),
-        "test": select(sets, split="test"),
-        "holdout": load_eval_sets(HOLDOUT_DIR),
-        "holdout2": load_eval_sets(HOLDOUT2_DIR),
-        "holdout3": load_eval_sets(HOLDOUT3_DIR),
-    }
+    groups = read_groups(HOLDOUT_DIR, HOLDOUT2_DIR, HOLDOUT3_DIR)
     print("| group, mode | high | medium | low |")
     print("|---|---|---|---|")
     for name, chosen in groups.items():

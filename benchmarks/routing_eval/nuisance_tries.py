@@ -15,13 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from ablations import count  # type: ignore[import-not-found]
 from numpy.typing import NDArray
-from zero_shot_tries import patched  # type: ignore[import-not-found]
+from zero_shot_tries import dev_table  # type: ignore[import-not-found]
 
 from brightstaff.routing import embedded
-from brightstaff.routing.evaluate import load_eval_sets
-from brightstaff.routing.report import select
 from brightstaff.routing.sentence_encoder import SentenceEncoder
 
 Vector = NDArray[np.float64]
@@ -99,15 +96,7 @@ TRIES: list[tuple[str, list[tuple[Any, str, Any]]]] = [
 
 
 def main() -> None:
-    dev = select(load_eval_sets(), split="dev")
-    zero = [s.zero_shot() for s in dev]
-    print("| tried (dev split, 164 cases) | zero-shot | few-shot | zero-shot en / non-en |")
-    print("|---|---|---|---|")
-    for name, changes in TRIES:
-        with patched(changes):
-            english = count(zero, 0.1, lambda lang: lang == "en")
-            other = count(zero, 0.1, lambda lang: lang != "en")
-            print(f"| {name} | {count(zero, 0.1)} | {count(dev, 0.1)} | {english} / {other} |", flush=True)
+    dev_table(TRIES)
 
 
 if __name__ == "__main__":

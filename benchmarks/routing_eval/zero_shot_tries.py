@@ -229,16 +229,22 @@ TRIES: list[tuple[str, list[tuple[Any, str, Any]]]] = [
 ]  # fmt: skip
 
 
-def main() -> None:
+def dev_table(tries: list[tuple[str, list[tuple[Any, str, Any]]]], languages: str = "zero-shot") -> None:
+    """One Markdown row per try on the dev split: zero-shot, few-shot, and `languages` mode by English / not."""
     dev = select(load_eval_sets(), split="dev")
     zero = [s.zero_shot() for s in dev]
-    print("| tried (dev split, 164 cases) | zero-shot | few-shot | zero-shot en / non-en |")
+    split_by = zero if languages == "zero-shot" else dev
+    print(f"| tried (dev split, 164 cases) | zero-shot | few-shot | {languages} en / non-en |")
     print("|---|---|---|---|")
-    for name, changes in TRIES:
+    for name, changes in tries:
         with patched(changes):
-            english = count(zero, 0.1, lambda lang: lang == "en")
-            other = count(zero, 0.1, lambda lang: lang != "en")
+            english = count(split_by, 0.1, lambda lang: lang == "en")
+            other = count(split_by, 0.1, lambda lang: lang != "en")
             print(f"| {name} | {count(zero, 0.1)} | {count(dev, 0.1)} | {english} / {other} |", flush=True)
+
+
+def main() -> None:
+    dev_table(TRIES)
 
 
 if __name__ == "__main__":
