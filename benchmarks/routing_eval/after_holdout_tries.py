@@ -87,20 +87,31 @@ def right(sets: list[LabelledSet], threshold: float) -> int:
     return int(count(sets, threshold).split("/")[0])
 
 
-def main(argv: list[str]) -> None:
-    alone = argv == ["--holdout2"]
-    groups = {"holdout2": load_eval_sets(HOLDOUT2_DIR)} if alone else read_groups(HOLDOUT_DIR)
+def grid_header(groups: dict[str, list[LabelledSet]]) -> None:
     columns = [f"{name} ({sum(len(s.examples) for s in sets)})" for name, sets in groups.items()]
     print(f"| tried (zero-shot / few-shot right) | {' | '.join(columns)} | pooled |")
     print("|---" * (len(columns) + 2) + "|")
+
+
+def grid_row(
+    name: str, changes: list[tuple[Any, str, Any]], threshold: float, groups: dict[str, list[LabelledSet]]
+) -> None:
+    """One row: zero-shot / few-shot right answers per group, then pooled, with `changes` patched in."""
+    cells, zero, few = [], 0, 0
+    with patched(changes):
+        for chosen in groups.values():
+            z, f = right([s.zero_shot() for s in chosen], threshold), right(chosen, threshold)
+            zero, few = zero + z, few + f
+            cells.append(f"{z} / {f}")
+    print(f"| {name} | {' | '.join(cells)} | {zero} / {few} |", flush=True)
+
+
+def main(argv: list[str]) -> None:
+    alone = argv == ["--holdout2"]
+    groups = {"holdout2": load_eval_sets(HOLDOUT2_DIR)} if alone else read_groups(HOLDOUT_DIR)
+    grid_header(groups)
     for name, changes, threshold in TRIES:
-        cells, zero, few = [], 0, 0
-        with patched(changes):
-            for chosen in groups.values():
-                z, f = right([s.zero_shot() for s in chosen], threshold), right(chosen, threshold)
-                zero, few = zero + z, few + f
-                cells.append(f"{z} / {f}")
-        print(f"| {name} | {' | '.join(cells)} | {zero} / {few} |", flush=True)
+        grid_row(name, changes, threshold, groups)
 
 
 if __name__ == "__main__":
