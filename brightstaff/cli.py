@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels",
         default=None,
         help="labelled prompts: a YAML file, or a directory of them (default: the evaluation sets brightstaff ships;"
-        " their holdout is the directory brightstaff/routing/data/eval/holdout)",
+        " the holdouts are the directories brightstaff/routing/data/eval/holdout, holdout2 and holdout3)",
     )
     report.add_argument(
         "--zero-shot", action="store_true", help="ignore the routes' few-shot examples: descriptions only"

@@ -93,8 +93,10 @@ def test_the_readme_keeps_the_seeds_snippet() -> None:
     assert 'model="gpt-4o-mini"' in python
 
 
-def test_the_python_snippet_runs_as_written(demo: Demo) -> None:
-    first, second = run_python(demo.on_port(readme_blocks()["python"])).split()
+@pytest.mark.parametrize("block", ["python", "python-messages"])
+def test_the_python_snippet_keeps_one_model(demo: Demo, block: str) -> None:
+    """The chat completions snippet (openai SDK) and the Messages one (anthropic SDK), as written."""
+    first, second = run_python(demo.on_port(readme_blocks()[block])).split()
     assert first == second
     assert first in DEMO_MODELS
 
@@ -122,12 +124,6 @@ def test_the_curl_examples_run_as_written(demo: Demo) -> None:
 
     models = json.loads(bash(demo.on_port(blocks["curl-models"])))
     assert {m["id"].split("/", 1)[1] for m in models["data"]} == DEMO_MODELS
-
-
-def test_the_messages_snippet_keeps_one_model(demo: Demo) -> None:
-    first, second = run_python(demo.on_port(readme_blocks()["python-messages"])).split()
-    assert first == second
-    assert first in DEMO_MODELS
 
 
 def test_the_responses_snippet_and_the_curls_share_one_pin(demo: Demo) -> None:
