@@ -222,6 +222,8 @@ async def _routing_report(args: argparse.Namespace) -> int:
     labels = Path(args.labels) if args.labels else EVAL_DIR
     try:
         labelled = load_eval_sets(labels) if labels.is_dir() else load_labelled(labels)
+        if not labelled:
+            raise ValueError("no labelled sets: a directory needs *.yaml files in the labelled format")
         if args.zero_shot:
             labelled = [s.zero_shot() for s in labelled]
         sets = select(labelled, names=args.sets or (), split=args.split, where=args.where or ())

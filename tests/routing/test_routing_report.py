@@ -141,6 +141,10 @@ def test_routing_report_reads_a_directory_of_labelled_files(tmp_path: Path, caps
     assert main(["routing-report", "--labels", str(tmp_path), "--where", "lang=de", "--repeat", "0"]) == 0
     out = capsys.readouterr().out
     assert "seed" in out and "tutoring" in out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["routing-report", "--labels", str(empty), "--repeat", "0"]) == 2
+    assert "no labelled sets" in capsys.readouterr().err
 
 
 def test_routing_report_zero_shot_option(capsys: pytest.CaptureFixture[str]) -> None:
